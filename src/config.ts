@@ -1,0 +1,91 @@
+import { z } from 'zod';
+
+/** Environment variables the service reads, parsed once at start-up into one typed object. */
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  /** PostgreSQL server URL. Unset: the embedded PGlite database in DATA_DIR. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must start with postgresql:// or postgres://')
+    .optional(),
+  /** Where the embedded database keeps its files; `memory://` keeps them in memory only. */
+  DATA_DIR: z.string().min(1).default('./data'),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
+  DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  DB_IDLE_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  /** Directory of tool YAML files loaded into an empty database on first start. */
+  CATALOG_DIR: z.string().min(1).default('./catalog'),
+  SEED_ON_EMPTY: z.stringbool().default(true),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** How long SIGTERM waits for in-flight requests before closing anyway. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  GRAPHIQL: z.stringbool().optional(),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  host: string;
+  port: number;
+  database:
+    | { kind: 'pglite'; dataDir: string }
+    | {
+        kind: 'postgres';
+        url: string;
+        poolMax: number;
+        connectTimeoutMs: number;
+        statementTimeoutMs: number;
+        idleTimeoutMs: number;
+      };
+  catalogDir: string;
+  seedOnEmpty: boolean;
+  logLevel: Env['LOG_LEVEL'];
+  shutdownTimeoutMs: number;
+  graphiql: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment; throws ConfigError naming each bad variable. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const relevant = Object.fromEntries(
+    Object.keys(envSchema.shape).map((key) => [key, source[key] === '' ? undefined : source[key]]),
+  );
+  const parsed = envSchema.safeParse(relevant);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '?');
+      const value = source[name];
+      const shown = name === 'DATABASE_URL' ? '(hidden)' : JSON.stringify(value);
+      return `${name}=${shown}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+  }
+  const env = parsed.data;
+  return {
+    env: env.NODE_ENV,
+    host: env.HOST,
+    port: env.PORT,
+    database: env.DATABASE_URL
+      ? {
+          kind: 'postgres',
+          url: env.DATABASE_URL,
+          poolMax: env.DB_POOL_MAX,
+          connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
+          statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+          idleTimeoutMs: env.DB_IDLE_TIMEOUT_MS,
+        }
+      : { kind: 'pglite', dataDir: env.DATA_DIR },
+    catalogDir: env.CATALOG_DIR,
+    seedOnEmpty: env.SEED_ON_EMPTY,
+    logLevel: env.LOG_LEVEL,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    graphiql: env.GRAPHIQL ?? env.NODE_ENV !== 'production',
+  };
+}

@@ -1,0 +1,80 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MigrationList } from '@prisma/schema-engine-wasm';
+import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import { startSchemaEngine, withPanic, type EngineLog } from './schemaEngine.js';
+
+export const prismaDir = fileURLToPath(new URL('../../prisma/', import.meta.url));
+export const schemaPath = path.join(prismaDir, 'schema.prisma');
+export const migrationsDir = path.join(prismaDir, 'migrations');
+
+const noFilters = { externalTables: [], externalEnums: [] };
+
+export async function readSchema() {
+  return { path: schemaPath, content: await readFile(schemaPath, 'utf8') };
+}
+
+/** The standard prisma/migrations tree, read the way `prisma migrate deploy` reads it. */
+export async function readMigrations(dir = migrationsDir): Promise<MigrationList> {
+  const entries = existsSync(dir) ? await readdir(dir, { withFileTypes: true }) : [];
+  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const lockPath = path.join(dir, 'migration_lock.toml');
+  return {
+    baseDir: dir,
+    lockfile: {
+      path: 'migration_lock.toml',
+      content: existsSync(lockPath) ? await readFile(lockPath, 'utf8') : null,
+    },
+    shadowDbInitScript: '',
+    migrationDirectories: await Promise.all(
+      names.map(async (name) => ({
+        path: name,
+        migrationFile: {
+          path: 'migration.sql',
+          content: { tag: 'ok' as const, value: await readFile(path.join(dir, name, 'migration.sql'), 'utf8') },
+        },
+      })),
+    ),
+  };
+}
+
+/** Applies the migrations the database has not seen yet, recording them in `_prisma_migrations`. */
+export async function applyMigrations(
+  adapter: SqlMigrationAwareDriverAdapterFactory,
+  log?: EngineLog,
+): Promise<string[]> {
+  const engine = await startSchemaEngine(await readSchema(), adapter, log);
+  try {
+    const result = await engine.applyMigrations({ migrationsList: await readMigrations(), filters: noFilters });
+    return result.appliedMigrationNames;
+  } catch (error) {
+    throw withPanic(error);
+  } finally {
+    engine.free();
+  }
+}
+
+/**
+ * SQL that would take a database built from the committed migrations to `schema.prisma`.
+ * Empty when the migrations and the schema agree. Replays migrations on a shadow database.
+ */
+export async function diffMigrationsToSchema(adapter: SqlMigrationAwareDriverAdapterFactory): Promise<string> {
+  const schema = await readSchema();
+  const engine = await startSchemaEngine(schema, adapter);
+  try {
+    const result = await engine.diff({
+      from: { tag: 'migrations', ...(await readMigrations()) },
+      to: { tag: 'schemaDatamodel', files: [schema] },
+      script: true,
+      exitCode: null,
+      filters: noFilters,
+    });
+    return (result.stdout ?? '').replace(/^-- This is an empty migration\.\s*$/m, '').trim();
+  } catch (error) {
+    throw withPanic(error);
+  } finally {
+    engine.free();
+  }
+}
