@@ -22,13 +22,15 @@ export interface Database {
   close(): Promise<void>;
 }
 
-function attachStatementEvents(prisma: PrismaClient, listeners: Set<StatementListener>) {
+type LoggingClient = PrismaClient<'query'>;
+
+function attachStatementEvents(prisma: LoggingClient, listeners: Set<StatementListener>) {
   prisma.$on('query', (event) => {
     for (const listener of listeners) listener(event.query, event.duration);
   });
 }
 
-function newClient(adapter: PrismaPg | PrismaPGlite) {
+function newClient(adapter: PrismaPg | PrismaPGlite): LoggingClient {
   return new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
 }
 

@@ -1,0 +1,78 @@
+import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
+import { createYoga, useReadinessCheck } from 'graphql-yoga';
+import type { Config } from './config.js';
+import { createContextFactory, type Context } from './context.js';
+import type { Database } from './db/database.js';
+import { maskError } from './errors.js';
+import type { Logger } from './logger.js';
+import { createMetricsRegistry } from './metrics.js';
+import { schema } from './schema/index.js';
+
+export interface AppState {
+  /** Set once start-up (migrations, seeding) has finished; /ready answers 503 until then. */
+  catalogLoaded: boolean;
+}
+
+export interface AppDeps {
+  db: Database;
+  config: Pick<Config, 'graphiql'>;
+  log: Logger;
+  state: AppState;
+}
+
+const READY_PING_TIMEOUT_MS = 2_000;
+
+async function readiness(deps: AppDeps): Promise<Response> {
+  const unready = (reason: string) => Response.json({ status: 'unavailable', reason }, { status: 503 });
+  if (!deps.state.catalogLoaded) return unready('catalog not loaded yet');
+  try {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${READY_PING_TIMEOUT_MS} ms`)), READY_PING_TIMEOUT_MS);
+    });
+    await Promise.race([deps.db.ping(), timeout]).finally(() => clearTimeout(timer));
+  } catch (error) {
+    deps.log.warn({ err: error }, 'readiness check: database unreachable');
+    return unready(`database unreachable: ${(error as Error).message}`);
+  }
+  return Response.json({ status: 'ready', database: deps.db.kind });
+}
+
+/** Builds the HTTP application: GraphQL at /graphql, /health, /ready and /metrics. No listener. */
+export function createApp(deps: AppDeps) {
+  const registry = createMetricsRegistry(deps.db);
+  const yoga = createYoga<Record<string, never>, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    healthCheckEndpoint: '/health',
+    landingPage: false,
+    graphiql: deps.config.graphiql ? { title: 'Tool Catalog' } : false,
+    context: createContextFactory({ prisma: deps.db.prisma }),
+    maskedErrors: { maskError, isDev: false },
+    logging: {
+      debug: (...args) => deps.log.debug(args.length === 1 ? args[0] : args),
+      info: (...args) => deps.log.info(args.length === 1 ? args[0] : args),
+      warn: (...args) => deps.log.warn(args.length === 1 ? args[0] : args),
+      error: (...args) => deps.log.error(args.length === 1 ? args[0] : args),
+    },
+    plugins: [
+      useReadinessCheck({ endpoint: '/ready', check: () => readiness(deps) }),
+      usePrometheus({
+        registry,
+        endpoint: '/metrics',
+        metrics: {
+          graphql_yoga_http_duration: true,
+          graphql_envelop_request: true,
+          graphql_envelop_request_duration: true,
+          graphql_envelop_error_result: true,
+          graphql_envelop_phase_parse: true,
+          graphql_envelop_phase_validate: true,
+          graphql_envelop_phase_execute: true,
+        },
+      }),
+    ],
+  });
+  return { yoga, registry };
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+
+/**
+ * The normalised form of one tool, whatever file shape it came from. Everything the database
+ * stores for a tool version passes through this schema first.
+ */
+const jsonObject = z.record(z.string(), z.unknown());
+
+export const patternDefinition = z.object({
+  name: z.string().min(1).max(128),
+  description: z.string().default(''),
+  typicalUseCases: z.array(z.string()).default([]),
+  timeEstimateMs: z.string().nullable().default(null),
+  costEstimate: z.string().nullable().default(null),
+  complexityScore: z.number().min(0).max(1).nullable().default(null),
+  scope: z.string().max(64).nullable().default(null),
+  completeness: z.string().max(64).nullable().default(null),
+  limitations: z.array(z.string()).default([]),
+  policy: jsonObject.default({}),
+  preferenceMatch: jsonObject.default({}),
+  requiredInputs: z.array(z.unknown()).default([]),
+  optionalInputs: z.array(z.unknown()).default([]),
+  expectedOutputs: z.array(z.unknown()).default([]),
+  examples: z.array(z.unknown()).default([]),
+  metadata: jsonObject.default({}),
+});
+
+export const capabilityDefinition = z.object({
+  name: z.string().min(1).max(128),
+  description: z.string().default(''),
+  metadata: jsonObject.default({}),
+  patterns: z.array(patternDefinition).default([]),
+});
+
+export const toolDefinition = z.object({
+  // Control characters in a name would break logs, file names on export and URLs.
+  name: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[^\p{Cc}\s][^\p{Cc}]*$/u, 'must not contain control characters or start with a space'),
+  platform: z
+    .string()
+    .min(1)
+    .max(64)
+    .transform((p) => p.trim().toLowerCase()),
+  version: z.string().min(1).max(64),
+  description: z.string().default(''),
+  category: z.string().min(1).max(64).transform((c) => c.trim().toLowerCase()),
+  status: z.enum(['DRAFT', 'ACTIVE', 'DEPRECATED', 'DISABLED']).default('ACTIVE'),
+  enabled: z.boolean().default(true),
+  executionLocation: z.string().max(128).nullable().default(null),
+  defaults: jsonObject.default({}),
+  dependencies: z.array(z.unknown()).default([]),
+  metadata: jsonObject.default({}),
+  examples: z.array(z.unknown()).default([]),
+  tags: z.array(z.string()).default([]),
+  capabilities: z.array(capabilityDefinition).default([]),
+});
+
+export type ToolDefinition = z.output<typeof toolDefinition>;
+export type CapabilityDefinition = z.output<typeof capabilityDefinition>;
+export type PatternDefinition = z.output<typeof patternDefinition>;

@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+import type { ToolDefinition } from './definition.js';
+
+type Json = Prisma.InputJsonValue;
+
+/** Rows for one new tool version and its capabilities and patterns, with ids assigned here. */
+function rowsFor(definition: ToolDefinition, actor: string) {
+  const toolId = randomUUID();
+  const tool: Prisma.ToolCreateManyInput = {
+    id: toolId,
+    name: definition.name,
+    platform: definition.platform,
+    version: definition.version,
+    description: definition.description,
+    category: definition.category,
+    status: definition.status,
+    enabled: definition.enabled,
+    isLatest: definition.status !== 'DRAFT',
+    executionLocation: definition.executionLocation,
+    defaults: definition.defaults as Json,
+    dependencies: definition.dependencies as Json,
+    metadata: definition.metadata as Json,
+    examples: definition.examples as Json,
+    tags: definition.tags,
+    createdBy: actor,
+    updatedBy: actor,
+  };
+  const capabilities: Prisma.CapabilityCreateManyInput[] = [];
+  const patterns: Prisma.PatternCreateManyInput[] = [];
+  definition.capabilities.forEach((capability, capabilityPosition) => {
+    const capabilityId = randomUUID();
+    capabilities.push({
+      id: capabilityId,
+      toolId,
+      name: capability.name,
+      description: capability.description,
+      position: capabilityPosition,
+      metadata: capability.metadata as Json,
+    });
+    capability.patterns.forEach((pattern, position) => {
+      patterns.push({
+        ...pattern,
+        id: randomUUID(),
+        capabilityId,
+        position,
+        policy: pattern.policy as Json,
+        preferenceMatch: pattern.preferenceMatch as Json,
+        requiredInputs: pattern.requiredInputs as Json,
+        optionalInputs: pattern.optionalInputs as Json,
+        expectedOutputs: pattern.expectedOutputs as Json,
+        examples: pattern.examples as Json,
+        metadata: pattern.metadata as Json,
+      });
+    });
+  });
+  return { tool, capabilities, patterns };
+}
+
+/**
+ * Inserts new tools (first versions) in one transaction: all of them or none. A constant number
+ * of statements whatever the count, so seeding thousands of tools stays fast.
+ */
+export async function insertNewTools(
+  prisma: PrismaClient,
+  definitions: ToolDefinition[],
+  options: { actor: string; eventType: string },
+): Promise<number> {
+  const rows = definitions.map((d) => rowsFor(d, options.actor));
+  await prisma.$transaction([
+    prisma.tool.createMany({ data: rows.map((r) => r.tool) }),
+    prisma.capability.createMany({ data: rows.flatMap((r) => r.capabilities) }),
+    prisma.pattern.createMany({ data: rows.flatMap((r) => r.patterns) }),
+    prisma.catalogEvent.create({
+      data: { type: options.eventType, payload: { tools: definitions.length } },
+    }),
+  ]);
+  return rows.length;
+}

@@ -1,0 +1,93 @@
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import { latestVisible } from '../catalog/visibility.js';
+import type { ToolQuery } from '../loaders.js';
+import { builder } from './builder.js';
+import { ToolRef } from './tool.js';
+
+builder.prismaObject('Capability', {
+  description: 'Something a tool version can do, such as `text_search`, exercised through patterns.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'Identifier.' }),
+    name: t.exposeString('name', { description: 'Capability name, shared across tools that offer the same thing.' }),
+    description: t.exposeString('description', { description: 'What the capability provides.' }),
+    metadata: t.expose('metadata', { type: 'JSON', description: 'Source keys not modelled elsewhere.' }),
+    tool: t.relation('tool', { description: 'The tool version offering this capability.' }),
+    patterns: t.relation('patterns', {
+      description: 'Ways of exercising this capability.',
+      query: { orderBy: [{ position: 'asc' }, { name: 'asc' }] },
+    }),
+  }),
+});
+
+builder.prismaObject('Pattern', {
+  description: 'One way of exercising a capability, with estimates, scope, policy, inputs and outputs.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'Identifier.' }),
+    name: t.exposeString('name', { description: 'Pattern name, unique within its capability.' }),
+    description: t.exposeString('description', { description: 'What this pattern does.' }),
+    typicalUseCases: t.exposeStringList('typicalUseCases', { description: 'Requests this pattern answers well.' }),
+    timeEstimateMs: t.exposeString('timeEstimateMs', {
+      nullable: true,
+      description: 'Time estimate in milliseconds as an expression over inputs, exactly as written (e.g. `2000 + 0.5 * N`).',
+    }),
+    costEstimate: t.exposeString('costEstimate', {
+      nullable: true,
+      description: 'Cost estimate as an expression over inputs, exactly as written (e.g. `ceil(N/10)`).',
+    }),
+    complexityScore: t.exposeFloat('complexityScore', { nullable: true, description: 'Complexity from 0 (trivial) to 1.' }),
+    scope: t.exposeString('scope', { nullable: true, description: 'How much it covers (single_item, batch, exhaustive...).' }),
+    completeness: t.exposeString('completeness', { nullable: true, description: 'How complete its answer is (complete, partial...).' }),
+    limitations: t.exposeStringList('limitations', { description: 'Known limitations.' }),
+    policy: t.expose('policy', { type: 'JSON', description: 'Execution policy: max cost, approval, production safety, time limit.' }),
+    preferenceMatch: t.expose('preferenceMatch', {
+      type: 'JSON',
+      description: 'Scores from 0 to 1 for speed, accuracy, cost, complexity and completeness preferences.',
+    }),
+    requiredInputs: t.expose('requiredInputs', { type: 'JSON', description: 'Inputs the caller must supply.' }),
+    optionalInputs: t.expose('optionalInputs', { type: 'JSON', description: 'Inputs the caller may supply.' }),
+    expectedOutputs: t.expose('expectedOutputs', { type: 'JSON', description: 'What the pattern returns.' }),
+    examples: t.expose('examples', { type: 'JSON', description: 'Example requests.' }),
+    metadata: t.expose('metadata', { type: 'JSON', description: 'Source keys not modelled elsewhere.' }),
+    capability: t.relation('capability', { description: 'The capability this pattern belongs to.' }),
+  }),
+});
+
+interface CapabilityOfferingShape {
+  name: string;
+  toolCount: number;
+}
+
+const CapabilityOffering = builder.objectRef<CapabilityOfferingShape>('CapabilityOffering').implement({
+  description: 'A capability name and the latest tools that offer it.',
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'Capability name.' }),
+    toolCount: t.exposeInt('toolCount', { description: 'Number of latest, non-deleted tools offering it.' }),
+    tools: t.field({
+      type: [ToolRef],
+      description: 'The tools offering it, by name then platform.',
+      resolve: (offering, _args, ctx, info) => {
+        const query = queryFromInfo({ context: ctx, info, typeName: 'Tool' }) as ToolQuery;
+        return ctx.loaders.toolsOfferingCapability(query).load(offering.name);
+      },
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  capabilities: t.field({
+    type: [CapabilityOffering],
+    description: 'Capability names offered by the latest tools, each with the tools that offer it, by name.',
+    args: {
+      names: t.arg.stringList({ description: 'Only these capability names.' }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const groups = await ctx.prisma.capability.groupBy({
+        by: ['name'],
+        where: { tool: latestVisible, ...(args.names ? { name: { in: args.names } } : {}) },
+        _count: { _all: true },
+        orderBy: { name: 'asc' },
+      });
+      return groups.map((group) => ({ name: group.name, toolCount: group._count._all }));
+    },
+  }),
+}));

@@ -1,0 +1,8 @@
+import { lexicographicSortSchema } from 'graphql';
+import { builder } from './builder.js';
+import './tool.js';
+import './capability.js';
+import './stats.js';
+
+export const schema = builder.toSchema({ sortSchema: false });
+export const sortedSchema = lexicographicSortSchema(schema);

@@ -1,0 +1,64 @@
+import { createServer } from 'node:http';
+import { createApp } from './app.js';
+import { prepareDatabase } from './bootstrap.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { openDatabase } from './db/database.js';
+import { createLogger } from './logger.js';
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(`tool-catalog: ${error.message}`);
+    process.exit(78); // EX_CONFIG
+  }
+  throw error;
+}
+
+const log = createLogger(config.logLevel);
+const db = await openDatabase(config.database);
+const state = { catalogLoaded: false };
+const { yoga } = createApp({ db, config, log, state });
+const server = createServer(yoga);
+
+try {
+  await prepareDatabase(db, config, log);
+  state.catalogLoaded = true;
+} catch (error) {
+  log.fatal({ err: error }, 'start-up failed');
+  await db.close().catch(() => {});
+  process.exit(1);
+}
+
+server.listen(config.port, config.host, () => {
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  log.info(
+    { url: `http://${config.host}:${port}/graphql`, database: db.kind, graphiql: config.graphiql },
+    'tool catalog listening',
+  );
+});
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'draining in-flight requests');
+  const forced = setTimeout(() => {
+    log.warn('drain timeout reached; closing open connections');
+    server.closeAllConnections();
+  }, config.shutdownTimeoutMs);
+  forced.unref();
+  // Stops accepting, lets in-flight requests finish, then closes keep-alive sockets.
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+  clearTimeout(forced);
+  await db.close();
+  log.info('stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

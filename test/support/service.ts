@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { pino } from 'pino';
+import { createApp, type App, type AppState } from '../../src/app.js';
+import { prepareDatabase } from '../../src/bootstrap.js';
+import { openDatabase, type Database } from '../../src/db/database.js';
+
+export const SAMPLE_CATALOG_DIR = new URL('../../catalog/', import.meta.url).pathname;
+export const silentLog = pino({ level: 'silent' });
+
+/**
+ * A throwaway database of the kind under test: PGlite in memory by default, or a fresh database
+ * on the PostgreSQL server named by DATABASE_URL (created here, dropped by `drop`).
+ */
+export async function openTestDatabase(): Promise<{ db: Database; drop: () => Promise<void> }> {
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    const db = await openDatabase({ kind: 'pglite', dataDir: 'memory://' });
+    return { db, drop: () => db.close() };
+  }
+  const name = `tc_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const db = await openDatabase({
+    kind: 'postgres',
+    url: url.toString(),
+    poolMax: 5,
+    connectTimeoutMs: 5_000,
+    statementTimeoutMs: 15_000,
+    idleTimeoutMs: 10_000,
+  });
+  return {
+    db,
+    drop: async () => {
+      await db.close();
+      const cleanup = new pg.Client({ connectionString: serverUrl });
+      await cleanup.connect();
+      await cleanup.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await cleanup.end();
+    },
+  };
+}
+
+export interface GraphQLResponse<T = Record<string, unknown>> {
+  data?: T | null;
+  errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, unknown> }>;
+}
+
+export interface TestService {
+  app: App;
+  db: Database;
+  state: AppState;
+  /** POSTs a GraphQL document through the app's front door (`yoga.fetch`, no port). */
+  graphql<T = any>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
+  /** Runs `fn` and returns the SQL statements Prisma sent meanwhile (transaction markers excluded). */
+  recordStatements<R>(fn: () => Promise<R>): Promise<{ result: R; statements: string[] }>;
+  close(): Promise<void>;
+}
+
+export async function startTestService(options: { catalogDir?: string; seed?: boolean } = {}): Promise<TestService> {
+  const { db, drop } = await openTestDatabase();
+  await prepareDatabase(
+    db,
+    { catalogDir: options.catalogDir ?? SAMPLE_CATALOG_DIR, seedOnEmpty: options.seed ?? true },
+    silentLog,
+  );
+  const state: AppState = { catalogLoaded: true };
+  const app = createApp({ db, config: { graphiql: true }, log: silentLog, state });
+  let recording: string[] | undefined;
+  db.onStatement((sql) => {
+    if (recording && !sql.startsWith('--')) recording.push(sql);
+  });
+  return {
+    app,
+    db,
+    state,
+    async graphql(query, variables) {
+      const response = await app.yoga.fetch('http://catalog.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await response.json()) as GraphQLResponse<never>;
+    },
+    async recordStatements(fn) {
+      recording = [];
+      try {
+        const result = await fn();
+        return { result, statements: recording };
+      } finally {
+        recording = undefined;
+      }
+    },
+    close: drop,
+  };
+}
