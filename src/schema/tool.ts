@@ -112,12 +112,27 @@ function toolOrderBy(order: { field: string; direction?: string | null } | null 
   return [{ [field]: direction }, { [secondary]: 'asc' }, { id: 'asc' }] as Prisma.ToolOrderByWithRelationInput[];
 }
 
-/** Page size checks shared by every connection: a bad value is an error naming the argument. */
-export function pageSize(args: { first?: number | null; last?: number | null }) {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Connection argument checks: a bad value is a BAD_USER_INPUT error naming the argument instead of
+ * a silent clamp (page size) or a database error (cursor). The Prisma plugin calls `maxSize` with
+ * the arguments before it plans the query, so the checks run there.
+ */
+export function checkedMaxPageSize(args: { first?: number | null; last?: number | null; after?: string | null; before?: string | null }) {
   for (const name of ['first', 'last'] as const) {
     const value = args[name];
     if (value != null && value > MAX_PAGE_SIZE) {
       throw new PothosValidationError(`Argument "${name}" must be at most ${MAX_PAGE_SIZE}, got ${value}`);
+    }
+  }
+  for (const name of ['after', 'before'] as const) {
+    const cursor = args[name];
+    if (cursor == null) continue;
+    // Cursors are the plugin's encoding of a tool id: base64("GPC:S:<uuid>").
+    const decoded = Buffer.from(cursor, 'base64').toString('utf8');
+    if (!decoded.startsWith('GPC:S:') || !UUID.test(decoded.slice(6))) {
+      throw new PothosValidationError(`Argument "${name}" is not a valid cursor`);
     }
   }
   return MAX_PAGE_SIZE;
@@ -156,7 +171,7 @@ builder.queryFields((t) => ({
     cursor: 'id',
     description: 'The latest version of every tool that is not deleted, filtered, searched and ordered; a Relay connection.',
     defaultSize: DEFAULT_PAGE_SIZE,
-    maxSize: (args) => pageSize(args),
+    maxSize: (args) => checkedMaxPageSize(args),
     args: {
       filter: t.arg({ type: ToolFilter, description: 'Conditions every returned tool meets.' }),
       search: t.arg.string({ description: 'Case-insensitive text matched against name and description.' }),
