@@ -12,12 +12,8 @@ export const silentLog = pino({ level: 'silent' });
  * A throwaway database of the kind under test: PGlite in memory by default, or a fresh database
  * on the PostgreSQL server named by DATABASE_URL (created here, dropped by `drop`).
  */
-export async function openTestDatabase(): Promise<{ db: Database; drop: () => Promise<void> }> {
-  const serverUrl = process.env.DATABASE_URL;
-  if (!serverUrl) {
-    const db = await openDatabase({ kind: 'pglite', dataDir: 'memory://' });
-    return { db, drop: () => db.close() };
-  }
+/** A fresh, empty database on the PostgreSQL server at `serverUrl`; `drop` removes it. */
+export async function createPostgresDatabase(serverUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `tc_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
@@ -25,9 +21,31 @@ export async function openTestDatabase(): Promise<{ db: Database; drop: () => Pr
   await admin.end();
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const cleanup = new pg.Client({ connectionString: serverUrl });
+      await cleanup.connect();
+      await cleanup.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await cleanup.end();
+    },
+  };
+}
+
+/**
+ * A throwaway database of the kind under test: PGlite in memory by default, or a fresh database
+ * on the PostgreSQL server named by DATABASE_URL (created here, dropped by `drop`).
+ */
+export async function openTestDatabase(): Promise<{ db: Database; drop: () => Promise<void> }> {
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    const db = await openDatabase({ kind: 'pglite', dataDir: 'memory://' });
+    return { db, drop: () => db.close() };
+  }
+  const fresh = await createPostgresDatabase(serverUrl);
   const db = await openDatabase({
     kind: 'postgres',
-    url: url.toString(),
+    url: fresh.url,
     poolMax: 5,
     connectTimeoutMs: 5_000,
     statementTimeoutMs: 15_000,
@@ -37,10 +55,7 @@ export async function openTestDatabase(): Promise<{ db: Database; drop: () => Pr
     db,
     drop: async () => {
       await db.close();
-      const cleanup = new pg.Client({ connectionString: serverUrl });
-      await cleanup.connect();
-      await cleanup.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await cleanup.end();
+      await fresh.drop();
     },
   };
 }

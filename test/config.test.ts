@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('configuration', () => {
+  it('defaults to the embedded database in ./data on 127.0.0.1:4000', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 4000,
+      database: { kind: 'pglite', dataDir: './data' },
+      catalogDir: './catalog',
+      seedOnEmpty: true,
+      logLevel: 'info',
+      graphiql: true,
+    });
+  });
+
+  it('uses a PostgreSQL server with bounded pool, connect and statement timeouts when DATABASE_URL is set', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgresql://u:p@127.0.0.1:5432/catalog',
+      DB_POOL_MAX: '7',
+      DB_CONNECT_TIMEOUT_MS: '1500',
+      DB_STATEMENT_TIMEOUT_MS: '3000',
+    });
+    expect(config.database).toEqual({
+      kind: 'postgres',
+      url: 'postgresql://u:p@127.0.0.1:5432/catalog',
+      poolMax: 7,
+      connectTimeoutMs: 1500,
+      statementTimeoutMs: 3000,
+      idleTimeoutMs: 30000,
+    });
+  });
+
+  it('turns GraphiQL off in production unless asked for', () => {
+    expect(loadConfig({ NODE_ENV: 'production' }).graphiql).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', GRAPHIQL: 'true' }).graphiql).toBe(true);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, /PORT="abc"/],
+    [{ PORT: '70000' }, /PORT="70000"/],
+    [{ DB_POOL_MAX: '0' }, /DB_POOL_MAX="0"/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL="loud"/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL=\(hidden\): must start with postgresql:\/\//],
+    [{ SEED_ON_EMPTY: 'perhaps' }, /SEED_ON_EMPTY="perhaps"/],
+  ])('rejects %j with a message naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});

@@ -1,0 +1,97 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runServerExpectingExit, startServerProcess } from './support/process.js';
+import { createPostgresDatabase, SAMPLE_CATALOG_DIR } from './support/service.js';
+import { readSampleCatalog } from './support/sampleCatalog.js';
+
+let workDir: string;
+let databaseEnv: Record<string, string>;
+let dropDatabase: () => Promise<void> = async () => {};
+
+beforeAll(async () => {
+  workDir = mkdtempSync(path.join(tmpdir(), 'tool-catalog-process-'));
+  if (process.env.DATABASE_URL) {
+    const fresh = await createPostgresDatabase(process.env.DATABASE_URL);
+    databaseEnv = { DATABASE_URL: fresh.url };
+    dropDatabase = fresh.drop;
+  } else {
+    databaseEnv = { DATA_DIR: path.join(workDir, 'data') };
+  }
+});
+afterAll(async () => {
+  await dropDatabase();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+async function toolCount(url: string): Promise<number> {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: '{ tools { totalCount } }' }),
+  });
+  return ((await response.json()) as { data: { tools: { totalCount: number } } }).data.tools.totalCount;
+}
+
+describe('the service process', () => {
+  it('stops at once with one line naming a bad variable', async () => {
+    const { code, stderr } = await runServerExpectingExit({ PORT: 'not-a-port', DATA_DIR: path.join(workDir, 'unused') });
+    expect(code).toBe(78);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/^tool-catalog: invalid configuration: PORT="not-a-port"/);
+  });
+
+  it('seeds an empty database, keeps its data across a restart and does not seed again', async () => {
+    const catalogDir = path.join(workDir, 'catalog');
+    cpSync(SAMPLE_CATALOG_DIR, catalogDir, { recursive: true });
+    const expected = readSampleCatalog(catalogDir).length;
+
+    const first = await startServerProcess({ ...databaseEnv, CATALOG_DIR: catalogDir });
+    expect(await toolCount(first.url)).toBe(expected);
+    expect((await fetch(`${first.url}/ready`)).status).toBe(200);
+    expect(await first.stop('SIGTERM')).toBe(0);
+    expect(first.logs().map((l) => l.msg)).toContain('stopped');
+
+    // A file added after the first start must not be loaded by a restart: the data is kept as is.
+    const extra = readFileSync(path.join(catalogDir, 'linux', 'grep.yaml'), 'utf8').replace(/^tool_name: .*$/m, 'tool_name: grep-copy');
+    writeFileSync(path.join(catalogDir, 'linux', 'grep-copy.yaml'), extra);
+    const second = await startServerProcess({ ...databaseEnv, CATALOG_DIR: catalogDir });
+    try {
+      expect(await toolCount(second.url)).toBe(expected);
+      expect(second.logs().map((l) => l.msg)).toContain('catalog already loaded; not seeding');
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('finishes an in-flight request after SIGTERM before it exits', async () => {
+    const server = await startServerProcess({ ...databaseEnv, CATALOG_DIR: SAMPLE_CATALOG_DIR });
+    const body = JSON.stringify({ query: '{ tool(name: "grep", platform: "linux") { name } }' });
+    const { hostname, port } = new URL(server.url);
+    const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(
+        { host: hostname, port, path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.on('error', reject);
+      // Half the body now, the rest after SIGTERM: the request is in flight when the signal lands.
+      req.write(body.slice(0, 10));
+      setTimeout(() => {
+        const exited = server.stop('SIGTERM');
+        setTimeout(() => req.end(body.slice(10)), 300);
+        void exited;
+      }, 200);
+    });
+    const result = await response;
+    expect(result.status).toBe(200);
+    expect(JSON.parse(result.text)).toEqual({ data: { tool: { name: 'grep' } } });
+    expect(await server.stop()).toBe(0);
+    expect(server.logs().map((l) => l.msg)).toEqual(expect.arrayContaining(['draining in-flight requests', 'stopped']));
+  });
+});
