@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { PrismaClient } from '../generated/prisma/client.js';
+import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { loadCatalogDirectory } from './loadDirectory.js';
 import { insertNewTools } from './writeTools.js';
 
@@ -11,11 +11,22 @@ export async function seedIfEmpty(prisma: PrismaClient, catalogDir: string, log:
     return 0;
   }
   const loaded = await loadCatalogDirectory(catalogDir);
-  const count = await insertNewTools(
-    prisma,
-    loaded.map((l) => l.definition),
-    { actor: 'seed', eventType: 'CATALOG_SEEDED' },
-  );
+  let count: number;
+  try {
+    count = await insertNewTools(
+      prisma,
+      loaded.map((l) => l.definition),
+      { actor: 'seed', eventType: 'CATALOG_SEEDED' },
+    );
+  } catch (error) {
+    // Two instances starting on one empty database: the unique constraints let one seed win; the
+    // other's transaction rolled back whole, and the catalog it finds is the same.
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+      log.info('another instance seeded the catalog first');
+      return 0;
+    }
+    throw error;
+  }
   log.info({ tools: count, dir: catalogDir }, 'seeded empty catalog');
   return count;
 }

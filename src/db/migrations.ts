@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MigrationList } from '@prisma/schema-engine-wasm';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
-import { startSchemaEngine, withPanic, type EngineLog } from './schemaEngine.js';
+import { withSchemaEngine, type EngineLog } from './schemaEngine.js';
 
 export const prismaDir = fileURLToPath(new URL('../../prisma/', import.meta.url));
 export const schemaPath = path.join(prismaDir, 'schema.prisma');
@@ -45,15 +45,14 @@ export async function applyMigrations(
   adapter: SqlMigrationAwareDriverAdapterFactory,
   log?: EngineLog,
 ): Promise<string[]> {
-  const engine = await startSchemaEngine(await readSchema(), adapter, log);
-  try {
-    const result = await engine.applyMigrations({ migrationsList: await readMigrations(), filters: noFilters });
-    return result.appliedMigrationNames;
-  } catch (error) {
-    throw withPanic(error);
-  } finally {
-    engine.free();
-  }
+  const migrationsList = await readMigrations();
+  const result = await withSchemaEngine(
+    await readSchema(),
+    adapter,
+    (engine) => engine.applyMigrations({ migrationsList, filters: noFilters }),
+    log,
+  );
+  return result.appliedMigrationNames;
 }
 
 /**
@@ -62,19 +61,15 @@ export async function applyMigrations(
  */
 export async function diffMigrationsToSchema(adapter: SqlMigrationAwareDriverAdapterFactory): Promise<string> {
   const schema = await readSchema();
-  const engine = await startSchemaEngine(schema, adapter);
-  try {
-    const result = await engine.diff({
-      from: { tag: 'migrations', ...(await readMigrations()) },
+  const migrations = await readMigrations();
+  const result = await withSchemaEngine(schema, adapter, (engine) =>
+    engine.diff({
+      from: { tag: 'migrations', ...migrations },
       to: { tag: 'schemaDatamodel', files: [schema] },
       script: true,
       exitCode: null,
       filters: noFilters,
-    });
-    return (result.stdout ?? '').replace(/^-- This is an empty migration\.\s*$/m, '').trim();
-  } catch (error) {
-    throw withPanic(error);
-  } finally {
-    engine.free();
-  }
+    }),
+  );
+  return (result.stdout ?? '').replace(/^-- This is an empty migration\.\s*$/m, '').trim();
 }

@@ -39,22 +39,48 @@ let lastPanic: string | undefined;
 
 export type EngineLog = (line: string) => void;
 
-/** Starts a schema engine for one schema file over the given adapter. Call `free()` when done. */
-export async function startSchemaEngine(
+/**
+ * Runs `fn` with a schema engine for one schema file over the given adapter, then frees the engine
+ * and disposes every connection it opened. The engine holds PostgreSQL's migration advisory lock on
+ * its connection; a pool left open would make the next engine wait for that lock.
+ */
+export async function withSchemaEngine<T>(
   schema: { path: string; content: string },
   adapter: SqlMigrationAwareDriverAdapterFactory,
+  fn: (engine: SchemaEngine) => Promise<T>,
   log: EngineLog = () => {},
-): Promise<SchemaEngine> {
+): Promise<T> {
   gluePromise ??= loadGlue();
   const glue = await gluePromise;
+  const opened: Array<{ dispose(): Promise<void> }> = [];
+  const tracked: SqlMigrationAwareDriverAdapterFactory = {
+    adapterName: adapter.adapterName,
+    provider: adapter.provider,
+    connect: async () => {
+      const connection = await adapter.connect();
+      opened.push(connection);
+      return connection;
+    },
+    connectToShadowDb: async () => {
+      const connection = await adapter.connectToShadowDb();
+      opened.push(connection);
+      return connection;
+    },
+  };
+  let engine: SchemaEngine | undefined;
   try {
-    return await glue.SchemaEngine.new(
+    engine = await glue.SchemaEngine.new(
       { datamodels: [[schema.path, schema.content]] },
       log,
-      bindMigrationAwareSqlAdapterFactory(adapter),
+      bindMigrationAwareSqlAdapterFactory(tracked),
     );
+    return await fn(engine);
   } catch (error) {
     throw withPanic(error);
+  } finally {
+    engine?.free();
+    // The engine may already have disposed some (shadow databases); a second dispose is harmless.
+    await Promise.all(opened.map((connection) => connection.dispose().catch(() => {})));
   }
 }
 

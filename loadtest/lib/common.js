@@ -1,5 +1,5 @@
-// Shared helpers for the k6 scripts in this directory (plain JavaScript, ES modules,
-// type-checked against @types/k6 by `npx tsc -p loadtest`).
+// Shared helpers for the k6 scripts in loadtest/ (plain JavaScript, ES modules, type-checked
+// against @types/k6 by `npx tsc -p loadtest`). Not a test script itself: no default export.
 import http from 'k6/http';
 import { check } from 'k6';
 
