@@ -1,4 +1,5 @@
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import type { Config } from './config.js';
 import { createContextFactory, type Context } from './context.js';
@@ -21,6 +22,26 @@ export interface AppDeps {
 }
 
 const READY_PING_TIMEOUT_MS = 2_000;
+
+/** What GraphiQL shows first: the query the README suggests. */
+export const FIRST_QUERY = `# Tools on linux, with what each can do and how long it takes.
+query LinuxTools {
+  tools(filter: { platform: "linux" }, first: 5) {
+    totalCount
+    edges {
+      node {
+        name
+        version
+        category
+        capabilities {
+          name
+          patterns { name timeEstimateMs costEstimate complexityScore scope }
+        }
+      }
+    }
+  }
+}
+`;
 
 async function readiness(deps: AppDeps): Promise<Response> {
   const unready = (reason: string) => Response.json({ status: 'unavailable', reason }, { status: 503 });
@@ -46,7 +67,9 @@ export function createApp(deps: AppDeps) {
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
     landingPage: false,
-    graphiql: deps.config.graphiql ? { title: 'Tool Catalog' } : false,
+    graphiql: deps.config.graphiql ? { title: 'Tool Catalog', defaultQuery: FIRST_QUERY } : false,
+    // GraphiQL bundled into the page: no CDN, so it works on hosts without internet access.
+    renderGraphiQL,
     context: createContextFactory({ prisma: deps.db.prisma }),
     maskedErrors: { maskError, isDev: false },
     logging: {
