@@ -2,24 +2,13 @@
 //   k6 run loadtest/tool-by-name.js
 //   k6 run -e BASE_URL=http://127.0.0.1:4000 -e VUS=10 -e DURATION=1m loadtest/tool-by-name.js
 import { check } from 'k6';
-import { BASE_URL, SAMPLE_TOOLS, TOOL_BY_NAME, assertLoopback, bodyOf, checkGraphQL, envInt, graphql, pick } from './lib/common.js';
+import { BASE_URL, SAMPLE_TOOLS, TOOL_BY_NAME, assertLoopback, bodyOf, checkGraphQL, graphql, pick, rampingScenario } from './lib/common.js';
 
-const VUS = envInt('VUS', 5);
-const DURATION = __ENV.DURATION || '30s';
 
 /** @type {import('k6/options').Options} */
 export const options = {
   scenarios: {
-    tool_by_name: {
-      executor: 'ramping-vus',
-      startVUs: 1,
-      stages: [
-        { duration: '5s', target: VUS },
-        { duration: DURATION, target: VUS },
-        { duration: '5s', target: 0 },
-      ],
-      gracefulRampDown: '5s',
-    },
+    tool_by_name: rampingScenario(),
   },
   thresholds: {
     http_req_failed: ['rate<0.01'],

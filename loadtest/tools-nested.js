@@ -3,25 +3,14 @@
 //   k6 run loadtest/tools-nested.js
 //   k6 run -e BASE_URL=http://localhost:4000 -e VUS=10 -e DURATION=1m loadtest/tools-nested.js
 import { check } from 'k6';
-import { BASE_URL, TOOLS_NESTED, assertLoopback, bodyOf, checkGraphQL, envInt, graphql } from './lib/common.js';
+import { BASE_URL, TOOLS_NESTED, assertLoopback, bodyOf, checkGraphQL, graphql, rampingScenario } from './lib/common.js';
 
-const VUS = envInt('VUS', 5);
-const DURATION = __ENV.DURATION || '30s';
 const PAGE_SIZE = 20;
 
 /** @type {import('k6/options').Options} */
 export const options = {
   scenarios: {
-    tools_nested: {
-      executor: 'ramping-vus',
-      startVUs: 1,
-      stages: [
-        { duration: '5s', target: VUS },
-        { duration: DURATION, target: VUS },
-        { duration: '5s', target: 0 },
-      ],
-      gracefulRampDown: '5s',
-    },
+    tools_nested: rampingScenario(),
   },
   thresholds: {
     http_req_failed: ['rate<0.01'],

@@ -158,3 +158,22 @@ export function envInt(name, fallback) {
   const value = Number.parseInt(__ENV[name] || '', 10);
   return Number.isFinite(value) && value > 0 ? value : fallback;
 }
+
+/**
+ * A ramp-up / steady / ramp-down scenario: VUS virtual users (env, default 5) for DURATION
+ * (env, default 30s).
+ * @returns {import('k6/options').Scenario}
+ */
+export function rampingScenario() {
+  const vus = envInt('VUS', 5);
+  return {
+    executor: 'ramping-vus',
+    startVUs: 1,
+    stages: [
+      { duration: '5s', target: vus },
+      { duration: __ENV.DURATION || '30s', target: vus },
+      { duration: '5s', target: 0 },
+    ],
+    gracefulRampDown: '5s',
+  };
+}

@@ -24,41 +24,52 @@ export interface Database {
 
 type LoggingClient = PrismaClient<'query'>;
 
-function attachStatementEvents(prisma: LoggingClient, listeners: Set<StatementListener>) {
+/** What differs between the two kinds of database; the rest of `Database` is built from it. */
+interface Driver {
+  kind: DatabaseConfig['kind'];
+  adapter: PrismaPg | PrismaPGlite;
+  migrationAdapter(): SqlMigrationAwareDriverAdapterFactory;
+  ping(prisma: LoggingClient): Promise<void>;
+  closeDriver(): Promise<void>;
+}
+
+function fromDriver(driver: Driver): Database {
+  const prisma: LoggingClient = new PrismaClient({ adapter: driver.adapter, log: [{ emit: 'event', level: 'query' }] });
+  const listeners = new Set<StatementListener>();
   prisma.$on('query', (event) => {
     for (const listener of listeners) listener(event.query, event.duration);
   });
-}
-
-function newClient(adapter: PrismaPg | PrismaPGlite): LoggingClient {
-  return new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
-}
-
-async function openPglite(dataDir: string): Promise<Database> {
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir);
-  const prisma = newClient(new PrismaPGlite(pglite));
-  const listeners = new Set<StatementListener>();
-  attachStatementEvents(prisma, listeners);
   return {
-    kind: 'pglite',
+    kind: driver.kind,
     prisma,
-    migrationAdapter: () => new PrismaPGlite(pglite),
-    ping: async () => {
-      await pglite.query('SELECT 1');
-    },
+    migrationAdapter: driver.migrationAdapter,
+    ping: () => driver.ping(prisma),
     onStatement(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     async close() {
       await prisma.$disconnect();
-      await pglite.close();
+      await driver.closeDriver();
     },
   };
 }
 
-async function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>): Promise<Database> {
+async function openPglite(dataDir: string): Promise<Database> {
+  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+  const pglite = await PGlite.create(dataDir);
+  return fromDriver({
+    kind: 'pglite',
+    adapter: new PrismaPGlite(pglite),
+    migrationAdapter: () => new PrismaPGlite(pglite),
+    ping: async () => {
+      await pglite.query('SELECT 1');
+    },
+    closeDriver: () => pglite.close(),
+  });
+}
+
+function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>): Database {
   // Prisma 7 with node-postgres waits forever for a pooled connection unless told otherwise.
   const poolConfig = {
     connectionString: config.url,
@@ -68,26 +79,18 @@ async function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }
     statement_timeout: config.statementTimeoutMs,
     application_name: 'tool-catalog',
   };
-  const prisma = newClient(new PrismaPg(poolConfig));
-  const listeners = new Set<StatementListener>();
-  attachStatementEvents(prisma, listeners);
-  return {
+  return fromDriver({
     kind: 'postgres',
-    prisma,
+    // The adapter owns its pool and ends it on $disconnect.
+    adapter: new PrismaPg(poolConfig),
     migrationAdapter: () => new PrismaPg({ ...poolConfig, max: 2 }),
-    ping: async () => {
+    ping: async (prisma) => {
       await prisma.$queryRaw`SELECT 1`;
     },
-    onStatement(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    async close() {
-      await prisma.$disconnect();
-    },
-  };
+    closeDriver: async () => {},
+  });
 }
 
-export function openDatabase(config: DatabaseConfig): Promise<Database> {
+export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   return config.kind === 'pglite' ? openPglite(config.dataDir) : openPostgres(config);
 }
