@@ -39,7 +39,7 @@ describe('migrations', () => {
       SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'Tool'`;
     const byName = new Map(indexes.map((i) => [i.indexname, i.indexdef]));
     expect(byName.get('Tool_latest_key')).toMatch(/UNIQUE INDEX .* WHERE "isLatest"/);
-    expect(byName.get('Tool_latest_visible_name_idx')).toMatch(/WHERE \("isLatest" AND \("deletedAt" IS NULL\)\)/);
+    expect(byName.get('Tool_latest_enabled_name_idx')).toMatch(/\(name, platform\) WHERE \("isLatest" AND enabled AND \("deletedAt" IS NULL\)\)/);
   });
 
   it('enforce one latest version per tool identity in the database itself', async () => {

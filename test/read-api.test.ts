@@ -52,6 +52,20 @@ describe('tool(name, platform, version)', () => {
     }
   });
 
+  it('does not serve a disabled latest version by default, but does when its version is named', async () => {
+    const dig = await service.db.prisma.tool.findFirstOrThrow({ where: { name: 'dig', isLatest: true } });
+    await service.db.prisma.tool.update({ where: { id: dig.id }, data: { enabled: false } });
+    try {
+      const byDefault = await service.graphql(`{ tool(name: "dig") { id } }`);
+      expect(byDefault.errors).toBeUndefined();
+      expect(byDefault.data.tool).toBeNull();
+      const named = await service.graphql(`{ tool(name: "dig", version: "${dig.version}") { enabled } }`);
+      expect(named.data.tool).toEqual({ enabled: false });
+    } finally {
+      await service.db.prisma.tool.update({ where: { id: dig.id }, data: { enabled: true } });
+    }
+  });
+
   it('asks for a platform when a name exists on several', async () => {
     await service.db.prisma.tool.create({
       data: { name: 'grep', platform: 'windows', version: '1.0', category: 'text-processing', isLatest: true },

@@ -143,8 +143,8 @@ builder.queryFields((t) => ({
     type: 'Tool',
     nullable: true,
     description:
-      'One tool: the latest version unless `version` is given; null when there is no such tool. ' +
-      '`platform` may be left out when the name exists on one platform only.',
+      'One tool: its latest version if that version is enabled, or exactly `version` when given (enabled or not); ' +
+      'null when there is no such tool. `platform` may be left out when the name exists on one platform only.',
     args: {
       name: t.arg.string({ required: true, description: 'Tool name, exact.' }),
       platform: t.arg.string({ description: 'Platform, case-insensitive.' }),
@@ -155,7 +155,7 @@ builder.queryFields((t) => ({
         name: args.name,
         deletedAt: null,
         ...(args.platform ? { platform: { equals: args.platform, mode: 'insensitive' } } : {}),
-        ...(args.version ? { version: args.version } : { isLatest: true }),
+        ...(args.version ? { version: args.version } : { isLatest: true, enabled: true }),
       };
       const rows = await ctx.prisma.tool.findMany({ ...query, where, orderBy: { platform: 'asc' }, take: 2 });
       if (rows.length > 1) {

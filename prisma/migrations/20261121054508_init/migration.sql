@@ -203,7 +203,7 @@ CREATE TABLE "CatalogEvent" (
 );
 
 -- CreateIndex
-CREATE INDEX "Tool_latest_visible_name_idx" ON "Tool"("name") WHERE ("isLatest" AND "deletedAt" IS NULL);
+CREATE INDEX "Tool_latest_enabled_name_idx" ON "Tool"("name", "platform") WHERE ("isLatest" AND "enabled" AND "deletedAt" IS NULL);
 
 -- CreateIndex
 CREATE INDEX "Tool_platform_idx" ON "Tool"("platform");
