@@ -83,6 +83,8 @@ export function createApp(deps: AppDeps) {
       usePrometheus({
         registry,
         endpoint: '/metrics',
+        // The full request URL (with GET query strings) would make every request its own series.
+        labels: { url: false },
         metrics: {
           graphql_yoga_http_duration: true,
           graphql_envelop_request: true,

@@ -68,6 +68,8 @@ describe('/metrics', () => {
     expect(requests('ToolByName')).toBe(3);
     expect(requests('Stats')).toBe(1);
     expect(text).toMatch(/^graphql_yoga_http_duration_bucket\{[^}]*operationName="ToolByName"/m);
+    // Labels stay bounded: no request URL (GET query strings would make a series per request).
+    expect(text).not.toMatch(/url="/);
     expect(text).toMatch(/^graphql_envelop_request_duration_count\{[^}]*operationName="Stats"[^}]*\} 1$/m);
     expect(text).toMatch(/^tool_catalog_db_statements_total\{kind="SELECT",service="tool-catalog"\} \d+/m);
   });
