@@ -22,23 +22,30 @@ const state = { catalogLoaded: false };
 const { yoga } = createApp({ db, config, log, state });
 const server = createServer(yoga);
 
+server.on('error', (error: NodeJS.ErrnoException) => {
+  log.fatal({ err: error }, `cannot listen on ${config.host}:${config.port}: ${error.code ?? error.message}`);
+  void db.close().finally(() => process.exit(1));
+});
+
+// Listen first: /health answers during migrations and seeding, /ready says 503 until they are done.
+await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+const address = server.address();
+const port = typeof address === 'object' && address ? address.port : config.port;
+
 try {
   await prepareDatabase(db, config, log);
   state.catalogLoaded = true;
 } catch (error) {
   log.fatal({ err: error }, 'start-up failed');
+  server.close();
   await db.close().catch(() => {});
   process.exit(1);
 }
 
-server.listen(config.port, config.host, () => {
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  log.info(
-    { url: `http://${config.host}:${port}/graphql`, database: db.kind, graphiql: config.graphiql },
-    'tool catalog listening',
-  );
-});
+log.info(
+  { url: `http://${config.host}:${port}/graphql`, database: db.kind, graphiql: config.graphiql },
+  'tool catalog listening',
+);
 
 let stopping = false;
 async function shutdown(signal: string) {

@@ -66,6 +66,18 @@ describe('the service process', () => {
     }
   });
 
+  it('exits with a clear message when its port is taken', async () => {
+    const first = await startServerProcess({ ...databaseEnv, CATALOG_DIR: SAMPLE_CATALOG_DIR });
+    try {
+      const port = new URL(first.url).port;
+      const { code, stdout } = await runServerExpectingExit({ PORT: port, DATA_DIR: path.join(workDir, 'second') });
+      expect(code).toBe(1);
+      expect(stdout).toContain(`cannot listen on 127.0.0.1:${port}: EADDRINUSE`);
+    } finally {
+      await first.stop();
+    }
+  });
+
   it('finishes an in-flight request after SIGTERM before it exits', async () => {
     const server = await startServerProcess({ ...databaseEnv, CATALOG_DIR: SAMPLE_CATALOG_DIR });
     const body = JSON.stringify({ query: '{ tool(name: "grep", platform: "linux") { name } }' });

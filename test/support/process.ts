@@ -62,15 +62,19 @@ export function startServerProcess(env: Record<string, string | undefined>, time
 }
 
 /** Runs the server expecting it to exit at once; returns exit code and stderr. */
-export function runServerExpectingExit(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+export function runServerExpectingExit(
+  env: Record<string, string>,
+): Promise<{ code: number | null; stderr: string; stdout: string }> {
   const child = spawn(tsx, ['src/server.ts'], { cwd: root, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
+  let stdout = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
   const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   return new Promise((resolve) =>
     child.on('exit', (code) => {
       clearTimeout(timer);
-      resolve({ code, stderr });
+      resolve({ code, stderr, stdout });
     }),
   );
 }
