@@ -2,8 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CatalogFileError } from '../src/catalog/loadDirectory.js';
-import { seedIfEmpty } from '../src/catalog/seed.js';
+import { seedIfEmpty, SeedRejectedError } from '../src/catalog/seed.js';
 import { applyMigrations } from '../src/db/migrations.js';
 import type { Database } from '../src/db/database.js';
 import { readSampleCatalog } from './support/sampleCatalog.js';
@@ -36,7 +35,7 @@ function catalogWith(name: string, edit: (text: string) => string): string {
 }
 
 describe('seeding the sample catalog', () => {
-  it('loads every file with every capability and pattern, and records one catalog event', async () => {
+  it('loads every file with every capability and pattern, and records one event per tool', async () => {
     const sample = readSampleCatalog();
     expect(sample.length).toBeGreaterThanOrEqual(20);
     expect(sample.length).toBeLessThanOrEqual(40);
@@ -46,9 +45,10 @@ describe('seeding the sample catalog', () => {
     expect(await db.prisma.tool.count({ where: { isLatest: true } })).toBe(sample.length);
     expect(await db.prisma.capability.count()).toBe(capabilities);
     expect(await db.prisma.pattern.count()).toBe(patterns);
-    expect(await db.prisma.catalogEvent.findMany({ select: { type: true, payload: true } })).toEqual([
-      { type: 'CATALOG_SEEDED', payload: { tools: sample.length } },
-    ]);
+    const events = await db.prisma.catalogEvent.findMany({ select: { type: true, toolName: true, platform: true } });
+    expect(events.map((e) => `${e.type} ${e.toolName}@${e.platform}`).sort()).toEqual(
+      sample.map((t) => `TOOL_CREATED ${t.name}@${t.platform}`).sort(),
+    );
     const platforms = new Set(sample.map((t) => t.platform));
     for (const platform of ['linux', 'windows', 'network', 'cloud', 'container', 'database', 'monitoring']) {
       expect(platforms, platform).toContain(platform);
@@ -70,14 +70,14 @@ describe('seeding the sample catalog', () => {
   });
 
   it.each([
-    ['complexity out of range', (t: string) => t.replace(/complexity_score: [\d.]+/, 'complexity_score: 7'), /grep\.yaml: .*complexity.*7|grep\.yaml: .*<=1/i],
-    ['broken YAML', (t: string) => t.replace(/^tool_name: .*$/m, 'tool_name: [unclosed'), /grep\.yaml: /],
-    ['missing category', (t: string) => t.replace(/^category: .*$/m, ''), /grep\.yaml: category: /],
-    ['duplicate identity', (t: string) => t.replace(/^tool_name: .*$/m, 'tool_name: ps'), /tool ps@linux is also defined in/],
+    ['complexity out of range', (t: string) => t.replace(/complexity_score: [\d.]+/, 'complexity_score: 7'), /grep\.yaml:\d+:\d+: error: capabilities\.\w+\.patterns\.\w+\.complexity_score: expected a number from 0 to 1, found 7/],
+    ['broken YAML', (t: string) => t.replace(/^tool_name: .*$/m, 'tool_name: [unclosed'), /grep\.yaml:\d+:\d+: error: /],
+    ['missing category', (t: string) => t.replace(/^category: .*$/m, ''), /grep\.yaml(:\d+:\d+)?: error: category: required field is missing/],
+    ['duplicate identity', (t: string) => t.replace(/^tool_name: .*$/m, 'tool_name: ps'), /tool ps \(linux\) is also defined in/],
   ])('rejects a catalog with %s, naming the file, and writes nothing', async (_case, edit, message) => {
     const dir = catalogWith(`bad-${_case.replace(/\W+/g, '-')}`, edit);
     const attempt = seedIfEmpty(db.prisma, dir, silentLog);
-    await expect(attempt).rejects.toBeInstanceOf(CatalogFileError);
+    await expect(attempt).rejects.toBeInstanceOf(SeedRejectedError);
     await expect(attempt).rejects.toThrow(message);
     expect(await db.prisma.tool.count()).toBe(0);
     expect(await db.prisma.catalogEvent.count()).toBe(0);

@@ -1,7 +1,17 @@
 import type { Logger } from 'pino';
-import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
-import { loadCatalogDirectory } from './loadDirectory.js';
-import { insertNewTools } from './writeTools.js';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import { formatDiagnostic } from './diagnostics.js';
+import { importCatalog, ImportConflictError, type ImportReport } from './importer.js';
+
+export class SeedRejectedError extends Error {
+  override name = 'SeedRejectedError';
+  constructor(readonly report: ImportReport) {
+    const lines = report.tools
+      .filter((t) => t.action === 'rejected')
+      .flatMap((t) => t.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic));
+    super(`the catalog directory has ${report.counts.rejected} rejected file(s); nothing was loaded:\n${lines.join('\n')}`);
+  }
+}
 
 /** Loads the catalog directory into an empty database; a database with any tool is left alone. */
 export async function seedIfEmpty(prisma: PrismaClient, catalogDir: string, log: Logger): Promise<number> {
@@ -10,23 +20,22 @@ export async function seedIfEmpty(prisma: PrismaClient, catalogDir: string, log:
     log.info({ tools: existing }, 'catalog already loaded; not seeding');
     return 0;
   }
-  const loaded = await loadCatalogDirectory(catalogDir);
-  let count: number;
+  let report: ImportReport;
   try {
-    count = await insertNewTools(
-      prisma,
-      loaded.map((l) => l.definition),
-      { actor: 'seed', eventType: 'CATALOG_SEEDED' },
-    );
+    report = await importCatalog(prisma, { paths: [catalogDir] }, { actor: 'seed', trigger: 'startup' });
   } catch (error) {
-    // Two instances starting on one empty database: the unique constraints let one seed win; the
-    // other's transaction rolled back whole, and the catalog it finds is the same.
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+    // Two instances starting on one empty database: one seed wins, the other's transaction
+    // rolled back whole and it serves what the winner wrote.
+    if (error instanceof ImportConflictError) {
       log.info('another instance seeded the catalog first');
       return 0;
     }
     throw error;
   }
-  log.info({ tools: count, dir: catalogDir }, 'seeded empty catalog');
-  return count;
+  if (!report.applied) throw new SeedRejectedError(report);
+  for (const tool of report.tools) {
+    for (const d of tool.diagnostics) log.warn({ file: d.file, line: d.line, field: d.field }, d.message);
+  }
+  log.info({ tools: report.counts.create, dir: catalogDir }, 'seeded empty catalog');
+  return report.counts.create;
 }

@@ -1,11 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+import type { Prisma } from '../generated/prisma/client.js';
 import type { ToolDefinition } from './definition.js';
 
 type Json = Prisma.InputJsonValue;
 
+export interface NewVersion {
+  definition: ToolDefinition;
+  contentHash: string;
+  parentId: string | null;
+  revision: number;
+}
+
 /** Rows for one new tool version and its capabilities and patterns, with ids assigned here. */
-function rowsFor(definition: ToolDefinition, actor: string) {
+export function rowsFor(version: NewVersion, actor: string) {
+  const { definition } = version;
   const toolId = randomUUID();
   const tool: Prisma.ToolCreateManyInput = {
     id: toolId,
@@ -17,6 +25,9 @@ function rowsFor(definition: ToolDefinition, actor: string) {
     status: definition.status,
     enabled: definition.enabled,
     isLatest: definition.status !== 'DRAFT',
+    revision: version.revision,
+    parentId: version.parentId,
+    contentHash: version.contentHash,
     executionLocation: definition.executionLocation,
     defaults: definition.defaults as Json,
     dependencies: definition.dependencies as Json,
@@ -55,25 +66,4 @@ function rowsFor(definition: ToolDefinition, actor: string) {
     });
   });
   return { tool, capabilities, patterns };
-}
-
-/**
- * Inserts new tools (first versions) in one transaction: all of them or none. A constant number
- * of statements whatever the count, so seeding thousands of tools stays fast.
- */
-export async function insertNewTools(
-  prisma: PrismaClient,
-  definitions: ToolDefinition[],
-  options: { actor: string; eventType: string },
-): Promise<number> {
-  const rows = definitions.map((d) => rowsFor(d, options.actor));
-  await prisma.$transaction([
-    prisma.tool.createMany({ data: rows.map((r) => r.tool) }),
-    prisma.capability.createMany({ data: rows.flatMap((r) => r.capabilities) }),
-    prisma.pattern.createMany({ data: rows.flatMap((r) => r.patterns) }),
-    prisma.catalogEvent.create({
-      data: { type: options.eventType, payload: { tools: definitions.length } },
-    }),
-  ]);
-  return rows.length;
 }

@@ -1,0 +1,49 @@
+/** One finding about a source file, precise enough for a person to fix it. */
+export interface Diagnostic {
+  severity: 'error' | 'warning';
+  file: string;
+  line?: number;
+  column?: number;
+  /** Dotted path of the field in the source document, e.g. `capabilities.text_search.patterns.p1.complexity_score`. */
+  field?: string;
+  message: string;
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = [d.file, d.line, d.column].filter((part) => part !== undefined).join(':');
+  return `${where}: ${d.severity}: ${d.field ? `${d.field}: ` : ''}${d.message}`;
+}
+
+export type SourcePath = ReadonlyArray<string | number>;
+
+/** Collects diagnostics for one file, turning source paths into line and column. */
+export class FileReport {
+  readonly diagnostics: Diagnostic[] = [];
+  constructor(
+    readonly file: string,
+    private readonly locate: (path: SourcePath) => { line: number; column: number } | undefined = () => undefined,
+  ) {}
+
+  private add(severity: Diagnostic['severity'], path: SourcePath | undefined, message: string) {
+    const position = path ? this.locate(path) : undefined;
+    this.diagnostics.push({
+      severity,
+      file: this.file,
+      ...(position ?? {}),
+      ...(path && path.length ? { field: path.join('.') } : {}),
+      message,
+    });
+  }
+
+  error(path: SourcePath | undefined, message: string) {
+    this.add('error', path, message);
+  }
+
+  warn(path: SourcePath | undefined, message: string) {
+    this.add('warning', path, message);
+  }
+
+  get hasErrors() {
+    return this.diagnostics.some((d) => d.severity === 'error');
+  }
+}

@@ -1,0 +1,261 @@
+import type { PrismaClient } from '../generated/prisma/client.js';
+import { Prisma } from '../generated/prisma/client.js';
+import { contentHash } from './contentHash.js';
+import type { ToolDefinition } from './definition.js';
+import { FileReport, type Diagnostic } from './diagnostics.js';
+import { normaliseDocument, type ShapeName } from './shapes/index.js';
+import { collectSources, parseDocumentText, readSource } from './sources.js';
+import { rowsFor, type NewVersion } from './writeTools.js';
+import type { YamlSource } from './yamlSource.js';
+
+export type ImportAction = 'create' | 'new_version' | 'unchanged' | 'rejected';
+
+export interface PlannedTool {
+  file: string;
+  shape?: ShapeName;
+  name?: string;
+  platform?: string;
+  version?: string;
+  action: ImportAction;
+  /** For `rejected`: the reason in one line (details in `diagnostics`). */
+  reason?: string;
+  diagnostics: Diagnostic[];
+  definition?: ToolDefinition;
+  /** Filled for create / new_version. */
+  write?: NewVersion;
+  previousLatestId?: string;
+}
+
+export interface ImportCounts {
+  files: number;
+  create: number;
+  new_version: number;
+  unchanged: number;
+  rejected: number;
+  skipped: number;
+  warnings: number;
+}
+
+export interface ImportReport {
+  tools: PlannedTool[];
+  skipped: Array<{ display: string; reason: string }>;
+  counts: ImportCounts;
+  /** True when the changes were written (not a dry run, and either nothing rejected or `partial`). */
+  applied: boolean;
+  /** The catalog revision after the import, when it wrote anything. */
+  revision?: bigint;
+}
+
+export interface ImportOptions {
+  actor: string;
+  dryRun?: boolean;
+  /** Write the valid tools even when others are rejected. Default: all or nothing. */
+  partial?: boolean;
+  onProgress?: (done: number, total: number, file: string) => void;
+  /** How the import was triggered, recorded in events and the audit log. */
+  trigger?: string;
+}
+
+export type ImportInput = { paths: string[] } | { documents: Array<{ name: string; content: string }> };
+
+export class ImportConflictError extends Error {
+  override name = 'ImportConflictError';
+}
+
+/** Reads, normalises and validates every input; nothing touches the database yet. */
+async function readInputs(input: ImportInput, onProgress: ImportOptions['onProgress']) {
+  const planned: Array<{ source: YamlSource; shape?: ShapeName; definition?: ToolDefinition }> = [];
+  const problems: FileReport[] = [];
+  let skipped: ImportReport['skipped'] = [];
+  if ('paths' in input) {
+    const collected = await collectSources(input.paths);
+    problems.push(...collected.problems);
+    skipped = collected.skipped;
+    let done = 0;
+    for (const file of collected.files) {
+      const source = await readSource(file);
+      planned.push({ source, ...(source.value === undefined ? {} : normaliseDocument(source.value, source.report, file)) });
+      onProgress?.(++done, collected.files.length, file.display);
+    }
+  } else {
+    for (const doc of input.documents) {
+      const source = parseDocumentText(doc.name, doc.content);
+      const directoryPlatform = doc.name.includes('/') ? doc.name.split('/')[0]!.toLowerCase() : undefined;
+      planned.push({ source, ...(source.value === undefined ? {} : normaliseDocument(source.value, source.report, { directoryPlatform })) });
+    }
+  }
+  for (const entry of planned) warnPlaceholders(entry.source);
+  return { planned, problems, skipped };
+}
+
+/** Literal `{{…}}` left in text is almost always an unfilled template placeholder. */
+function warnPlaceholders(source: YamlSource) {
+  const visit = (value: unknown, path: Array<string | number>) => {
+    if (typeof value === 'string') {
+      if (/\{\{[^}]*\}\}/.test(value)) source.report.warn(path, `literal {{…}} placeholder kept as written: ${JSON.stringify(value.slice(0, 60))}`);
+    } else if (Array.isArray(value)) {
+      value.forEach((item, index) => visit(item, [...path, index]));
+    } else if (value && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) visit(child, [...path, key]);
+    }
+  };
+  if (source.value !== undefined) visit(source.value, []);
+}
+
+function reject(tool: PlannedTool, reason: string) {
+  tool.action = 'rejected';
+  tool.reason = reason;
+  tool.write = undefined;
+  tool.diagnostics = [...tool.diagnostics, { severity: 'error', file: tool.file, message: reason }];
+}
+
+/** Decides, per tool, what the import would do against the database as it is now. */
+async function plan(prisma: PrismaClient, read: Awaited<ReturnType<typeof readInputs>>): Promise<PlannedTool[]> {
+  const tools: PlannedTool[] = [];
+  for (const report of read.problems) {
+    tools.push({ file: report.file, action: 'rejected', reason: report.diagnostics[0]?.message, diagnostics: report.diagnostics });
+  }
+  const valid: PlannedTool[] = [];
+  for (const { source, shape, definition } of read.planned) {
+    const tool: PlannedTool = {
+      file: source.file,
+      shape,
+      name: definition?.name,
+      platform: definition?.platform,
+      version: definition?.version,
+      action: 'rejected',
+      diagnostics: source.report.diagnostics,
+      definition,
+    };
+    if (!definition || source.report.hasErrors) {
+      tool.reason = source.report.diagnostics.find((d) => d.severity === 'error')?.message ?? 'invalid';
+    } else {
+      valid.push(tool);
+    }
+    tools.push(tool);
+  }
+
+  const names = [...new Set(valid.map((t) => t.name!))];
+  const existing = names.length
+    ? await prisma.tool.findMany({
+        where: { name: { in: names } },
+        select: { id: true, name: true, platform: true, version: true, isLatest: true, contentHash: true, revision: true, deletedAt: true },
+      })
+    : [];
+  const byIdentity = new Map<string, typeof existing>();
+  for (const row of existing) {
+    const key = `${row.name}\u0000${row.platform}`;
+    byIdentity.set(key, [...(byIdentity.get(key) ?? []), row]);
+  }
+
+  const firstFile = new Map<string, string>();
+  for (const tool of valid) {
+    const definition = tool.definition!;
+    const key = `${definition.name}\u0000${definition.platform}`;
+    const earlier = firstFile.get(key);
+    if (earlier) {
+      reject(tool, `tool ${definition.name} (${definition.platform}) is also defined in ${earlier}`);
+      continue;
+    }
+    firstFile.set(key, tool.file);
+    const hash = contentHash(definition);
+    const rows = byIdentity.get(key) ?? [];
+    const latest = rows.find((r) => r.isLatest);
+    if (latest?.deletedAt) {
+      reject(tool, `tool ${definition.name} (${definition.platform}) is deleted; restore it before importing it again`);
+    } else if (latest && latest.contentHash === hash && latest.version === definition.version) {
+      tool.action = 'unchanged';
+    } else if (rows.some((r) => r.version === definition.version)) {
+      reject(
+        tool,
+        `version ${definition.version} of ${definition.name} (${definition.platform}) already exists with other content; give the changed tool a new version`,
+      );
+    } else {
+      tool.action = latest ? 'new_version' : 'create';
+      tool.previousLatestId = latest?.id;
+      tool.write = { definition, contentHash: hash, parentId: latest?.id ?? null, revision: (latest?.revision ?? 0) + 1 };
+    }
+  }
+  return tools;
+}
+
+/** Writes the planned creates and new versions in one transaction. */
+async function apply(prisma: PrismaClient, tools: PlannedTool[], options: ImportOptions): Promise<bigint | undefined> {
+  const writes = tools.filter((t) => t.write);
+  if (!writes.length) return undefined;
+  const rows = writes.map((t) => rowsFor(t.write!, options.actor));
+  const superseded = writes.flatMap((t) => (t.previousLatestId ? [t.previousLatestId] : []));
+  try {
+    return await prisma.$transaction(
+      async (tx) => {
+        if (superseded.length) {
+          const moved = await tx.tool.updateMany({
+            where: { id: { in: superseded }, isLatest: true, deletedAt: null },
+            data: { isLatest: false, updatedBy: options.actor },
+          });
+          if (moved.count !== superseded.length) {
+            throw new ImportConflictError('the catalog changed while the import was planned; nothing was written, run it again');
+          }
+        }
+        await tx.tool.createMany({ data: rows.map((r) => r.tool) });
+        await tx.capability.createMany({ data: rows.flatMap((r) => r.capabilities) });
+        await tx.pattern.createMany({ data: rows.flatMap((r) => r.patterns) });
+        await tx.auditLog.createMany({
+          data: writes.map((t, i) => ({
+            actor: options.actor,
+            action: t.action === 'create' ? 'tool.create' : 'tool.new_version',
+            entityType: 'Tool',
+            entityId: rows[i]!.tool.id!,
+            entityName: `${t.name}@${t.platform}`,
+            diff: { version: t.version, file: t.file, trigger: options.trigger ?? 'import' },
+          })),
+        });
+        await tx.catalogEvent.createMany({
+          data: writes.map((t, i) => ({
+            type: t.action === 'create' ? 'TOOL_CREATED' : 'TOOL_VERSIONED',
+            toolName: t.name,
+            platform: t.platform,
+            toolId: rows[i]!.tool.id!,
+            version: t.version,
+            payload: { trigger: options.trigger ?? 'import', actor: options.actor },
+          })),
+        });
+        const last = await tx.catalogEvent.findFirst({ orderBy: { revision: 'desc' }, select: { revision: true } });
+        return last?.revision;
+      },
+      { timeout: 300_000, maxWait: 30_000 },
+    );
+  } catch (error) {
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+      throw new ImportConflictError('another writer published one of these tools at the same time; nothing was written, run it again');
+    }
+    throw error;
+  }
+}
+
+function count(tools: PlannedTool[], skipped: number, files: number): ImportCounts {
+  const counts: ImportCounts = { files, create: 0, new_version: 0, unchanged: 0, rejected: 0, skipped, warnings: 0 };
+  for (const tool of tools) {
+    counts[tool.action]++;
+    counts.warnings += tool.diagnostics.filter((d) => d.severity === 'warning').length;
+  }
+  return counts;
+}
+
+/**
+ * The one import path: CLI, GraphQL, start-up seeding and reloads all come through here.
+ * Reads and validates everything first; writes all valid changes in one transaction, or nothing
+ * when any file is rejected (unless `partial`), or nothing at all on a dry run.
+ */
+export async function importCatalog(prisma: PrismaClient, input: ImportInput, options: ImportOptions): Promise<ImportReport> {
+  const read = await readInputs(input, options.onProgress);
+  const tools = await plan(prisma, read);
+  const counts = count(tools, read.skipped.length, read.planned.length + read.problems.length);
+  const mayWrite = !options.dryRun && (counts.rejected === 0 || options.partial === true);
+  if (!mayWrite) {
+    for (const tool of tools) tool.write = undefined;
+    return { tools, skipped: read.skipped, counts, applied: false };
+  }
+  const revision = await apply(prisma, tools, options);
+  return { tools, skipped: read.skipped, counts, applied: true, revision };
+}
