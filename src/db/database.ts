@@ -2,7 +2,8 @@ import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { PrismaClient } from '../generated/prisma/client.js';
 import type { Config } from '../config.js';
 
@@ -55,9 +56,53 @@ function fromDriver(driver: Driver): Database {
   };
 }
 
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * PGlite is one PostgreSQL in one process: two processes on one data directory corrupt it.
+ * A lock file with the owner's pid keeps a second process (a CLI next to the server) out.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const lockPath = path.join(dataDir, 'tool-catalog.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+      return () => rmSync(lockPath, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
+      if (Number.isInteger(owner) && owner !== process.pid && isRunning(owner)) {
+        throw new Error(
+          `the embedded database in ${dataDir} is in use by process ${owner} (a running service?); ` +
+            'stop it, or use its GraphQL API, or run against PostgreSQL with DATABASE_URL',
+        );
+      }
+      rmSync(lockPath, { force: true }); // left behind by a process that is gone
+    }
+  }
+  throw new Error(`cannot lock ${lockPath}`);
+}
+
 async function openPglite(dataDir: string): Promise<Database> {
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir);
+  let unlock = () => {};
+  if (!dataDir.startsWith('memory://')) {
+    mkdirSync(dataDir, { recursive: true });
+    unlock = lockDataDir(dataDir);
+  }
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(dataDir);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   return fromDriver({
     kind: 'pglite',
     adapter: new PrismaPGlite(pglite),
@@ -65,7 +110,10 @@ async function openPglite(dataDir: string): Promise<Database> {
     ping: async () => {
       await pglite.query('SELECT 1');
     },
-    closeDriver: () => pglite.close(),
+    closeDriver: async () => {
+      await pglite.close();
+      unlock();
+    },
   });
 }
 

@@ -1,0 +1,42 @@
+import { Command } from 'commander';
+import { userInfo } from 'node:os';
+import { importCommand } from './import.js';
+import { exportCommand } from './export.js';
+
+const program = new Command('tool-catalog')
+  .description('Manage the tool catalog from the command line (uses DATABASE_URL, or the embedded database in DATA_DIR).')
+  .showHelpAfterError();
+
+function actorName(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
+}
+
+program
+  .command('import')
+  .description('import tool YAML files or directories (every legacy shape, and exports of this service)')
+  .argument('<paths...>', 'files or directories (searched recursively for .yaml/.yml)')
+  .option('--dry-run', 'print what would change; write nothing')
+  .option('--partial', 'write the valid tools even if some files are rejected (default: all or nothing)')
+  .option('--actor <name>', 'who the audit log names', actorName())
+  .option('--json', 'print the full report as JSON instead of text')
+  .action(async (paths: string[], options) => {
+    process.exitCode = await importCommand(paths, options);
+  });
+
+program
+  .command('export')
+  .description('write the catalog as canonical YAML, one file per tool: <dir>/<platform>/<name>.yaml')
+  .argument('<dir>', 'output directory (created if missing; must be empty unless --force)')
+  .option('--force', 'write into a non-empty directory, replacing files of the same name')
+  .action(async (dir: string, options) => {
+    process.exitCode = await exportCommand(dir, options);
+  });
+
+await program.parseAsync(process.argv).catch((error: Error) => {
+  console.error(`tool-catalog: ${error.message}`);
+  process.exitCode = 2;
+});
