@@ -16,7 +16,7 @@ export interface AppState {
 
 export interface AppDeps {
   db: Database;
-  config: Pick<Config, 'graphiql'>;
+  config: Pick<Config, 'graphiql' | 'adminApiKey'>;
   log: Logger;
   state: AppState;
 }
@@ -70,7 +70,7 @@ export function createApp(deps: AppDeps) {
     graphiql: deps.config.graphiql ? { title: 'Tool Catalog', defaultQuery: FIRST_QUERY } : false,
     // GraphiQL bundled into the page: no CDN, so it works on hosts without internet access.
     renderGraphiQL,
-    context: createContextFactory({ prisma: deps.db.prisma }),
+    context: createContextFactory({ prisma: deps.db.prisma, adminApiKey: deps.config.adminApiKey }),
     maskedErrors: { maskError, isDev: false },
     logging: {
       debug: (...args) => deps.log.debug(args.length === 1 ? args[0] : args),

@@ -23,6 +23,8 @@ const envSchema = z.object({
   /** How long SIGTERM waits for in-flight requests before closing anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   GRAPHIQL: z.stringbool().optional(),
+  /** Bootstrap key for writes (Authorization: Bearer <key>). Unset: the GraphQL API is read-only. */
+  ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -46,6 +48,7 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   shutdownTimeoutMs: number;
   graphiql: boolean;
+  adminApiKey?: string;
 }
 
 export class ConfigError extends Error {
@@ -62,7 +65,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? '?');
       const value = source[name];
-      const shown = name === 'DATABASE_URL' ? '(hidden)' : JSON.stringify(value);
+      const shown = name === 'DATABASE_URL' || name === 'ADMIN_API_KEY' ? '(hidden)' : JSON.stringify(value);
       return `${name}=${shown}: ${issue.message}`;
     });
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
@@ -87,5 +90,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     logLevel: env.LOG_LEVEL,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     graphiql: env.GRAPHIQL ?? env.NODE_ENV !== 'production',
+    adminApiKey: env.ADMIN_API_KEY,
   };
 }

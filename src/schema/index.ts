@@ -3,6 +3,7 @@ import { builder } from './builder.js';
 import './tool.js';
 import './capability.js';
 import './stats.js';
+import './catalogTransfer.js';
 
 export const schema = builder.toSchema({ sortSchema: false });
 export const sortedSchema = lexicographicSortSchema(schema);

@@ -70,13 +70,15 @@ export interface TestService {
   db: Database;
   state: AppState;
   /** POSTs a GraphQL document through the app's front door (`yoga.fetch`, no port). */
-  graphql<T = any>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
+  graphql<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
   /** Runs `fn` and returns the SQL statements Prisma sent meanwhile (transaction markers excluded). */
   recordStatements<R>(fn: () => Promise<R>): Promise<{ result: R; statements: string[] }>;
   close(): Promise<void>;
 }
 
-export async function startTestService(options: { catalogDir?: string; seed?: boolean } = {}): Promise<TestService> {
+export async function startTestService(
+  options: { catalogDir?: string; seed?: boolean; adminApiKey?: string } = {},
+): Promise<TestService> {
   const { db, drop } = await openTestDatabase();
   await prepareDatabase(
     db,
@@ -84,7 +86,7 @@ export async function startTestService(options: { catalogDir?: string; seed?: bo
     silentLog,
   );
   const state: AppState = { catalogLoaded: true };
-  const app = createApp({ db, config: { graphiql: true }, log: silentLog, state });
+  const app = createApp({ db, config: { graphiql: true, adminApiKey: options.adminApiKey }, log: silentLog, state });
   let recording: string[] | undefined;
   db.onStatement((sql) => {
     if (recording && !sql.startsWith('--')) recording.push(sql);
@@ -93,10 +95,10 @@ export async function startTestService(options: { catalogDir?: string; seed?: bo
     app,
     db,
     state,
-    async graphql(query, variables) {
+    async graphql(query, variables, headers = {}) {
       const response = await app.yoga.fetch('http://catalog.test/graphql', {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...headers },
         body: JSON.stringify({ query, variables }),
       });
       return (await response.json()) as GraphQLResponse<never>;
