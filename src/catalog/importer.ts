@@ -6,6 +6,7 @@ import { FileReport, type Diagnostic } from './diagnostics.js';
 import { normaliseDocument, type ShapeName } from './shapes/index.js';
 import { collectSources, parseDocumentText, readSource } from './sources.js';
 import { rowsFor, type NewVersion } from './writeTools.js';
+import { KNOWN_PLATFORMS } from './vocabulary.js';
 import type { YamlSource } from './yamlSource.js';
 
 export type ImportAction = 'create' | 'new_version' | 'unchanged' | 'rejected';
@@ -80,7 +81,8 @@ async function readInputs(input: ImportInput, onProgress: ImportOptions['onProgr
   } else {
     for (const doc of input.documents) {
       const source = parseDocumentText(doc.name, doc.content);
-      const directoryPlatform = doc.name.includes('/') ? doc.name.split('/')[0]!.toLowerCase() : undefined;
+      const first = doc.name.includes('/') ? doc.name.split('/')[0]!.toLowerCase() : undefined;
+      const directoryPlatform = first && KNOWN_PLATFORMS.has(first) ? first : undefined;
       planned.push({ source, ...(source.value === undefined ? {} : normaliseDocument(source.value, source.report, { directoryPlatform })) });
     }
   }

@@ -18,6 +18,7 @@ export interface YamlSource {
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
+  if (typeof value === 'number' && !Number.isFinite(value)) return `number ${value}`;
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a map';
   return `${typeof value} ${JSON.stringify(value)}`;
@@ -35,12 +36,61 @@ function depthOf(value: unknown, limit: number, depth = 0): number {
   return max;
 }
 
+/** The parser's first line, without the position it repeats (we report line and column apart). */
+function parserMessage(message: string): string {
+  const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  return /Maximum call stack size exceeded/.test(first) ? `rejected: nested deeper than ${YAML_LIMITS.maxDepth} levels` : first;
+}
+
+/**
+ * Deepest bracket nesting of flow collections, found without parsing: thousands of `[` would
+ * exhaust the parser's stack before the depth of the parsed value could be checked.
+ */
+/** At top level a bracket opens a collection only where a value starts (`key: [`, `- {`, line start). */
+function opensValue(text: string, at: number): boolean {
+  for (let j = at - 1; j >= 0; j--) {
+    const ch = text[j]!;
+    if (ch === ' ' || ch === '\t') continue;
+    return ch === ':' || ch === '-' || ch === '\n' || ch === '?';
+  }
+  return true;
+}
+
+function flowDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quote) {
+      if (ch === '\\' && quote === '"') i++;
+      else if (ch === quote) quote = undefined;
+    } else if (ch === '"' || ch === "'") {
+      // Only a quote that opens a scalar, not an apostrophe inside a plain word.
+      if (i === 0 || /[\s:[{,]/.test(text[i - 1]!)) quote = ch;
+    } else if (ch === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      const end = text.indexOf('\n', i);
+      i = end < 0 ? text.length : end;
+    } else if ((ch === '[' || ch === '{') && (depth > 0 || opensValue(text, i))) {
+      max = Math.max(max, ++depth);
+    } else if ((ch === ']' || ch === '}') && depth > 0) {
+      depth--;
+    }
+  }
+  return max;
+}
+
 /** Parses YAML text into a value, with positions for diagnostics; never evaluates custom tags. */
 export function parseYamlText(file: string, text: string): YamlSource {
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > YAML_LIMITS.maxFileBytes) {
     const report = new FileReport(file);
     report.error(undefined, `rejected: file is ${bytes} bytes; the limit is ${YAML_LIMITS.maxFileBytes}`);
+    return { file, value: undefined, report };
+  }
+  if (flowDepth(text) > YAML_LIMITS.maxDepth) {
+    const report = new FileReport(file);
+    report.error(undefined, `rejected: nested deeper than ${YAML_LIMITS.maxDepth} levels`);
     return { file, value: undefined, report };
   }
   const lineCounter = new LineCounter();
@@ -63,19 +113,16 @@ export function parseYamlText(file: string, text: string): YamlSource {
     prettyErrors: true,
     uniqueKeys: true,
     strict: true,
-    // Only the YAML 1.2 core schema: no !!binary, !!set, !!omap or language-specific tags.
+    // Only the YAML 1.2 core schema: no !!binary, !!set, !!omap, !!timestamp or language tags.
     schema: 'core',
+    resolveKnownTags: false,
     merge: false,
   });
-  for (const error of document.errors) {
-    const [line, column] = error.linePos?.[0] ? [error.linePos[0].line, error.linePos[0].col] : [undefined, undefined];
-    report.diagnostics.push({ severity: 'error', file, line, column, message: error.message.split('\n')[0]! });
-  }
-  for (const warning of document.warnings) {
-    // An unresolved tag (`!!python/object`, `!custom`) is an error: its meaning is unknown.
-    const severity = warning.code === 'TAG_RESOLVE_FAILED' ? 'error' : 'warning';
-    const pos = warning.linePos?.[0];
-    report.diagnostics.push({ severity, file, line: pos?.line, column: pos?.col, message: warning.message.split('\n')[0]! });
+  for (const problem of [...document.errors, ...document.warnings]) {
+    // An unresolved tag (`!!python/object`, `!custom`, `!!binary`) is an error: its meaning is unknown.
+    const severity = document.errors.includes(problem as never) || problem.code === 'TAG_RESOLVE_FAILED' ? 'error' : 'warning';
+    const pos = problem.linePos?.[0];
+    report.diagnostics.push({ severity, file, line: pos?.line, column: pos?.col, message: parserMessage(problem.message) });
   }
   if (report.hasErrors) return { file, value: undefined, report };
   let value: unknown;

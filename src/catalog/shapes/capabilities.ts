@@ -7,6 +7,25 @@ import { isMap, MapReader, type Json } from './reader.js';
 
 type PatternInput = Omit<PatternDefinition, never>;
 
+/** Where each normalised capability and pattern came from, to report model errors at the source. */
+export const sourcePaths = new WeakMap<object, SourcePath>();
+
+/** The source key of each modelled pattern field. */
+export const PATTERN_SOURCE_KEYS: Record<string, string> = {
+  typicalUseCases: 'typical_use_cases',
+  timeEstimateMs: 'time_estimate_ms',
+  costEstimate: 'cost_estimate',
+  complexityScore: 'complexity_score',
+  preferenceMatch: 'preference_match',
+  requiredInputs: 'required_inputs',
+  optionalInputs: 'optional_inputs',
+  expectedOutputs: 'expected_outputs',
+};
+
+function checkLength(reader: MapReader, key: string, value: string | null | undefined, max: number) {
+  if (value && value.length > max) reader.report.error(reader.at(key), `must be at most ${max} characters, found ${value.length}`);
+}
+
 /** Entries of a map keyed by name, or of a list whose items carry their name under `nameKeys`. */
 export function namedEntries(
   value: unknown,
@@ -41,7 +60,8 @@ export function namedEntries(
       return [{ name: body[nameKey] as string, body, path: itemPath, nameKey }];
     });
   }
-  report.error(path, `expected ${what}s as a map or a list, found ${describeValue(value)}`);
+  const plural = what.endsWith('y') ? `${what.slice(0, -1)}ies` : `${what}s`;
+  report.error(path, `expected ${plural} as a map or a list, found ${describeValue(value)}`);
   return [];
 }
 
@@ -77,10 +97,12 @@ export function readPattern(name: string, reader: MapReader): PatternInput {
     reader.report.error(reader.at('complexity_score'), `expected a number from 0 to 1, found ${complexity}`);
   }
   const scope = reader.string('scope') ?? null;
+  checkLength(reader, 'scope', scope, 64);
   if (scope !== null && !KNOWN_SCOPES.has(scope)) {
     reader.report.warn(reader.at('scope'), `unknown scope ${JSON.stringify(scope)} (known: ${[...KNOWN_SCOPES].join(', ')}); kept as written`);
   }
   const completeness = reader.string('completeness') ?? null;
+  checkLength(reader, 'completeness', completeness, 64);
   if (completeness !== null && !KNOWN_COMPLETENESS.has(completeness)) {
     reader.report.warn(
       reader.at('completeness'),
@@ -126,10 +148,16 @@ export function readCapabilities(value: unknown, path: SourcePath, report: FileR
         patternSeen.add(p.name);
         const patternReader = new MapReader(p.body, p.path, report);
         if (p.nameKey) patternReader.consume(p.nameKey);
-        return readPattern(p.name, patternReader);
+        if (p.name.length > 128) report.error(p.path, `pattern name must be at most 128 characters, found ${p.name.length}`);
+        const pattern = readPattern(p.name, patternReader);
+        sourcePaths.set(pattern, p.path);
+        return pattern;
       },
     );
     reader.consume('patterns');
-    return { name: entry.name, description, metadata: { ...(reader.map('metadata') ?? {}), ...reader.rest() }, patterns };
+    if (entry.name.length > 128) report.error(entry.path, `capability name must be at most 128 characters, found ${entry.name.length}`);
+    const capability = { name: entry.name, description, metadata: { ...(reader.map('metadata') ?? {}), ...reader.rest() }, patterns };
+    sourcePaths.set(capability, entry.path);
+    return capability;
   });
 }

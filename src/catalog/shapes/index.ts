@@ -1,9 +1,9 @@
 
 import { toolDefinition, type CapabilityDefinition, type ToolDefinition } from '../definition.js';
-import type { FileReport } from '../diagnostics.js';
+import type { FileReport, SourcePath } from '../diagnostics.js';
 import { KNOWN_PLATFORMS } from '../vocabulary.js';
 import { describeValue } from '../yamlSource.js';
-import { readCapabilities, readPattern } from './capabilities.js';
+import { PATTERN_SOURCE_KEYS, readCapabilities, readPattern, sourcePaths } from './capabilities.js';
 import { isMap, MapReader, type Json } from './reader.js';
 
 /** Marks files written by `export`; any other file is read as one of the legacy shapes. */
@@ -38,6 +38,37 @@ interface Identity {
   description?: string;
   platform?: string;
   category?: string;
+  /** Where each identity field sits in the source (they move between shapes). */
+  at: Record<'name' | 'version' | 'description' | 'platform' | 'category', SourcePath>;
+}
+
+function identityPaths(prefix: SourcePath, nameKey: string): Identity['at'] {
+  return {
+    name: [...prefix, nameKey],
+    version: [...prefix, 'version'],
+    description: [...prefix, 'description'],
+    platform: [...prefix, 'platform'],
+    category: [...prefix, 'category'],
+  };
+}
+
+const TOOL_SOURCE_KEYS: Record<string, string> = { executionLocation: 'execution_location' };
+
+/** A path in the normalised definition as the path of the same value in the source document. */
+function sourcePathOf(issuePath: ReadonlyArray<PropertyKey>, identity: Identity, capabilities: CapabilityDefinition[]): SourcePath {
+  const [head, capIndex, patternsKey, patternIndex, field] = issuePath.map((p) => (typeof p === 'symbol' ? String(p) : p));
+  if (head === 'capabilities' && typeof capIndex === 'number') {
+    const capability = capabilities[capIndex];
+    const capPath = capability ? sourcePaths.get(capability) : undefined;
+    if (capPath && patternsKey === 'patterns' && typeof patternIndex === 'number') {
+      const pattern = capability!.patterns[patternIndex];
+      const patternPath = pattern ? sourcePaths.get(pattern) : undefined;
+      if (patternPath) return field === undefined || field === 'name' ? patternPath : [...patternPath, PATTERN_SOURCE_KEYS[String(field)] ?? String(field)];
+    }
+    if (capPath) return patternsKey === undefined || patternsKey === 'name' ? capPath : [...capPath, String(patternsKey)];
+  }
+  if (typeof head === 'string' && head in identity.at) return identity.at[head as keyof Identity['at']];
+  return issuePath.map((p) => (typeof p === 'number' ? p : TOOL_SOURCE_KEYS[String(p)] ?? String(p)));
 }
 
 /** Fields every shape shares once its identity has been located. */
@@ -58,25 +89,27 @@ function finish(
     examples?: unknown[];
   },
 ): ToolDefinition | undefined {
+  const reported = (path: SourcePath) => report.diagnostics.some((d) => d.field === path.join('.'));
   let platform = identity.platform;
   if (!platform) {
     if (context.directoryPlatform) {
       platform = context.directoryPlatform;
-      report.warn(['platform'], `no platform given; using ${JSON.stringify(platform)} from the file's directory`);
-    } else {
-      report.error(['platform'], 'required field is missing');
+      report.warn(identity.at.platform, `no platform given; using ${JSON.stringify(platform)} from the file's directory`);
+    } else if (!reported(identity.at.platform)) {
+      report.error(identity.at.platform, 'required field is missing');
     }
   } else if (!KNOWN_PLATFORMS.has(platform.trim().toLowerCase())) {
-    report.warn(['platform'], `unknown platform ${JSON.stringify(platform)}; kept as written`);
+    report.warn(identity.at.platform, `unknown platform ${JSON.stringify(platform)}; kept as written`);
   }
   let status: ToolDefinition['status'] | undefined;
   if (parts.status !== undefined) {
     status = STATUS[parts.status.toLowerCase() as keyof typeof STATUS];
     if (!status) report.error(['status'], `expected one of ${Object.keys(STATUS).join(', ')}, found ${JSON.stringify(parts.status)}`);
   }
-  if (!identity.name) report.error(['name'], 'the tool has no name');
-  if (!identity.version) report.error(['version'], 'required field is missing');
-  if (!identity.category) report.error(['category'], 'required field is missing');
+  // A field already reported (say, of the wrong type) is not also reported as missing.
+  if (!identity.name && !reported(identity.at.name)) report.error(identity.at.name, 'the tool has no name');
+  if (!identity.version && !reported(identity.at.version)) report.error(identity.at.version, 'required field is missing');
+  if (!identity.category && !reported(identity.at.category)) report.error(identity.at.category, 'required field is missing');
   if (report.hasErrors) return undefined;
   const parsed = toolDefinition.safeParse({
     name: identity.name,
@@ -95,7 +128,7 @@ function finish(
     capabilities: parts.capabilities,
   });
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) report.error(issue.path.map(String), issue.message);
+    for (const issue of parsed.error.issues) report.error(sourcePathOf(issue.path, identity, parts.capabilities), issue.message);
     return undefined;
   }
   return parsed.data;
@@ -122,8 +155,10 @@ export function normaliseDocument(value: unknown, report: FileReport, context: N
     case 'standard':
     case 'capability-list': {
       top.consume('schema');
+      const nameKey = shape === 'canonical' ? 'name' : 'tool_name';
       const identity: Identity = {
-        name: top.string(shape === 'canonical' ? 'name' : 'tool_name', { required: true }),
+        at: identityPaths([], nameKey),
+        name: top.string(nameKey, { required: true }),
         version: top.string('version'),
         description: top.string('description'),
         platform: top.string('platform'),
@@ -150,6 +185,7 @@ export function normaliseDocument(value: unknown, report: FileReport, context: N
     case 'windows-wrapper': {
       const tool = top.child('tool')!;
       const identity: Identity = {
+        at: identityPaths(['tool'], 'name'),
         name: tool.string('name', { required: true }),
         version: tool.string('version'),
         description: tool.string('description'),
@@ -192,6 +228,7 @@ export function normaliseDocument(value: unknown, report: FileReport, context: N
     }
     case 'stub': {
       const identity: Identity = {
+        at: identityPaths([], 'name'),
         name: top.string('name', { required: true }),
         version: top.string('version'),
         description: top.string('description'),
@@ -217,6 +254,7 @@ export function normaliseDocument(value: unknown, report: FileReport, context: N
     case 'metadata-identity': {
       const meta = top.child('metadata')!;
       const identity: Identity = {
+        at: identityPaths(['metadata'], 'name'),
         name: meta.string('name', { required: true }),
         version: meta.string('version'),
         description: meta.string('description'),
