@@ -21,8 +21,16 @@ export class FileReport {
   readonly diagnostics: Diagnostic[] = [];
   constructor(
     readonly file: string,
-    private readonly locate: (path: SourcePath) => { line: number; column: number } | undefined = () => undefined,
+    private locate: (path: SourcePath) => { line: number; column: number } | undefined = () => undefined,
   ) {}
+
+  /**
+   * Lets go of the parsed document behind `locate`: an import of thousands of files keeps only
+   * diagnostics, not every syntax tree. Later findings carry no line.
+   */
+  detach() {
+    this.locate = () => undefined;
+  }
 
   private add(severity: Diagnostic['severity'], path: SourcePath | undefined, message: string) {
     const position = path ? this.locate(path) : undefined;

@@ -3,7 +3,7 @@ import { Prisma } from '../generated/prisma/client.js';
 import { contentHash } from './contentHash.js';
 import type { ToolDefinition } from './definition.js';
 import { FileReport, type Diagnostic } from './diagnostics.js';
-import { normaliseDocument, type ShapeName } from './shapes/index.js';
+import { normaliseDocument, type NormaliseContext, type ShapeName } from './shapes/index.js';
 import { collectSources, parseDocumentText, readSource } from './sources.js';
 import { rowsFor, type NewVersion } from './writeTools.js';
 import { KNOWN_PLATFORMS } from './vocabulary.js';
@@ -59,6 +59,8 @@ export interface ImportOptions {
 
 export type ImportInput = { paths: string[] } | { documents: Array<{ name: string; content: string }> };
 
+const WRITE_BATCH = 250;
+
 export class ImportConflictError extends Error {
   override name = 'ImportConflictError';
 }
@@ -75,7 +77,7 @@ async function readInputs(input: ImportInput, onProgress: ImportOptions['onProgr
     let done = 0;
     for (const file of collected.files) {
       const source = await readSource(file);
-      planned.push({ source, ...(source.value === undefined ? {} : normaliseDocument(source.value, source.report, file)) });
+      planned.push(normalise(source, file));
       onProgress?.(++done, collected.files.length, file.display);
     }
   } else {
@@ -83,11 +85,18 @@ async function readInputs(input: ImportInput, onProgress: ImportOptions['onProgr
       const source = parseDocumentText(doc.name, doc.content);
       const first = doc.name.includes('/') ? doc.name.split('/')[0]!.toLowerCase() : undefined;
       const directoryPlatform = first && KNOWN_PLATFORMS.has(first) ? first : undefined;
-      planned.push({ source, ...(source.value === undefined ? {} : normaliseDocument(source.value, source.report, { directoryPlatform })) });
+      planned.push(normalise(source, { directoryPlatform }));
     }
   }
-  for (const entry of planned) warnPlaceholders(entry.source);
   return { planned, problems, skipped };
+}
+
+/** One document to a definition; afterwards only its diagnostics are kept, not its syntax tree. */
+function normalise(source: YamlSource, context: NormaliseContext) {
+  const normalised = source.value === undefined ? {} : normaliseDocument(source.value, source.report, context);
+  warnPlaceholders(source);
+  source.report.detach();
+  return { source: { ...source, value: undefined }, ...normalised };
 }
 
 /** Literal `{{…}}` left in text is almost always an unfilled template placeholder. */
@@ -185,7 +194,6 @@ async function plan(prisma: PrismaClient, read: Awaited<ReturnType<typeof readIn
 async function apply(prisma: PrismaClient, tools: PlannedTool[], options: ImportOptions): Promise<bigint | undefined> {
   const writes = tools.filter((t) => t.write);
   if (!writes.length) return undefined;
-  const rows = writes.map((t) => rowsFor(t.write!, options.actor));
   const superseded = writes.flatMap((t) => (t.previousLatestId ? [t.previousLatestId] : []));
   try {
     return await prisma.$transaction(
@@ -199,29 +207,34 @@ async function apply(prisma: PrismaClient, tools: PlannedTool[], options: Import
             throw new ImportConflictError('the catalog changed while the import was planned; nothing was written, run it again');
           }
         }
-        await tx.tool.createMany({ data: rows.map((r) => r.tool) });
-        await tx.capability.createMany({ data: rows.flatMap((r) => r.capabilities) });
-        await tx.pattern.createMany({ data: rows.flatMap((r) => r.patterns) });
-        await tx.auditLog.createMany({
-          data: writes.map((t, i) => ({
-            actor: options.actor,
-            action: t.action === 'create' ? 'tool.create' : 'tool.new_version',
-            entityType: 'Tool',
-            entityId: rows[i]!.tool.id!,
-            entityName: `${t.name}@${t.platform}`,
-            diff: { version: t.version, file: t.file, trigger: options.trigger ?? 'import' },
-          })),
-        });
-        await tx.catalogEvent.createMany({
-          data: writes.map((t, i) => ({
-            type: t.action === 'create' ? 'TOOL_CREATED' : 'TOOL_VERSIONED',
-            toolName: t.name,
-            platform: t.platform,
-            toolId: rows[i]!.tool.id!,
-            version: t.version,
-            payload: { trigger: options.trigger ?? 'import', actor: options.actor },
-          })),
-        });
+        // In batches, so a catalog of thousands of tools is never held as rows all at once.
+        for (let start = 0; start < writes.length; start += WRITE_BATCH) {
+          const batch = writes.slice(start, start + WRITE_BATCH);
+          const rows = batch.map((t) => rowsFor(t.write!, options.actor));
+          await tx.tool.createMany({ data: rows.map((r) => r.tool) });
+          await tx.capability.createMany({ data: rows.flatMap((r) => r.capabilities) });
+          await tx.pattern.createMany({ data: rows.flatMap((r) => r.patterns) });
+          await tx.auditLog.createMany({
+            data: batch.map((t, i) => ({
+              actor: options.actor,
+              action: t.action === 'create' ? 'tool.create' : 'tool.new_version',
+              entityType: 'Tool',
+              entityId: rows[i]!.tool.id!,
+              entityName: `${t.name}@${t.platform}`,
+              diff: { version: t.version, file: t.file, trigger: options.trigger ?? 'import' },
+            })),
+          });
+          await tx.catalogEvent.createMany({
+            data: batch.map((t, i) => ({
+              type: t.action === 'create' ? 'TOOL_CREATED' : 'TOOL_VERSIONED',
+              toolName: t.name,
+              platform: t.platform,
+              toolId: rows[i]!.tool.id!,
+              version: t.version,
+              payload: { trigger: options.trigger ?? 'import', actor: options.actor },
+            })),
+          });
+        }
         const last = await tx.catalogEvent.findFirst({ orderBy: { revision: 'desc' }, select: { revision: true } });
         return last?.revision;
       },
