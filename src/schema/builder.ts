@@ -43,3 +43,4 @@ builder.addScalarType('DateTime', DateTimeResolver);
 builder.addScalarType('JSON', JSONResolver);
 
 builder.queryType({ description: 'Reads of the tool catalog.' });
+builder.mutationType({ description: 'Changes to the catalog. Every mutation needs an API key.' });

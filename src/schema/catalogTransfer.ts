@@ -96,8 +96,6 @@ builder.queryField('exportCatalog', (t) =>
   }),
 );
 
-builder.mutationType({ description: 'Changes to the catalog. Every mutation needs an API key.' });
-
 builder.mutationField('importCatalog', (t) =>
   t.field({
     type: ImportResultRef,
