@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServerProcess } from './support/process.js';
-import { createPostgresDatabase, SAMPLE_CATALOG_DIR } from './support/service.js';
+import { processDatabase, SAMPLE_CATALOG_DIR } from './support/service.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const LEGACY_DIR = path.join(root, '..', 'shared', 'legacy-catalog');
@@ -35,13 +35,7 @@ function cli(...args: string[]): Promise<{ code: number | null; stdout: string; 
 
 beforeAll(async () => {
   workDir = mkdtempSync(path.join(tmpdir(), 'tool-catalog-cli-'));
-  if (process.env.DATABASE_URL) {
-    const fresh = await createPostgresDatabase(process.env.DATABASE_URL);
-    env = { DATABASE_URL: fresh.url };
-    dropDatabase = fresh.drop;
-  } else {
-    env = { DATA_DIR: path.join(workDir, 'data') };
-  }
+  ({ env, drop: dropDatabase } = await processDatabase(workDir));
 });
 afterAll(async () => {
   await dropDatabase();

@@ -5,7 +5,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startServerProcess, type ServerProcess } from './support/process.js';
-import { createPostgresDatabase, SAMPLE_CATALOG_DIR } from './support/service.js';
+import { processDatabase, SAMPLE_CATALOG_DIR } from './support/service.js';
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const haveChromium = existsSync(chromiumPath);
@@ -26,12 +26,9 @@ describe.skipIf(!haveChromium)(suiteName, () => {
 
   beforeAll(async () => {
     workDir = mkdtempSync(path.join(tmpdir(), 'tool-catalog-graphiql-'));
-    let databaseEnv: Record<string, string> = { DATA_DIR: path.join(workDir, 'data') };
-    if (process.env.DATABASE_URL) {
-      const fresh = await createPostgresDatabase(process.env.DATABASE_URL);
-      databaseEnv = { DATABASE_URL: fresh.url };
-      dropDatabase = fresh.drop;
-    }
+    const database = await processDatabase(workDir);
+    const databaseEnv = database.env;
+    dropDatabase = database.drop;
     server = await startServerProcess({ ...databaseEnv, CATALOG_DIR: SAMPLE_CATALOG_DIR });
     browser = await chromium.launch({
       executablePath: chromiumPath,

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startServerProcess, type ServerProcess } from './support/process.js';
-import { createPostgresDatabase, SAMPLE_CATALOG_DIR, startTestService } from './support/service.js';
+import { processDatabase, SAMPLE_CATALOG_DIR, startTestService } from './support/service.js';
 
 const rulesFile = new URL('../monitoring/rules/tool-catalog.yml', import.meta.url).pathname;
 const exporters = /\b(?:graphql_[a-z_]+|tool_catalog_[a-z_]+|process_[a-z_]+|nodejs_[a-z_]+)\b/g;
@@ -79,12 +79,9 @@ describe.skipIf(!havePrometheus)(`a real Prometheus server${havePrometheus ? '' 
 
   beforeAll(async () => {
     workDir = mkdtempSync(path.join(tmpdir(), 'tool-catalog-prometheus-'));
-    let databaseEnv: Record<string, string> = { DATA_DIR: path.join(workDir, 'data') };
-    if (process.env.DATABASE_URL) {
-      const fresh = await createPostgresDatabase(process.env.DATABASE_URL);
-      databaseEnv = { DATABASE_URL: fresh.url };
-      dropDatabase = fresh.drop;
-    }
+    const database = await processDatabase(workDir);
+    const databaseEnv = database.env;
+    dropDatabase = database.drop;
     service = await startServerProcess({ ...databaseEnv, CATALOG_DIR: SAMPLE_CATALOG_DIR });
     const target = new URL(service.url).host;
     // The committed config and rules, with the target and intervals changed for a quick test.

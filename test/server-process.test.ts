@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runServerExpectingExit, startServerProcess } from './support/process.js';
-import { createPostgresDatabase, SAMPLE_CATALOG_DIR } from './support/service.js';
+import { processDatabase, SAMPLE_CATALOG_DIR } from './support/service.js';
 import { readSampleCatalog } from './support/sampleCatalog.js';
 
 let workDir: string;
@@ -13,13 +13,7 @@ let dropDatabase: () => Promise<void> = async () => {};
 
 beforeAll(async () => {
   workDir = mkdtempSync(path.join(tmpdir(), 'tool-catalog-process-'));
-  if (process.env.DATABASE_URL) {
-    const fresh = await createPostgresDatabase(process.env.DATABASE_URL);
-    databaseEnv = { DATABASE_URL: fresh.url };
-    dropDatabase = fresh.drop;
-  } else {
-    databaseEnv = { DATA_DIR: path.join(workDir, 'data') };
-  }
+  ({ env: databaseEnv, drop: dropDatabase } = await processDatabase(workDir));
 });
 afterAll(async () => {
   await dropDatabase();

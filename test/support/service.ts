@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
 import { createApp, type App, type AppState } from '../../src/app.js';
@@ -114,4 +115,14 @@ export async function startTestService(
     },
     close: drop,
   };
+}
+
+/**
+ * Environment that points a child process (the server, the CLI) at a fresh database of the kind
+ * under test: a new database on the DATABASE_URL server, or an embedded one under `workDir`.
+ */
+export async function processDatabase(workDir: string): Promise<{ env: Record<string, string>; drop: () => Promise<void> }> {
+  if (!process.env.DATABASE_URL) return { env: { DATA_DIR: path.join(workDir, 'data') }, drop: async () => {} };
+  const fresh = await createPostgresDatabase(process.env.DATABASE_URL);
+  return { env: { DATABASE_URL: fresh.url }, drop: fresh.drop };
 }

@@ -52,6 +52,30 @@ function identityPaths(prefix: SourcePath, nameKey: string): Identity['at'] {
   };
 }
 
+/** The identity fields of a tool, read from the map that holds them in this shape. */
+function readIdentity(reader: MapReader, nameKey: string): Identity {
+  return {
+    at: identityPaths(reader.path, nameKey),
+    name: reader.string(nameKey, { required: true }),
+    version: reader.string('version'),
+    description: reader.string('description'),
+    platform: reader.string('platform'),
+    category: reader.string('category'),
+  };
+}
+
+/** Top-level fields that the tool_name, stub and canonical shapes share. */
+function readToolFields(top: MapReader) {
+  return {
+    status: top.string('status'),
+    enabled: top.boolean('enabled'),
+    executionLocation: top.string('execution_location'),
+    defaults: top.map('defaults'),
+    dependencies: top.list('dependencies'),
+    examples: top.list('examples'),
+  };
+}
+
 const TOOL_SOURCE_KEYS: Record<string, string> = { executionLocation: 'execution_location' };
 
 /** A path in the normalised definition as the path of the same value in the source document. */
@@ -156,14 +180,7 @@ export function normaliseDocument(value: unknown, report: FileReport, context: N
     case 'capability-list': {
       top.consume('schema');
       const nameKey = shape === 'canonical' ? 'name' : 'tool_name';
-      const identity: Identity = {
-        at: identityPaths([], nameKey),
-        name: top.string(nameKey, { required: true }),
-        version: top.string('version'),
-        description: top.string('description'),
-        platform: top.string('platform'),
-        category: top.string('category'),
-      };
+      const identity = readIdentity(top, nameKey);
       const metadata = top.map('metadata') ?? {};
       const tags = shape === 'canonical' ? (top.stringList('tags') ?? []) : tagsFrom(metadata.tags);
       top.consume('capabilities');
@@ -173,25 +190,13 @@ export function normaliseDocument(value: unknown, report: FileReport, context: N
           capabilities: readCapabilities(value.capabilities, ['capabilities'], report),
           tags,
           metadata,
-          status: top.string('status'),
-          enabled: top.boolean('enabled'),
-          executionLocation: top.string('execution_location'),
-          defaults: top.map('defaults'),
-          dependencies: top.list('dependencies'),
-          examples: top.list('examples'),
+          ...readToolFields(top),
         }),
       };
     }
     case 'windows-wrapper': {
       const tool = top.child('tool')!;
-      const identity: Identity = {
-        at: identityPaths(['tool'], 'name'),
-        name: tool.string('name', { required: true }),
-        version: tool.string('version'),
-        description: tool.string('description'),
-        platform: tool.string('platform'),
-        category: tool.string('category'),
-      };
+      const identity = readIdentity(tool, 'name');
       // One capability with one pattern; the pattern carries the wrapper's inputs and policy.
       const capability = tool.child('capability');
       const pattern = tool.child('pattern');
@@ -227,14 +232,7 @@ export function normaliseDocument(value: unknown, report: FileReport, context: N
       };
     }
     case 'stub': {
-      const identity: Identity = {
-        at: identityPaths([], 'name'),
-        name: top.string('name', { required: true }),
-        version: top.string('version'),
-        description: top.string('description'),
-        platform: top.string('platform'),
-        category: top.string('category'),
-      };
+      const identity = readIdentity(top, 'name');
       top.consume('capabilities');
       return {
         shape,
@@ -242,25 +240,13 @@ export function normaliseDocument(value: unknown, report: FileReport, context: N
           capabilities: readCapabilities(value.capabilities, ['capabilities'], report),
           tags: top.stringList('tags') ?? [],
           metadata: top.map('metadata') ?? {},
-          status: top.string('status'),
-          enabled: top.boolean('enabled'),
-          executionLocation: top.string('execution_location'),
-          defaults: top.map('defaults'),
-          dependencies: top.list('dependencies'),
-          examples: top.list('examples'),
+          ...readToolFields(top),
         }),
       };
     }
     case 'metadata-identity': {
       const meta = top.child('metadata')!;
-      const identity: Identity = {
-        at: identityPaths(['metadata'], 'name'),
-        name: meta.string('name', { required: true }),
-        version: meta.string('version'),
-        description: meta.string('description'),
-        platform: meta.string('platform'),
-        category: meta.string('category'),
-      };
+      const identity = readIdentity(meta, 'name');
       top.consume('capabilities');
       return {
         shape,
