@@ -1,7 +1,8 @@
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
-import type { Config } from './config.js';
+import { DEFAULT_LIMITS, type Config } from './config.js';
+import { protections } from './protections.js';
 import { createContextFactory, type Context } from './context.js';
 import type { Database } from './db/database.js';
 import { maskError } from './errors.js';
@@ -16,7 +17,7 @@ export interface AppState {
 
 export interface AppDeps {
   db: Database;
-  config: Pick<Config, 'graphiql' | 'adminApiKey'>;
+  config: Pick<Config, 'graphiql' | 'adminApiKey'> & { limits?: Config['limits'] };
   log: Logger;
   state: AppState;
 }
@@ -79,6 +80,7 @@ export function createApp(deps: AppDeps) {
       error: (...args) => deps.log.error(args.length === 1 ? args[0] : args),
     },
     plugins: [
+      ...protections(deps.config.limits ?? DEFAULT_LIMITS),
       useReadinessCheck({ endpoint: '/ready', check: () => readiness(deps) }),
       usePrometheus({
         registry,

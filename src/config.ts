@@ -23,11 +23,27 @@ const envSchema = z.object({
   /** How long SIGTERM waits for in-flight requests before closing anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   GRAPHIQL: z.stringbool().optional(),
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(12),
+  GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).max(1000).default(15),
+  GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5_000),
+  GRAPHQL_MAX_COST: z.coerce.number().int().min(10).max(10_000_000).default(20_000),
+  GRAPHQL_INTROSPECTION: z.stringbool().optional(),
+  REQUEST_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(512 * 1024 * 1024).default(16 * 1024 * 1024),
   /** Bootstrap key for writes (Authorization: Bearer <key>). Unset: the GraphQL API is read-only. */
   ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
+
+/** Limits a request must stay within; the defaults suit the catalog's own deepest queries. */
+export const DEFAULT_LIMITS = {
+  maxDepth: 12,
+  maxAliases: 15,
+  maxTokens: 5_000,
+  maxCost: 20_000,
+  bodyBytes: 16 * 1024 * 1024,
+  introspection: true,
+} as const;
 
 export interface Config {
   env: Env['NODE_ENV'];
@@ -49,6 +65,14 @@ export interface Config {
   shutdownTimeoutMs: number;
   graphiql: boolean;
   adminApiKey?: string;
+  limits: {
+    maxDepth: number;
+    maxAliases: number;
+    maxTokens: number;
+    maxCost: number;
+    bodyBytes: number;
+    introspection: boolean;
+  };
 }
 
 export class ConfigError extends Error {
@@ -91,5 +115,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     graphiql: env.GRAPHIQL ?? env.NODE_ENV !== 'production',
     adminApiKey: env.ADMIN_API_KEY,
+    limits: {
+      maxDepth: env.GRAPHQL_MAX_DEPTH,
+      maxAliases: env.GRAPHQL_MAX_ALIASES,
+      maxTokens: env.GRAPHQL_MAX_TOKENS,
+      maxCost: env.GRAPHQL_MAX_COST,
+      bodyBytes: env.REQUEST_BODY_LIMIT_BYTES,
+      introspection: env.GRAPHQL_INTROSPECTION ?? env.NODE_ENV !== 'production',
+    },
   };
 }

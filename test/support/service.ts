@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { createApp, type App, type AppState } from '../../src/app.js';
 import { prepareDatabase } from '../../src/bootstrap.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
+import type { Config } from '../../src/config.js';
 
 export const SAMPLE_CATALOG_DIR = new URL('../../catalog/', import.meta.url).pathname;
 export const silentLog = pino({ level: 'silent' });
@@ -78,7 +79,7 @@ export interface TestService {
 }
 
 export async function startTestService(
-  options: { catalogDir?: string; seed?: boolean; adminApiKey?: string } = {},
+  options: { catalogDir?: string; seed?: boolean; adminApiKey?: string; limits?: Config['limits'] } = {},
 ): Promise<TestService> {
   const { db, drop } = await openTestDatabase();
   await prepareDatabase(
@@ -87,7 +88,12 @@ export async function startTestService(
     silentLog,
   );
   const state: AppState = { catalogLoaded: true };
-  const app = createApp({ db, config: { graphiql: true, adminApiKey: options.adminApiKey }, log: silentLog, state });
+  const app = createApp({
+    db,
+    config: { graphiql: true, adminApiKey: options.adminApiKey, limits: options.limits },
+    log: silentLog,
+    state,
+  });
   let recording: string[] | undefined;
   db.onStatement((sql) => {
     if (recording && !sql.startsWith('--')) recording.push(sql);
