@@ -17,7 +17,7 @@ export interface AppState {
 
 export interface AppDeps {
   db: Database;
-  config: Pick<Config, 'graphiql' | 'adminApiKey'> & { limits?: Config['limits'] };
+  config: Pick<Config, 'graphiql' | 'adminApiKey'> & Partial<Pick<Config, 'limits' | 'readsRequireKey'>>;
   log: Logger;
   state: AppState;
 }
@@ -71,7 +71,11 @@ export function createApp(deps: AppDeps) {
     graphiql: deps.config.graphiql ? { title: 'Tool Catalog', defaultQuery: FIRST_QUERY } : false,
     // GraphiQL bundled into the page: no CDN, so it works on hosts without internet access.
     renderGraphiQL,
-    context: createContextFactory({ prisma: deps.db.prisma, adminApiKey: deps.config.adminApiKey }),
+    context: createContextFactory({
+      prisma: deps.db.prisma,
+      adminApiKey: deps.config.adminApiKey,
+      readsRequireKey: deps.config.readsRequireKey,
+    }),
     maskedErrors: { maskError, isDev: false },
     logging: {
       debug: (...args) => deps.log.debug(args.length === 1 ? args[0] : args),

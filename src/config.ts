@@ -29,6 +29,8 @@ const envSchema = z.object({
   GRAPHQL_MAX_COST: z.coerce.number().int().min(10).max(10_000_000).default(20_000),
   GRAPHQL_INTROSPECTION: z.stringbool().optional(),
   REQUEST_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(512 * 1024 * 1024).default(16 * 1024 * 1024),
+  /** Require a reader key for queries; by default reads are public. */
+  READS_REQUIRE_KEY: z.stringbool().default(false),
   /** Bootstrap key for writes (Authorization: Bearer <key>). Unset: the GraphQL API is read-only. */
   ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
 });
@@ -65,6 +67,7 @@ export interface Config {
   shutdownTimeoutMs: number;
   graphiql: boolean;
   adminApiKey?: string;
+  readsRequireKey: boolean;
   limits: {
     maxDepth: number;
     maxAliases: number;
@@ -115,6 +118,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     graphiql: env.GRAPHIQL ?? env.NODE_ENV !== 'production',
     adminApiKey: env.ADMIN_API_KEY,
+    readsRequireKey: env.READS_REQUIRE_KEY,
     limits: {
       maxDepth: env.GRAPHQL_MAX_DEPTH,
       maxAliases: env.GRAPHQL_MAX_ALIASES,

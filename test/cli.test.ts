@@ -107,6 +107,22 @@ describe('npx tool-catalog export', () => {
   });
 });
 
+describe('npx tool-catalog keys', () => {
+  it('creates a key, prints it once, and lists keys without them', async () => {
+    const created = await cli('keys', 'create', '--name', 'ci-bot', '--role', 'editor');
+    expect(created.code).toBe(0);
+    const key = created.stdout.trim();
+    expect(key).toMatch(/^tc_[A-Za-z0-9_-]{43}$/);
+    expect(created.stderr).toContain('it is shown once');
+    const listed = await cli('keys', 'list');
+    expect(listed.stdout).toMatch(/^ci-bot +editor +active/m);
+    expect(listed.stdout).not.toContain(key);
+    const duplicate = await cli('keys', 'create', '--name', 'ci-bot', '--role', 'reader');
+    expect(duplicate.code).toBe(1);
+    expect(duplicate.stderr).toContain('a key named "ci-bot" already exists');
+  });
+});
+
 describe.skipIf(!!process.env.DATABASE_URL)('the embedded database lock', () => {
   it('keeps the CLI out of a data directory a running service holds', async () => {
     const server = await startServerProcess({ ...env, CATALOG_DIR: SAMPLE_CATALOG_DIR });

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { userInfo } from 'node:os';
 import { importCommand } from './import.js';
 import { exportCommand } from './export.js';
+import { createKeyCommand, listKeysCommand, revokeKeyCommand } from './keys.js';
 
 const program = new Command('tool-catalog')
   .description('Manage the tool catalog from the command line (uses DATABASE_URL, or the embedded database in DATA_DIR).')
@@ -34,6 +35,29 @@ program
   .option('--force', 'write into a non-empty directory, replacing files of the same name')
   .action(async (dir: string, options) => {
     process.exitCode = await exportCommand(dir, options);
+  });
+
+const keys = program.command('keys').description('manage API keys (stored hashed; shown once when created)');
+keys
+  .command('create')
+  .description('create a key and print it once')
+  .requiredOption('--name <name>', 'who the key belongs to (the audit log names it)')
+  .requiredOption('--role <role>', 'reader, editor or admin')
+  .action(async (options) => {
+    process.exitCode = await createKeyCommand(options);
+  });
+keys
+  .command('list')
+  .description('list keys (names, roles, state; never the keys)')
+  .action(async () => {
+    process.exitCode = await listKeysCommand();
+  });
+keys
+  .command('revoke')
+  .description('revoke a key by name')
+  .argument('<name>')
+  .action(async (name: string) => {
+    process.exitCode = await revokeKeyCommand(name);
   });
 
 await program.parseAsync(process.argv).catch((error: Error) => {

@@ -1,6 +1,9 @@
 import SchemaBuilder from '@pothos/core';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { GraphQLError } from 'graphql';
+import { hasRole } from '../auth/caller.js';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
@@ -20,8 +23,23 @@ export const builder = new SchemaBuilder<{
   DefaultFieldNullability: false;
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
+  AuthScopes: { reader: boolean; editor: boolean; admin: boolean };
 }>({
-  plugins: [PrismaPlugin, RelayPlugin],
+  // Scope auth first, so its checks wrap every other plugin's resolvers.
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
+  scopeAuth: {
+    authScopes: (ctx) => ({
+      reader: !ctx.readsRequireKey || hasRole(ctx.caller, 'reader'),
+      editor: hasRole(ctx.caller, 'editor'),
+      admin: hasRole(ctx.caller, 'admin'),
+    }),
+    unauthorizedError: (_parent, ctx) =>
+      ctx.caller.role === 'anonymous'
+        ? new GraphQLError('this needs an API key (Authorization: Bearer <key>)', { extensions: { code: 'UNAUTHENTICATED' } })
+        : new GraphQLError(`the key ${JSON.stringify(ctx.caller.name)} (${ctx.caller.role}) may not do this`, {
+            extensions: { code: 'FORBIDDEN' },
+          }),
+  },
   defaultFieldNullability: false,
   prisma: {
     client: (ctx) => ctx.prisma,
@@ -42,5 +60,11 @@ export const builder = new SchemaBuilder<{
 builder.addScalarType('DateTime', DateTimeResolver);
 builder.addScalarType('JSON', JSONResolver);
 
-builder.queryType({ description: 'Reads of the tool catalog.' });
-builder.mutationType({ description: 'Changes to the catalog. Every mutation needs an API key.' });
+builder.queryType({
+  description: 'Reads of the tool catalog. Public unless the service is configured to require a reader key.',
+  authScopes: { reader: true },
+});
+builder.mutationType({
+  description: 'Changes to the catalog. Every mutation needs a key with the editor role or above.',
+  authScopes: { editor: true },
+});

@@ -1,0 +1,45 @@
+import { ApiKeyError, createApiKey, listApiKeys, revokeApiKey, ROLES, type Role } from '../auth/keys.js';
+import { withCliDatabase } from './database.js';
+
+export async function createKeyCommand(options: { name: string; role: string }): Promise<number> {
+  if (!(ROLES as readonly string[]).includes(options.role)) {
+    console.error(`tool-catalog: --role must be one of ${ROLES.join(', ')}`);
+    return 2;
+  }
+  try {
+    const key = await withCliDatabase((db) => createApiKey(db.prisma, options.name, options.role as Role));
+    console.error(`created key ${JSON.stringify(options.name)} with role ${options.role}; it is shown once, store it now:`);
+    console.log(key);
+    return 0;
+  } catch (error) {
+    if (error instanceof ApiKeyError) {
+      console.error(`tool-catalog: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+export async function listKeysCommand(): Promise<number> {
+  const keys = await withCliDatabase((db) => listApiKeys(db.prisma));
+  for (const key of keys) {
+    const state = key.revokedAt ? `revoked ${key.revokedAt.toISOString()}` : 'active';
+    console.log(`${key.name.padEnd(32)} ${key.role.padEnd(7)} ${state.padEnd(34)} created ${key.createdAt.toISOString()}`);
+  }
+  if (!keys.length) console.log('no keys');
+  return 0;
+}
+
+export async function revokeKeyCommand(name: string): Promise<number> {
+  try {
+    await withCliDatabase((db) => revokeApiKey(db.prisma, name));
+    console.log(`revoked ${name}`);
+    return 0;
+  } catch (error) {
+    if (error instanceof ApiKeyError) {
+      console.error(`tool-catalog: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiKeyError, createApiKey, hashKey, revokeApiKey } from '../src/auth/keys.js';
+import { startTestService, type TestService } from './support/service.js';
+
+const ADMIN_KEY = 'bootstrap-admin-key-for-tests';
+let service: TestService;
+let readerKey: string;
+let editorKey: string;
+
+beforeAll(async () => {
+  service = await startTestService({ adminApiKey: ADMIN_KEY });
+  readerKey = await createApiKey(service.db.prisma, 'dashboard', 'reader');
+  editorKey = await createApiKey(service.db.prisma, 'ci-bot', 'editor');
+});
+afterAll(() => service.close());
+
+const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+const importOne = `mutation { importCatalog(documents: [{ name: "linux/auth-probe.yaml", content: "tool_name: auth-probe\\nversion: '1'\\nplatform: linux\\ncategory: system\\ncapabilities: {}\\n" }]) { applied } }`;
+
+describe('API keys', () => {
+  it('are stored as hashes only, and names are unique', async () => {
+    const rows = await service.db.prisma.apiKey.findMany();
+    expect(rows.map((r) => r.name).sort()).toEqual(['ci-bot', 'dashboard']);
+    expect(readerKey).toMatch(/^tc_[A-Za-z0-9_-]{43}$/);
+    for (const row of rows) {
+      expect(JSON.stringify(row)).not.toContain(readerKey);
+      expect(JSON.stringify(row)).not.toContain(editorKey);
+    }
+    expect(rows.find((r) => r.name === 'dashboard')!.keyHash).toBe(hashKey(readerKey));
+    await expect(createApiKey(service.db.prisma, 'ci-bot', 'admin')).rejects.toThrow(ApiKeyError);
+    await expect(createApiKey(service.db.prisma, 'bad name\n', 'reader')).rejects.toThrow(/invalid key name/);
+  });
+});
+
+describe('roles', () => {
+  it('let anyone read by default', async () => {
+    expect((await service.graphql('{ catalogStats { tools } }')).errors).toBeUndefined();
+  });
+
+  it('refuse writes without a key (UNAUTHENTICATED) and with a reader key (FORBIDDEN), writing nothing', async () => {
+    const before = await service.db.prisma.tool.count();
+    const anonymous = await service.graphql(importOne);
+    expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const reader = await service.graphql(importOne, {}, bearer(readerKey));
+    expect(reader.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(reader.errors?.[0]?.message).toContain('"dashboard" (reader)');
+    expect(await service.db.prisma.tool.count()).toBe(before);
+  });
+
+  it('let an editor key and the bootstrap admin key write, naming them in the audit log', async () => {
+    const editor = await service.graphql(importOne, {}, bearer(editorKey));
+    expect(editor.errors).toBeUndefined();
+    expect(editor.data.importCatalog.applied).toBe(true);
+    const audit = await service.db.prisma.auditLog.findFirst({ where: { entityName: 'auth-probe@linux' } });
+    expect(audit?.actor).toBe('ci-bot');
+    const admin = await service.graphql(importOne, {}, bearer(ADMIN_KEY));
+    expect(admin.errors).toBeUndefined();
+  });
+
+  it('answer 401 to an unknown or revoked key', async () => {
+    const unknown = await service.app.yoga.fetch('http://catalog.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer('tc_not-a-real-key') },
+      body: JSON.stringify({ query: '{ catalogStats { tools } }' }),
+    });
+    expect(unknown.status).toBe(401);
+    const revoked = await createApiKey(service.db.prisma, 'leaver', 'editor');
+    await revokeApiKey(service.db.prisma, 'leaver');
+    const result = await service.graphql('{ catalogStats { tools } }', {}, bearer(revoked));
+    expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('can require a reader key for reads', async () => {
+    const closed = await startTestService({ seed: false, adminApiKey: ADMIN_KEY });
+    try {
+      const { createApp } = await import('../src/app.js');
+      const { silentLog } = await import('./support/service.js');
+      const app = createApp({ db: closed.db, config: { graphiql: false, readsRequireKey: true }, log: silentLog, state: closed.state });
+      const key = await createApiKey(closed.db.prisma, 'reader-only', 'reader');
+      const ask = async (headers: Record<string, string>) => {
+        const response = await app.yoga.fetch('http://catalog.test/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({ query: '{ catalogStats { tools } }' }),
+        });
+        return response.json();
+      };
+      expect((await ask({})).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+      expect((await ask(bearer(key))).data).toEqual({ catalogStats: { tools: 0 } });
+    } finally {
+      await closed.close();
+    }
+  });
+});
