@@ -64,3 +64,9 @@ await program.parseAsync(process.argv).catch((error: Error) => {
   console.error(`tool-catalog: ${error.message}`);
   process.exitCode = 2;
 });
+
+// The schema engine leaves a timer of its own running for ~10 s after it is freed; the command is
+// done, so exit once what was printed has been flushed.
+const flushed = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write('', () => resolve()));
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+process.exit();
