@@ -240,9 +240,10 @@ function postgresTarget(config: Extract<Config['database'], { kind: 'postgres' }
 // ---------------------------------------------------------------------------------------------
 // One row: fresh database, migrate, dry run, import, re-import
 
-async function benchCorpus(target: Target, corpus: string, dir: string): Promise<BenchRow> {
-  const row: BenchRow = {
-    database: target.kind,
+/** A row with no figures yet. */
+function emptyRow(database: BenchRow['database'], corpus: string): Omit<BenchRow, 'errors'> {
+  return {
+    database,
     corpus,
     files: null,
     created: null,
@@ -259,8 +260,11 @@ async function benchCorpus(target: Target, corpus: string, dir: string): Promise
     sql: {},
     applied: null,
     notes: [],
-    errors: [],
   };
+}
+
+async function benchCorpus(target: Target, corpus: string, dir: string): Promise<BenchRow> {
+  const row: BenchRow = { ...emptyRow(target.kind, corpus), errors: [] };
   const options = { actor: 'bench', trigger: 'bench' };
   const progress = (label: string) => process.stderr.write(`  [${target.kind} ${corpus}] ${label}\n`);
   let opened: Awaited<ReturnType<Target['fresh']>> | undefined;
@@ -436,23 +440,7 @@ function runInChild(spec: ChildSpec): Promise<BenchRow> {
     child.on('exit', (code, signal) => {
       if (row) return resolve(row);
       resolve({
-        database: spec.kind,
-        corpus: spec.corpus,
-        files: null,
-        created: null,
-        unchanged: null,
-        rejected: null,
-        skipped: null,
-        warnings: null,
-        migrateMs: null,
-        dryRunMs: null,
-        importMs: null,
-        reimportMs: null,
-        toolsPerSecond: null,
-        peakRssMb: 0,
-        sql: {},
-        applied: null,
-        notes: [],
+        ...emptyRow(spec.kind, spec.corpus),
         errors: [
           {
             phase: 'import',

@@ -1,15 +1,10 @@
 import { ApiKeyError, createApiKey, listApiKeys, revokeApiKey, ROLES, type Role } from '../auth/keys.js';
 import { withCliDatabase } from './database.js';
 
-export async function createKeyCommand(options: { name: string; role: string }): Promise<number> {
-  if (!(ROLES as readonly string[]).includes(options.role)) {
-    console.error(`tool-catalog: --role must be one of ${ROLES.join(', ')}`);
-    return 2;
-  }
+/** Runs a key operation; a refused one (bad name, duplicate, unknown key) is one line and exit 1. */
+async function keyOperation(run: () => Promise<void>): Promise<number> {
   try {
-    const key = await withCliDatabase((db) => createApiKey(db.prisma, options.name, options.role as Role));
-    console.error(`created key ${JSON.stringify(options.name)} with role ${options.role}; it is shown once, store it now:`);
-    console.log(key);
+    await run();
     return 0;
   } catch (error) {
     if (error instanceof ApiKeyError) {
@@ -18,6 +13,18 @@ export async function createKeyCommand(options: { name: string; role: string }):
     }
     throw error;
   }
+}
+
+export async function createKeyCommand(options: { name: string; role: string }): Promise<number> {
+  if (!(ROLES as readonly string[]).includes(options.role)) {
+    console.error(`tool-catalog: --role must be one of ${ROLES.join(', ')}`);
+    return 2;
+  }
+  return keyOperation(async () => {
+    const key = await withCliDatabase((db) => createApiKey(db.prisma, options.name, options.role as Role));
+    console.error(`created key ${JSON.stringify(options.name)} with role ${options.role}; it is shown once, store it now:`);
+    console.log(key);
+  });
 }
 
 export async function listKeysCommand(): Promise<number> {
@@ -31,15 +38,8 @@ export async function listKeysCommand(): Promise<number> {
 }
 
 export async function revokeKeyCommand(name: string): Promise<number> {
-  try {
+  return keyOperation(async () => {
     await withCliDatabase((db) => revokeApiKey(db.prisma, name));
     console.log(`revoked ${name}`);
-    return 0;
-  } catch (error) {
-    if (error instanceof ApiKeyError) {
-      console.error(`tool-catalog: ${error.message}`);
-      return 1;
-    }
-    throw error;
-  }
+  });
 }
