@@ -65,9 +65,14 @@ describe.skipIf(!haveChromium)(suiteName, () => {
     return textOf('.graphiql-response');
   }
 
-  /** Presses GraphiQL's run button; resolves with the JSON of the response the page received. */
-  async function run(): Promise<any> {
-    const response = page.waitForResponse((r) => r.url().endsWith('/graphql') && r.request().method() === 'POST');
+  /**
+   * Presses GraphiQL's run button; resolves with the JSON response to the request whose body holds
+   * `marker` (GraphiQL also posts its own introspection query, which may still be in flight).
+   */
+  async function run(marker: string): Promise<any> {
+    const response = page.waitForResponse(
+      (r) => r.url().endsWith('/graphql') && r.request().method() === 'POST' && (r.request().postData() ?? '').includes(marker),
+    );
     await page.locator('button.graphiql-execute-button').click();
     return (await response).json();
   }
@@ -75,7 +80,7 @@ describe.skipIf(!haveChromium)(suiteName, () => {
   it('opens with the README query and runs it against the sample catalog', async () => {
     await page.goto(`${server.url}/graphql`, { waitUntil: 'load' });
     await expect.poll(async () => (await textOf('.graphiql-query-editor')).includes('query LinuxTools'), { timeout: 30_000 }).toBe(true);
-    const body = await run();
+    const body = await run('LinuxTools');
     const linux = readdirSync(path.join(SAMPLE_CATALOG_DIR, 'linux')).length;
     expect(body.data.tools.totalCount).toBe(linux);
     expect(body.data.tools.edges.map((e: any) => e.node.name)).toContain('grep');
@@ -94,7 +99,7 @@ describe.skipIf(!haveChromium)(suiteName, () => {
     await page.keyboard.press('Delete');
     // GraphiQL closes brackets itself: type the query on one line without closing braces.
     await page.keyboard.type('{ tool(name: "dig", platform: "network") { name capabilities { name patterns { name timeEstimateMs');
-    const body = await run();
+    const body = await run('\\"dig\\"');
     expect(body.data.tool.name).toBe('dig');
     const text = await resultContaining(`"${patternName}"`);
     expect(text).toContain('"dig"');
