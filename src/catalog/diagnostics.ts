@@ -24,6 +24,13 @@ export class FileReport {
     private locate: (path: SourcePath) => { line: number; column: number } | undefined = () => undefined,
   ) {}
 
+  /** A report holding one error about the whole file (missing, too big, refused). */
+  static rejected(file: string, message: string): FileReport {
+    const report = new FileReport(file);
+    report.error(undefined, message);
+    return report;
+  }
+
   /**
    * Lets go of the parsed document behind `locate`: an import of thousands of files keeps only
    * diagnostics, not every syntax tree. Later findings carry no line.

@@ -42,9 +42,7 @@ export async function collectSources(paths: string[]): Promise<CollectedSources>
     try {
       root = await realpath(given);
     } catch {
-      const report = new FileReport(given);
-      report.error(undefined, 'no such file or directory');
-      result.problems.push(report);
+      result.problems.push(FileReport.rejected(given, 'no such file or directory'));
       continue;
     }
     const info = await stat(root);
@@ -61,15 +59,11 @@ export async function collectSources(paths: string[]): Promise<CollectedSources>
       try {
         absolute = await realpath(candidate);
       } catch {
-        const report = new FileReport(display);
-        report.error(undefined, 'broken link');
-        result.problems.push(report);
+        result.problems.push(FileReport.rejected(display, 'broken link'));
         continue;
       }
       if (info.isDirectory() && absolute !== root && !absolute.startsWith(root + path.sep)) {
-        const report = new FileReport(display);
-        report.error(undefined, `resolves to ${absolute}, outside ${given}; refused`);
-        result.problems.push(report);
+        result.problems.push(FileReport.rejected(display, `resolves to ${absolute}, outside ${given}; refused`));
         continue;
       }
       if (seen.has(absolute)) continue;

@@ -36,6 +36,10 @@ function depthOf(value: unknown, limit: number, depth = 0): number {
   return max;
 }
 
+function oversized(file: string, bytes: number): YamlSource {
+  return { file, value: undefined, report: FileReport.rejected(file, `rejected: file is ${bytes} bytes; the limit is ${YAML_LIMITS.maxFileBytes}`) };
+}
+
 /** The parser's first line, without the position it repeats (we report line and column apart). */
 function parserMessage(message: string): string {
   const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
@@ -84,14 +88,10 @@ function flowDepth(text: string): number {
 export function parseYamlText(file: string, text: string): YamlSource {
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > YAML_LIMITS.maxFileBytes) {
-    const report = new FileReport(file);
-    report.error(undefined, `rejected: file is ${bytes} bytes; the limit is ${YAML_LIMITS.maxFileBytes}`);
-    return { file, value: undefined, report };
+    return oversized(file, bytes);
   }
   if (flowDepth(text) > YAML_LIMITS.maxDepth) {
-    const report = new FileReport(file);
-    report.error(undefined, `rejected: nested deeper than ${YAML_LIMITS.maxDepth} levels`);
-    return { file, value: undefined, report };
+    return { file, value: undefined, report: FileReport.rejected(file, `rejected: nested deeper than ${YAML_LIMITS.maxDepth} levels`) };
   }
   const lineCounter = new LineCounter();
   let document: Document | undefined;
@@ -146,9 +146,7 @@ export async function readYamlFile(file: string, displayName = file): Promise<Ya
     const { size } = await handle.stat();
     // Refuse before reading: a huge file must not be loaded into memory to be measured.
     if (size > YAML_LIMITS.maxFileBytes) {
-      const report = new FileReport(displayName);
-      report.error(undefined, `rejected: file is ${size} bytes; the limit is ${YAML_LIMITS.maxFileBytes}`);
-      return { file: displayName, value: undefined, report };
+      return oversized(displayName, size);
     }
     return parseYamlText(displayName, await handle.readFile('utf8'));
   } finally {
