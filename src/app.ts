@@ -3,7 +3,7 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { DEFAULT_LIMITS, type Config } from './config.js';
 import { protections } from './protections.js';
-import { createContextFactory, type Context } from './context.js';
+import { createContextFactory, type Context, type ServerContext } from './context.js';
 import type { Database } from './db/database.js';
 import { maskError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -17,7 +17,7 @@ export interface AppState {
 
 export interface AppDeps {
   db: Database;
-  config: Pick<Config, 'graphiql' | 'adminApiKey'> & Partial<Pick<Config, 'limits' | 'readsRequireKey'>>;
+  config: Pick<Config, 'graphiql' | 'adminApiKey'> & Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy'>>;
   log: Logger;
   state: AppState;
 }
@@ -63,7 +63,7 @@ async function readiness(deps: AppDeps): Promise<Response> {
 /** Builds the HTTP application: GraphQL at /graphql, /health, /ready and /metrics. No listener. */
 export function createApp(deps: AppDeps) {
   const registry = createMetricsRegistry(deps.db);
-  const yoga = createYoga<Record<string, never>, Context>({
+  const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
@@ -75,6 +75,7 @@ export function createApp(deps: AppDeps) {
       prisma: deps.db.prisma,
       adminApiKey: deps.config.adminApiKey,
       readsRequireKey: deps.config.readsRequireKey,
+      trustProxy: deps.config.trustProxy,
     }),
     maskedErrors: { maskError, isDev: false },
     logging: {

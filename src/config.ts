@@ -33,6 +33,8 @@ const envSchema = z.object({
   READS_REQUIRE_KEY: z.stringbool().default(false),
   /** Bootstrap key for writes (Authorization: Bearer <key>). Unset: the GraphQL API is read-only. */
   ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Behind a reverse proxy: take the client address for the audit log from X-Forwarded-For. */
+  TRUST_PROXY: z.stringbool().default(false),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -68,6 +70,7 @@ export interface Config {
   graphiql: boolean;
   adminApiKey?: string;
   readsRequireKey: boolean;
+  trustProxy: boolean;
   limits: {
     maxDepth: number;
     maxAliases: number;
@@ -119,6 +122,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     graphiql: env.GRAPHIQL ?? env.NODE_ENV !== 'production',
     adminApiKey: env.ADMIN_API_KEY,
     readsRequireKey: env.READS_REQUIRE_KEY,
+    trustProxy: env.TRUST_PROXY,
     limits: {
       maxDepth: env.GRAPHQL_MAX_DEPTH,
       maxAliases: env.GRAPHQL_MAX_ALIASES,

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { YogaInitialContext } from 'graphql-yoga';
 import type { PrismaClient } from './generated/prisma/client.js';
 import { createCallerResolver, type Caller } from './auth/caller.js';
 import { createLoaders, type Loaders } from './loaders.js';
+import type { ChangeOrigin } from './catalog/catalogWrites.js';
 
 export interface Context {
   prisma: PrismaClient;
@@ -10,7 +12,14 @@ export interface Context {
   loaders: Loaders;
   requestId: string;
   caller: Caller;
+  /** Where the request came from, for the audit log. */
+  client: { ip: string | null; userAgent: string | null };
   readsRequireKey: boolean;
+}
+
+/** What the HTTP server hands Yoga with each request (absent when a test calls `yoga.fetch`). */
+export interface ServerContext {
+  req?: IncomingMessage;
 }
 
 export interface ContextDeps {
@@ -18,16 +27,32 @@ export interface ContextDeps {
   adminApiKey?: string;
   /** Reads without a key are allowed unless this is set. */
   readsRequireKey?: boolean;
+  /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
+  trustProxy?: boolean;
+}
+
+function clientAddress(initial: YogaInitialContext & ServerContext, trustProxy: boolean): string | null {
+  const forwarded = trustProxy ? initial.request.headers.get('x-forwarded-for')?.split(',')[0]?.trim() : undefined;
+  return forwarded || initial.req?.socket.remoteAddress || null;
 }
 
 /** The one place a request's context is built. */
 export function createContextFactory(deps: ContextDeps) {
   const resolveCaller = createCallerResolver(deps.prisma, { adminApiKey: deps.adminApiKey });
-  return async (initial: YogaInitialContext): Promise<Context> => ({
+  return async (initial: YogaInitialContext & ServerContext): Promise<Context> => ({
     prisma: deps.prisma,
     loaders: createLoaders(deps.prisma),
     requestId: initial.request.headers.get('x-request-id') ?? randomUUID(),
     caller: await resolveCaller(initial.request.headers.get('authorization')),
+    client: {
+      ip: clientAddress(initial, deps.trustProxy ?? false),
+      userAgent: initial.request.headers.get('user-agent')?.slice(0, 512) ?? null,
+    },
     readsRequireKey: deps.readsRequireKey ?? false,
   });
+}
+
+/** The audit log's view of a change made through this request. */
+export function changeOrigin(ctx: Context, reason?: string | null): ChangeOrigin {
+  return { actor: ctx.caller.name, trigger: 'graphql', reason: reason ?? null, clientIp: ctx.client.ip, userAgent: ctx.client.userAgent };
 }

@@ -15,7 +15,7 @@ beforeAll(async () => {
 afterAll(() => service.close());
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-const importOne = `mutation { importCatalog(documents: [{ name: "linux/auth-probe.yaml", content: "tool_name: auth-probe\\nversion: '1'\\nplatform: linux\\ncategory: system\\ncapabilities: {}\\n" }]) { applied } }`;
+const importOne = `mutation { importCatalog(documents: [{ name: "linux/auth-probe.yaml", content: "tool_name: auth-probe\\nversion: '1'\\nplatform: linux\\ncategory: system\\ncapabilities: {}\\n" }]) { ... on ImportResult { applied } } }`;
 
 describe('API keys', () => {
   it('are stored as hashes only, and names are unique', async () => {

@@ -14,9 +14,12 @@ afterAll(() => service.close());
 
 const importMutation = `mutation Import($documents: [CatalogDocumentInput!]!, $dryRun: Boolean, $partial: Boolean) {
   importCatalog(documents: $documents, dryRun: $dryRun, partial: $partial) {
-    applied revision
-    counts { files created newVersions unchanged rejected warnings }
-    tools { file name platform version action reason diagnostics { severity line column field message } }
+    ... on ImportResult {
+      applied revision
+      counts { files created newVersions unchanged rejected warnings }
+      tools { file name platform version action reason diagnostics { severity line column field message } }
+    }
+    ... on ConflictError { message currentRevision }
   }
 }`;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseEstimate } from './expressions.js';
 
 /**
  * The normalised form of one tool, whatever file shape it came from. Everything the database
@@ -6,12 +7,24 @@ import { z } from 'zod';
  */
 const jsonObject = z.record(z.string(), z.unknown());
 
+/** Letters, digits and `. + _ ~ -`, starting with a letter or digit: 1.0, 2.3.1-rc.1, 20240101. */
+export const VERSION_PATTERN = /^[0-9A-Za-z][0-9A-Za-z.+_~-]*$/;
+
+/** An estimate must parse as arithmetic; it is stored as written and never evaluated. */
+const estimate = z
+  .string()
+  .max(1024)
+  .superRefine((text, ctx) => {
+    const parsed = parseEstimate(text);
+    if (!parsed.ok) ctx.addIssue({ code: 'custom', message: `malformed expression ${JSON.stringify(text)}: ${parsed.error}` });
+  });
+
 export const patternDefinition = z.object({
   name: z.string().min(1).max(128),
   description: z.string().default(''),
   typicalUseCases: z.array(z.string()).default([]),
-  timeEstimateMs: z.string().nullable().default(null),
-  costEstimate: z.string().nullable().default(null),
+  timeEstimateMs: estimate.nullable().default(null),
+  costEstimate: estimate.nullable().default(null),
   complexityScore: z.number().min(0).max(1).nullable().default(null),
   scope: z.string().max(64).nullable().default(null),
   completeness: z.string().max(64).nullable().default(null),
@@ -44,7 +57,11 @@ export const toolDefinition = z.object({
     .min(1)
     .max(64)
     .transform((p) => p.trim().toLowerCase()),
-  version: z.string().min(1).max(64),
+  version: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(VERSION_PATTERN, 'must start with a letter or digit and hold only letters, digits and . + _ ~ -'),
   description: z.string().default(''),
   category: z.string().min(1).max(64).transform((c) => c.trim().toLowerCase()),
   status: z.enum(['DRAFT', 'ACTIVE', 'DEPRECATED', 'DISABLED']).default('ACTIVE'),

@@ -1,11 +1,12 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
+import { catalogRevision, publishVersions, type VersionWrite } from './catalogWrites.js';
 import { contentHash } from './contentHash.js';
 import type { ToolDefinition } from './definition.js';
 import { FileReport, type Diagnostic } from './diagnostics.js';
+import { ConflictError } from './errors.js';
 import { normaliseDocument, type NormaliseContext, type ShapeName } from './shapes/index.js';
 import { collectSources, parseDocumentText, readSource } from './sources.js';
-import { rowsFor, type NewVersion } from './writeTools.js';
 import { KNOWN_PLATFORMS } from './vocabulary.js';
 import type { YamlSource } from './yamlSource.js';
 
@@ -23,8 +24,7 @@ export interface PlannedTool {
   diagnostics: Diagnostic[];
   definition?: ToolDefinition;
   /** Filled for create / new_version. */
-  write?: NewVersion;
-  previousLatestId?: string;
+  write?: VersionWrite;
 }
 
 export interface ImportCounts {
@@ -49,6 +49,10 @@ export interface ImportReport {
 
 export interface ImportOptions {
   actor: string;
+  /** Where the request came from, for the audit log. */
+  clientIp?: string | null;
+  userAgent?: string | null;
+  reason?: string | null;
   dryRun?: boolean;
   /** Write the valid tools even when others are rejected. Default: all or nothing. */
   partial?: boolean;
@@ -61,7 +65,7 @@ export type ImportInput = { paths: string[] } | { documents: Array<{ name: strin
 
 const WRITE_BATCH = 250;
 
-export class ImportConflictError extends Error {
+export class ImportConflictError extends ConflictError {
   override name = 'ImportConflictError';
 }
 
@@ -183,64 +187,47 @@ async function plan(prisma: PrismaClient, read: Awaited<ReturnType<typeof readIn
       );
     } else {
       tool.action = latest ? 'new_version' : 'create';
-      tool.previousLatestId = latest?.id;
-      tool.write = { definition, contentHash: hash, parentId: latest?.id ?? null, revision: (latest?.revision ?? 0) + 1 };
+      tool.write = {
+        definition,
+        contentHash: hash,
+        parentId: latest?.id ?? null,
+        previous: latest ? { id: latest.id, revision: latest.revision } : null,
+        action: latest ? 'tool.new_version' : 'tool.create',
+        event: latest ? 'TOOL_VERSIONED' : 'TOOL_CREATED',
+        // Per-field changes would mean loading every replaced version; the version and file say where to look.
+        diff: { file: tool.file, before: latest ? { version: latest.version } : null, after: { version: definition.version } },
+      };
     }
   }
   return tools;
 }
 
-/** Writes the planned creates and new versions in one transaction. */
+/** Writes the planned creates and new versions in one transaction, through the shared write path. */
 async function apply(prisma: PrismaClient, tools: PlannedTool[], options: ImportOptions): Promise<bigint | undefined> {
-  const writes = tools.filter((t) => t.write);
+  const writes = tools.flatMap((t) => (t.write ? [t.write] : []));
   if (!writes.length) return undefined;
-  const superseded = writes.flatMap((t) => (t.previousLatestId ? [t.previousLatestId] : []));
+  const origin = {
+    actor: options.actor,
+    trigger: options.trigger ?? 'import',
+    reason: options.reason,
+    clientIp: options.clientIp,
+    userAgent: options.userAgent,
+  };
   try {
     return await prisma.$transaction(
       async (tx) => {
-        if (superseded.length) {
-          const moved = await tx.tool.updateMany({
-            where: { id: { in: superseded }, isLatest: true, deletedAt: null },
-            data: { isLatest: false, updatedBy: options.actor },
-          });
-          if (moved.count !== superseded.length) {
-            throw new ImportConflictError('the catalog changed while the import was planned; nothing was written, run it again');
-          }
-        }
         // In batches, so a catalog of thousands of tools is never held as rows all at once.
         for (let start = 0; start < writes.length; start += WRITE_BATCH) {
-          const batch = writes.slice(start, start + WRITE_BATCH);
-          const rows = batch.map((t) => rowsFor(t.write!, options.actor));
-          await tx.tool.createMany({ data: rows.map((r) => r.tool) });
-          await tx.capability.createMany({ data: rows.flatMap((r) => r.capabilities) });
-          await tx.pattern.createMany({ data: rows.flatMap((r) => r.patterns) });
-          await tx.auditLog.createMany({
-            data: batch.map((t, i) => ({
-              actor: options.actor,
-              action: t.action === 'create' ? 'tool.create' : 'tool.new_version',
-              entityType: 'Tool',
-              entityId: rows[i]!.tool.id!,
-              entityName: `${t.name}@${t.platform}`,
-              diff: { version: t.version, file: t.file, trigger: options.trigger ?? 'import' },
-            })),
-          });
-          await tx.catalogEvent.createMany({
-            data: batch.map((t, i) => ({
-              type: t.action === 'create' ? 'TOOL_CREATED' : 'TOOL_VERSIONED',
-              toolName: t.name,
-              platform: t.platform,
-              toolId: rows[i]!.tool.id!,
-              version: t.version,
-              payload: { trigger: options.trigger ?? 'import', actor: options.actor },
-            })),
-          });
+          await publishVersions(tx, writes.slice(start, start + WRITE_BATCH), origin);
         }
-        const last = await tx.catalogEvent.findFirst({ orderBy: { revision: 'desc' }, select: { revision: true } });
-        return last?.revision;
+        return catalogRevision(tx);
       },
       { timeout: 300_000, maxWait: 30_000 },
     );
   } catch (error) {
+    if (error instanceof ConflictError) {
+      throw new ImportConflictError('the catalog changed while the import was planned; nothing was written, run it again');
+    }
     if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
       throw new ImportConflictError('another writer published one of these tools at the same time; nothing was written, run it again');
     }

@@ -1,4 +1,5 @@
 import SchemaBuilder from '@pothos/core';
+import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
@@ -8,10 +9,6 @@ import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import type { Context } from '../context.js';
-
-/** Largest page any connection serves; asking for more is an error, not a silent clamp. */
-export const MAX_PAGE_SIZE = 200;
-export const DEFAULT_PAGE_SIZE = 20;
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -25,8 +22,13 @@ export const builder = new SchemaBuilder<{
   DefaultNodeNullability: false;
   AuthScopes: { reader: boolean; editor: boolean; admin: boolean };
 }>({
-  // Scope auth first, so its checks wrap every other plugin's resolvers.
-  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
+  // Scope auth first, so its checks wrap every other plugin's resolvers (an access failure is thrown,
+  // never turned into a result type); errors before Prisma, as the errors plugin requires.
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin],
+  errors: {
+    defaultUnionOptions: { name: ({ fieldName }) => `${fieldName[0]!.toUpperCase()}${fieldName.slice(1)}Result` },
+    defaultResultOptions: { name: ({ fieldName }) => `${fieldName[0]!.toUpperCase()}${fieldName.slice(1)}Success` },
+  },
   scopeAuth: {
     authScopes: (ctx) => ({
       reader: !ctx.readsRequireKey || hasRole(ctx.caller, 'reader'),

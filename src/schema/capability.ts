@@ -1,7 +1,27 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { latestVisible } from '../catalog/visibility.js';
 import type { ToolQuery } from '../loaders.js';
+import {
+  addCapability,
+  addPattern,
+  removeCapability,
+  removePattern,
+  updateCapability,
+  updatePattern,
+} from '../catalog/toolCommands.js';
+import { changeOrigin } from '../context.js';
 import { builder } from './builder.js';
+import { TOOL_CHANGE_ERRORS } from './errors.js';
+import {
+  CapabilityInput,
+  capabilityFromInput,
+  CapabilityPatchInput,
+  newVersionArgs,
+  givenFields,
+  PatternInput,
+  PatternPatchInput,
+  toolRefArgs,
+} from './toolInputs.js';
 import { ToolRef } from './tool.js';
 
 builder.prismaObject('Capability', {
@@ -88,6 +108,101 @@ builder.queryFields((t) => ({
         orderBy: { name: 'asc' },
       });
       return groups.map((group) => ({ name: group.name, toolCount: group._count._all }));
+    },
+  }),
+}));
+
+const toolChangeErrors = { types: TOOL_CHANGE_ERRORS, directResult: true } as const;
+
+/** Capability and pattern changes: each publishes a new version of the tool (or a draft). */
+builder.mutationFields((t) => ({
+  addCapability: t.prismaField({
+    type: 'Tool',
+    errors: toolChangeErrors,
+    description: 'Publishes a new version of the tool with one more capability.',
+    args: { ...toolRefArgs, ...newVersionArgs, capability: t.arg({ type: CapabilityInput, required: true, description: 'The capability.' }) },
+    resolve: async (query, _root, args, ctx) => {
+      const id = await addCapability(ctx.prisma, args, capabilityFromInput(args.capability), args, changeOrigin(ctx, args.reason));
+      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
+  updateCapability: t.prismaField({
+    type: 'Tool',
+    errors: toolChangeErrors,
+    description: 'Publishes a new version of the tool with one capability changed.',
+    args: {
+      ...toolRefArgs,
+      ...newVersionArgs,
+      capabilityName: t.arg.string({ required: true, description: 'The capability to change.' }),
+      changes: t.arg({ type: CapabilityPatchInput, required: true, description: 'What to change.' }),
+    },
+    resolve: async (query, _root, args, ctx) => {
+      const id = await updateCapability(ctx.prisma, args, args.capabilityName, givenFields(args.changes), args, changeOrigin(ctx, args.reason));
+      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
+  removeCapability: t.prismaField({
+    type: 'Tool',
+    errors: toolChangeErrors,
+    description: 'Publishes a new version of the tool without one capability.',
+    args: { ...toolRefArgs, ...newVersionArgs, capabilityName: t.arg.string({ required: true, description: 'The capability to remove.' }) },
+    resolve: async (query, _root, args, ctx) => {
+      const id = await removeCapability(ctx.prisma, args, args.capabilityName, args, changeOrigin(ctx, args.reason));
+      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
+  addPattern: t.prismaField({
+    type: 'Tool',
+    errors: toolChangeErrors,
+    description: 'Publishes a new version of the tool with one more pattern in a capability.',
+    args: {
+      ...toolRefArgs,
+      ...newVersionArgs,
+      capabilityName: t.arg.string({ required: true, description: 'The capability the pattern belongs to.' }),
+      pattern: t.arg({ type: PatternInput, required: true, description: 'The pattern.' }),
+    },
+    resolve: async (query, _root, args, ctx) => {
+      const id = await addPattern(ctx.prisma, args, args.capabilityName, givenFields(args.pattern), args, changeOrigin(ctx, args.reason));
+      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
+  updatePattern: t.prismaField({
+    type: 'Tool',
+    errors: toolChangeErrors,
+    description: 'Publishes a new version of the tool with one pattern changed.',
+    args: {
+      ...toolRefArgs,
+      ...newVersionArgs,
+      capabilityName: t.arg.string({ required: true, description: 'The capability the pattern belongs to.' }),
+      patternName: t.arg.string({ required: true, description: 'The pattern to change.' }),
+      changes: t.arg({ type: PatternPatchInput, required: true, description: 'What to change.' }),
+    },
+    resolve: async (query, _root, args, ctx) => {
+      const id = await updatePattern(
+        ctx.prisma,
+        args,
+        args.capabilityName,
+        args.patternName,
+        givenFields(args.changes),
+        args,
+        changeOrigin(ctx, args.reason),
+      );
+      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
+  removePattern: t.prismaField({
+    type: 'Tool',
+    errors: toolChangeErrors,
+    description: 'Publishes a new version of the tool without one pattern.',
+    args: {
+      ...toolRefArgs,
+      ...newVersionArgs,
+      capabilityName: t.arg.string({ required: true, description: 'The capability the pattern belongs to.' }),
+      patternName: t.arg.string({ required: true, description: 'The pattern to remove.' }),
+    },
+    resolve: async (query, _root, args, ctx) => {
+      const id = await removePattern(ctx.prisma, args, args.capabilityName, args.patternName, args, changeOrigin(ctx, args.reason));
+      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
     },
   }),
 }));

@@ -2,7 +2,10 @@ import { PothosValidationError } from '@pothos/core';
 import type { Diagnostic } from '../catalog/diagnostics.js';
 import { exportCatalog, type ExportedFile } from '../catalog/exporter.js';
 import { importCatalog, type ImportCounts, type ImportReport, type PlannedTool } from '../catalog/importer.js';
+import { ConflictError } from '../catalog/errors.js';
+import { changeOrigin } from '../context.js';
 import { builder } from './builder.js';
+import './errors.js';
 
 /** More documents than this in one request is a bulk load: use the CLI. */
 const MAX_DOCUMENTS = 10_000;
@@ -98,6 +101,8 @@ builder.queryField('exportCatalog', (t) =>
 builder.mutationField('importCatalog', (t) =>
   t.field({
     type: ImportResultRef,
+    // A concurrent writer is an expected outcome; rejected documents are reported in the result itself.
+    errors: { types: [ConflictError], directResult: true },
     description:
       'Imports tool documents through the same importer as the CLI. All or nothing unless `partial`; ' +
       '`dryRun` returns the plan and writes nothing. Needs an editor key.',
@@ -105,6 +110,7 @@ builder.mutationField('importCatalog', (t) =>
       documents: t.arg({ type: [CatalogDocument], required: true, description: 'The tool files.' }),
       dryRun: t.arg.boolean({ defaultValue: false, description: 'Plan only.' }),
       partial: t.arg.boolean({ defaultValue: false, description: 'Write the valid tools even if others are rejected.' }),
+      reason: t.arg.string({ description: 'Why, for the audit log.' }),
     },
     resolve: async (_root, args, ctx) => {
       if (args.documents.length > MAX_DOCUMENTS) {
@@ -113,7 +119,7 @@ builder.mutationField('importCatalog', (t) =>
       return importCatalog(
         ctx.prisma,
         { documents: args.documents },
-        { actor: ctx.caller.name, dryRun: args.dryRun ?? false, partial: args.partial ?? false, trigger: 'graphql' },
+        { ...changeOrigin(ctx, args.reason), dryRun: args.dryRun ?? false, partial: args.partial ?? false },
       );
     },
   }),

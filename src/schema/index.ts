@@ -4,6 +4,7 @@ import './tool.js';
 import './capability.js';
 import './stats.js';
 import './catalogTransfer.js';
+import './audit.js';
 
 export const schema = builder.toSchema({ sortSchema: false });
 export const sortedSchema = lexicographicSortSchema(schema);

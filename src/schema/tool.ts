@@ -1,12 +1,46 @@
 import { PothosValidationError } from '@pothos/core';
 import type { Prisma } from '../generated/prisma/client.js';
-import { ToolStatus } from '../generated/prisma/enums.js';
+import { TOOL_CONTENT_INCLUDE, definitionOf } from '../catalog/toolContent.js';
+import { diffDefinitions, type ToolChange } from '../catalog/toolDiff.js';
 import { latestVisible } from '../catalog/visibility.js';
-import { builder, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './builder.js';
+import {
+  createTool,
+  deleteTool,
+  deprecateTool,
+  publishDraft,
+  restoreTool,
+  rollbackTool,
+  setToolEnabled,
+  updateTool,
+  validateTool,
+  type ValidationOutcome,
+} from '../catalog/toolCommands.js';
+import { changeOrigin } from '../context.js';
+import { builder } from './builder.js';
+import { FieldErrorRef, TOOL_CHANGE_ERRORS } from './errors.js';
+import { newVersionArgs, toolFromInput, ToolInput, ToolPatchInput, toolRefArgs } from './toolInputs.js';
+import { ToolStatusEnum } from './toolStatus.js';
+import { checkedMaxPageSize, DEFAULT_PAGE_SIZE } from './paging.js';
 
-export const ToolStatusEnum = builder.enumType(ToolStatus, {
-  name: 'ToolStatus',
-  description: 'Lifecycle of a tool version.',
+const ChangeKindEnum = builder.enumType('ChangeKind', {
+  description: 'How a field differs between two versions.',
+  values: {
+    ADDED: { description: 'Only in the newer version.' },
+    REMOVED: { description: 'Only in the older version.' },
+    CHANGED: { description: 'In both, with different values.' },
+  } as const,
+});
+
+const ToolChangeRef = builder.objectRef<ToolChange>('ToolChange').implement({
+  description: 'One difference between two versions of a tool.',
+  fields: (t) => ({
+    path: t.exposeString('path', {
+      description: 'Dotted path; capabilities and patterns by name, e.g. `capabilities.text_search.patterns.basic.complexityScore`.',
+    }),
+    kind: t.field({ type: ChangeKindEnum, resolve: (change) => change.kind, description: 'Added, removed or changed.' }),
+    before: t.field({ type: 'JSON', nullable: true, resolve: (change) => change.before ?? null, description: 'The older value.' }),
+    after: t.field({ type: 'JSON', nullable: true, resolve: (change) => change.after ?? null, description: 'The newer value.' }),
+  }),
 });
 
 export const ToolRef = builder.prismaObject('Tool', {
@@ -37,6 +71,26 @@ export const ToolRef = builder.prismaObject('Tool', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'Last lifecycle change of this version.' }),
     updatedBy: t.exposeString('updatedBy', { description: 'Who made the last lifecycle change.' }),
     deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true, description: 'Set when the tool is soft-deleted.' }),
+    successor: t.exposeString('successor', { nullable: true, description: 'For a deprecated tool: the tool to use instead (`name` or `name@platform`).' }),
+    diff: t.field({
+      type: [ToolChangeRef],
+      description: 'What changed from version `from` of this tool to version `to` (this version when left out), field by field.',
+      args: {
+        from: t.arg.string({ required: true, description: 'The older version.' }),
+        to: t.arg.string({ description: 'The newer version; this one by default.' }),
+      },
+      resolve: async (tool, args, ctx) => {
+        const wanted = [args.from, args.to ?? tool.version];
+        const rows = await ctx.prisma.tool.findMany({
+          where: { name: tool.name, platform: tool.platform, version: { in: wanted }, deletedAt: null },
+          include: TOOL_CONTENT_INCLUDE,
+        });
+        const [from, to] = wanted.map((version) => rows.find((row) => row.version === version));
+        const missing = wanted.find((_, i) => ![from, to][i]);
+        if (missing !== undefined) throw new PothosValidationError(`Tool ${tool.name} (${tool.platform}) has no version "${missing}"`);
+        return diffDefinitions(definitionOf(from!), definitionOf(to!));
+      },
+    }),
     parent: t.relation('parent', { nullable: true, description: 'The version this one was derived from.' }),
     capabilities: t.relation('capabilities', {
       description: 'What this version can do.',
@@ -112,32 +166,6 @@ function toolOrderBy(order: { field: string; direction?: string | null } | null 
   return [{ [field]: direction }, { [secondary]: 'asc' }, { id: 'asc' }] as Prisma.ToolOrderByWithRelationInput[];
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * Connection argument checks: a bad value is a BAD_USER_INPUT error naming the argument instead of
- * a silent clamp (page size) or a database error (cursor). The Prisma plugin calls `maxSize` with
- * the arguments before it plans the query, so the checks run there.
- */
-export function checkedMaxPageSize(args: { first?: number | null; last?: number | null; after?: string | null; before?: string | null }) {
-  for (const name of ['first', 'last'] as const) {
-    const value = args[name];
-    if (value != null && value > MAX_PAGE_SIZE) {
-      throw new PothosValidationError(`Argument "${name}" must be at most ${MAX_PAGE_SIZE}, got ${value}`);
-    }
-  }
-  for (const name of ['after', 'before'] as const) {
-    const cursor = args[name];
-    if (cursor == null) continue;
-    // Cursors are the plugin's encoding of a tool id: base64("GPC:S:<uuid>").
-    const decoded = Buffer.from(cursor, 'base64').toString('utf8');
-    if (!decoded.startsWith('GPC:S:') || !UUID.test(decoded.slice(6))) {
-      throw new PothosValidationError(`Argument "${name}" is not a valid cursor`);
-    }
-  }
-  return MAX_PAGE_SIZE;
-}
-
 builder.queryFields((t) => ({
   tool: t.prismaField({
     type: 'Tool',
@@ -171,7 +199,7 @@ builder.queryFields((t) => ({
     cursor: 'id',
     description: 'The latest version of every tool that is not deleted, filtered, searched and ordered; a Relay connection.',
     defaultSize: DEFAULT_PAGE_SIZE,
-    maxSize: (args) => checkedMaxPageSize(args),
+    maxSize: (args) => checkedMaxPageSize(args, 'uuid'),
     args: {
       filter: t.arg({ type: ToolFilter, description: 'Conditions every returned tool meets.' }),
       search: t.arg.string({ description: 'Case-insensitive text matched against name and description.' }),
@@ -204,5 +232,123 @@ builder.queryFields((t) => ({
         where: { name: args.name, platform: { equals: args.platform, mode: 'insensitive' }, deletedAt: null },
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       }),
+  }),
+}));
+
+const toolChangeErrors = { types: TOOL_CHANGE_ERRORS, directResult: true } as const;
+
+const ToolValidationRef = builder.objectRef<ValidationOutcome>('ToolValidation').implement({
+  description: 'What createTool would make of an input, and every problem with it. Nothing is written.',
+  fields: (t) => ({
+    valid: t.boolean({ resolve: (outcome) => outcome.problems.length === 0, description: 'True when createTool would accept it.' }),
+    tool: t.field({
+      type: 'JSON',
+      nullable: true,
+      resolve: (outcome) => outcome.definition ?? null,
+      description: 'The normalised tool (defaults filled in, platform and category lower-case), when the input could be read.',
+    }),
+    problems: t.field({ type: [FieldErrorRef], resolve: (outcome) => outcome.problems, description: 'Every problem, by field.' }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createTool: t.prismaField({
+    type: 'Tool',
+    errors: toolChangeErrors,
+    description: 'Publishes a new tool as its first version. A tool with the same name and platform is a ConflictError.',
+    args: {
+      input: t.arg({ type: ToolInput, required: true, description: 'The tool.' }),
+      reason: t.arg.string({ description: 'Why, for the audit log.' }),
+    },
+    resolve: async (query, _root, args, ctx) => {
+      const id = await createTool(ctx.prisma, toolFromInput(args.input), changeOrigin(ctx, args.reason));
+      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
+  validateTool: t.field({
+    type: ToolValidationRef,
+    description: 'Dry run of createTool: the normalised tool and every problem, including a version that already exists. Writes nothing.',
+    args: { input: t.arg({ type: ToolInput, required: true, description: 'The tool to check.' }) },
+    resolve: (_root, args, ctx) => validateTool(ctx.prisma, toolFromInput(args.input)),
+  }),
+  updateTool: t.prismaField({
+    type: 'Tool',
+    errors: toolChangeErrors,
+    description:
+      'Publishes a new immutable version with `changes` applied to the latest; the previous version stays queryable. ' +
+      'With `draft`, the version is stored but the latest stays where it is.',
+    args: {
+      ...toolRefArgs,
+      ...newVersionArgs,
+      changes: t.arg({ type: ToolPatchInput, required: true, description: 'What to change.' }),
+    },
+    resolve: async (query, _root, args, ctx) => {
+      const id = await updateTool(ctx.prisma, args, toolFromInput(args.changes), args, changeOrigin(ctx, args.reason));
+      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
+  publishToolVersion: t.prismaField({
+    type: 'Tool',
+    errors: toolChangeErrors,
+    description: 'Makes a draft version the latest, as ACTIVE.',
+    args: { ...toolRefArgs, version: t.arg.string({ required: true, description: 'The draft version to publish.' }) },
+    resolve: async (query, _root, args, ctx) => {
+      const id = await publishDraft(ctx.prisma, args, args.version, changeOrigin(ctx, args.reason));
+      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
+  rollbackTool: t.prismaField({
+    type: 'Tool',
+    errors: toolChangeErrors,
+    description: 'Publishes a copy of an older version as the new latest, recorded as a rollback. The on/off switch stays as it is.',
+    args: {
+      ...toolRefArgs,
+      to: t.arg.string({ required: true, description: 'The version whose content comes back.' }),
+      version: t.arg.string({ description: 'Version string of the new version; by default the last number of the latest plus one.' }),
+    },
+    resolve: async (query, _root, args, ctx) => {
+      const id = await rollbackTool(ctx.prisma, args, args.to, args, changeOrigin(ctx, args.reason));
+      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
+  deprecateTool: t.prismaField({
+    type: 'Tool',
+    errors: toolChangeErrors,
+    description: 'Marks the tool deprecated, naming the tool to use instead.',
+    args: { ...toolRefArgs, successor: t.arg.string({ description: 'The tool to use instead: `name` (same platform) or `name@platform`.' }) },
+    resolve: async (query, _root, args, ctx) => {
+      const id = await deprecateTool(ctx.prisma, args, args.successor, changeOrigin(ctx, args.reason));
+      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
+  setToolEnabled: t.prismaField({
+    type: 'Tool',
+    errors: toolChangeErrors,
+    description: 'Switches the tool on or off for the pipeline; a disabled tool stays listed.',
+    args: { ...toolRefArgs, enabled: t.arg.boolean({ required: true, description: 'On (true) or off (false).' }) },
+    resolve: async (query, _root, args, ctx) => {
+      const id = await setToolEnabled(ctx.prisma, args, args.enabled, changeOrigin(ctx, args.reason));
+      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
+  deleteTool: t.prismaField({
+    type: 'Tool',
+    errors: toolChangeErrors,
+    description: 'Soft delete: hides every version from reads, keeps them for restoreTool. Refused while a running A/B test uses the tool.',
+    args: toolRefArgs,
+    resolve: async (query, _root, args, ctx) => {
+      const id = await deleteTool(ctx.prisma, args, changeOrigin(ctx, args.reason));
+      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
+  restoreTool: t.prismaField({
+    type: 'Tool',
+    errors: toolChangeErrors,
+    description: 'Brings a soft-deleted tool back, every version as it was.',
+    args: toolRefArgs,
+    resolve: async (query, _root, args, ctx) => {
+      const id = await restoreTool(ctx.prisma, args, changeOrigin(ctx, args.reason));
+      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+    },
   }),
 }));
