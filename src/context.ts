@@ -33,7 +33,8 @@ export interface ContextDeps {
 
 function clientAddress(initial: YogaInitialContext & ServerContext, trustProxy: boolean): string | null {
   const forwarded = trustProxy ? initial.request.headers.get('x-forwarded-for')?.split(',')[0]?.trim() : undefined;
-  return forwarded || initial.req?.socket.remoteAddress || null;
+  // The audit column holds 64 characters; a forged header must not make the change fail.
+  return (forwarded || initial.req?.socket.remoteAddress || '').slice(0, 64) || null;
 }
 
 /** The one place a request's context is built. */

@@ -159,6 +159,9 @@ export async function validateTool(prisma: PrismaClient, raw: RawDefinition): Pr
     problems.push({ path: 'version', message: `version ${definition.version} of ${label(definition)} already exists` });
   }
   if (latest?.deletedAt) problems.push({ path: 'name', message: `tool ${label(definition)} is deleted; restore it first` });
+  else if (latest) {
+    problems.push({ path: 'name', message: `tool ${label(definition)} already exists at revision ${latest.revision}; change it with updateTool` });
+  }
   if (!latest && definition.status === 'DRAFT') {
     problems.push({ path: 'status', message: 'the first version of a tool is published; drafts are for later versions' });
   }
