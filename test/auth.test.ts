@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiKeyError, createApiKey, hashKey, revokeApiKey } from '../src/auth/keys.js';
+import { createApiKey, hashKey, revokeApiKey } from '../src/auth/keys.js';
+import { ConflictError } from '../src/catalog/errors.js';
 import { startTestService, type TestService } from './support/service.js';
 
 const ADMIN_KEY = 'bootstrap-admin-key-for-tests';
@@ -27,7 +28,7 @@ describe('API keys', () => {
       expect(JSON.stringify(row)).not.toContain(editorKey);
     }
     expect(rows.find((r) => r.name === 'dashboard')!.keyHash).toBe(hashKey(readerKey));
-    await expect(createApiKey(service.db.prisma, 'ci-bot', 'admin')).rejects.toThrow(ApiKeyError);
+    await expect(createApiKey(service.db.prisma, 'ci-bot', 'admin')).rejects.toThrow(ConflictError);
     await expect(createApiKey(service.db.prisma, 'bad name\n', 'reader')).rejects.toThrow(/invalid key name/);
   });
 });
@@ -90,5 +91,50 @@ describe('roles', () => {
     } finally {
       await closed.close();
     }
+  });
+});
+
+describe('key management over GraphQL', () => {
+  const create = `mutation ($name: String!, $role: ApiKeyRole!) {
+    createApiKey(name: $name, role: $role, reason: "new integration") {
+      __typename ... on CreatedApiKey { key name role } ... on Error { message } ... on ValidationError { fieldErrors { path } }
+    }
+  }`;
+
+  it('is for admin keys only', async () => {
+    const before = await service.db.prisma.apiKey.count();
+    const asEditor = await service.graphql(create, { name: 'sneaky', role: 'ADMIN' }, bearer(editorKey));
+    expect(asEditor.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const list = await service.graphql('{ apiKeys { name } }', {}, bearer(editorKey));
+    expect(list.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(await service.db.prisma.apiKey.count()).toBe(before);
+  });
+
+  it('creates a key shown once that works at once, lists it, and revokes it, auditing each step', async () => {
+    const created = await service.graphql(create, { name: 'pipeline-reader', role: 'READER' }, bearer(ADMIN_KEY));
+    expect(created.data.createApiKey).toMatchObject({ __typename: 'CreatedApiKey', name: 'pipeline-reader', role: 'READER' });
+    const { key } = created.data.createApiKey;
+    expect((await service.graphql(importOne, {}, bearer(key))).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+
+    const again = await service.graphql(create, { name: 'pipeline-reader', role: 'EDITOR' }, bearer(ADMIN_KEY));
+    expect(again.data.createApiKey).toMatchObject({ __typename: 'ConflictError', message: expect.stringMatching(/already exists/) });
+    const invalid = await service.graphql(create, { name: 'bad name', role: 'EDITOR' }, bearer(ADMIN_KEY));
+    expect(invalid.data.createApiKey).toMatchObject({ __typename: 'ValidationError', fieldErrors: [{ path: 'name' }] });
+
+    const listed = await service.graphql('{ apiKeys { name role revokedAt } }', {}, bearer(ADMIN_KEY));
+    expect(listed.data.apiKeys).toContainEqual({ name: 'pipeline-reader', role: 'READER', revokedAt: null });
+    expect(JSON.stringify(listed)).not.toContain(key);
+
+    const revoke = `mutation { revokeApiKey(name: "pipeline-reader") { __typename ... on ApiKey { revokedAt } ... on Error { message } } }`;
+    const revoked = await service.graphql(revoke, {}, bearer(ADMIN_KEY));
+    expect(revoked.data.revokeApiKey.revokedAt).not.toBeNull();
+    expect((await service.graphql(revoke, {}, bearer(ADMIN_KEY))).data.revokeApiKey.__typename).toBe('NotFoundError');
+
+    const audit = await service.db.prisma.auditLog.findMany({ where: { entityType: 'ApiKey', entityName: 'pipeline-reader' }, orderBy: { id: 'asc' } });
+    expect(audit.map((a) => [a.action, a.actor])).toEqual([
+      ['apiKey.create', 'admin'],
+      ['apiKey.revoke', 'admin'],
+    ]);
+    expect(audit[0]!.reason).toBe('new integration');
   });
 });

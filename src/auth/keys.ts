@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { auditRow, CLI_ORIGIN, type ChangeOrigin } from '../audit/auditRow.js';
+import { CatalogValidationError, ConflictError, NotFoundError } from '../catalog/errors.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 
@@ -14,33 +16,35 @@ export function generateKey(): string {
   return `tc_${randomBytes(32).toString('base64url')}`;
 }
 
-export class ApiKeyError extends Error {
-  override name = 'ApiKeyError';
-}
-
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** Creates a key and returns it in clear, once; afterwards only its hash exists. */
-export async function createApiKey(prisma: PrismaClient, name: string, role: Role): Promise<string> {
-  if (!NAME.test(name)) throw new ApiKeyError(`invalid key name ${JSON.stringify(name)}: letters, digits, . _ - (up to 128)`);
-  if (!ROLES.includes(role)) throw new ApiKeyError(`invalid role ${JSON.stringify(role)}: one of ${ROLES.join(', ')}`);
+export async function createApiKey(prisma: PrismaClient, name: string, role: Role, origin: ChangeOrigin = CLI_ORIGIN): Promise<string> {
+  if (!NAME.test(name)) {
+    throw CatalogValidationError.of([{ path: 'name', message: `invalid key name ${JSON.stringify(name)}: letters, digits, . _ - (up to 128)` }]);
+  }
+  if (!ROLES.includes(role)) throw CatalogValidationError.of([{ path: 'role', message: `invalid role ${JSON.stringify(role)}: one of ${ROLES.join(', ')}` }]);
   const key = generateKey();
   try {
-    await prisma.apiKey.create({ data: { name, role, keyHash: hashKey(key) } });
+    await prisma.$transaction(async (tx) => {
+      const created = await tx.apiKey.create({ data: { name, role, keyHash: hashKey(key) } });
+      await tx.auditLog.create({ data: auditRow(origin, { action: 'apiKey.create', entityType: 'ApiKey', entityId: created.id, entityName: name, diff: { after: { role } } }) });
+    });
   } catch (error) {
     if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
-      throw new ApiKeyError(`a key named ${JSON.stringify(name)} already exists`);
+      throw new ConflictError(`a key named ${JSON.stringify(name)} already exists`);
     }
     throw error;
   }
-  await prisma.auditLog.create({ data: { actor: 'cli', action: 'apiKey.create', entityType: 'ApiKey', entityName: name, diff: { role } } });
   return key;
 }
 
-export async function revokeApiKey(prisma: PrismaClient, name: string): Promise<void> {
-  const revoked = await prisma.apiKey.updateMany({ where: { name, revokedAt: null }, data: { revokedAt: new Date() } });
-  if (revoked.count === 0) throw new ApiKeyError(`no active key named ${JSON.stringify(name)}`);
-  await prisma.auditLog.create({ data: { actor: 'cli', action: 'apiKey.revoke', entityType: 'ApiKey', entityName: name } });
+export async function revokeApiKey(prisma: PrismaClient, name: string, origin: ChangeOrigin = CLI_ORIGIN): Promise<void> {
+  await prisma.$transaction(async (tx) => {
+    const revoked = await tx.apiKey.updateMany({ where: { name, revokedAt: null }, data: { revokedAt: new Date() } });
+    if (revoked.count === 0) throw new NotFoundError(`no active key named ${JSON.stringify(name)}`, 'ApiKey');
+    await tx.auditLog.create({ data: auditRow(origin, { action: 'apiKey.revoke', entityType: 'ApiKey', entityName: name, diff: { before: { revoked: false }, after: { revoked: true } } }) });
+  });
 }
 
 export function listApiKeys(prisma: PrismaClient) {

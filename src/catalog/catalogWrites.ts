@@ -1,21 +1,12 @@
+import { auditRow, type ChangeOrigin } from '../audit/auditRow.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { ToolDefinition } from './definition.js';
 import { ConflictError } from './errors.js';
 import { rowsFor } from './writeTools.js';
 
 type Tx = Prisma.TransactionClient;
-type Json = Prisma.InputJsonValue;
 
-/** Who made a change and from where; every audit entry carries it. */
-export interface ChangeOrigin {
-  /** Key name, or `seed` / `cli` for changes made on the host. */
-  actor: string;
-  /** How the change arrived: graphql, cli, startup, reload... */
-  trigger: string;
-  reason?: string | null;
-  clientIp?: string | null;
-  userAgent?: string | null;
-}
+export type { ChangeOrigin };
 
 /** Catalog event types: one per kind of change readers and subscribers care about. */
 export type CatalogEventType =
@@ -44,17 +35,9 @@ export interface ChangeRecord {
 export async function recordChanges(tx: Tx, changes: ChangeRecord[], origin: ChangeOrigin): Promise<void> {
   if (!changes.length) return;
   await tx.auditLog.createMany({
-    data: changes.map((change) => ({
-      actor: origin.actor,
-      action: change.action,
-      entityType: 'Tool',
-      entityId: change.toolId,
-      entityName: `${change.name}@${change.platform}`,
-      diff: { ...change.diff, trigger: origin.trigger } as Json,
-      reason: origin.reason ?? null,
-      clientIp: origin.clientIp ?? null,
-      userAgent: origin.userAgent ?? null,
-    })),
+    data: changes.map((change) =>
+      auditRow(origin, { action: change.action, entityType: 'Tool', entityId: change.toolId, entityName: `${change.name}@${change.platform}`, diff: change.diff }),
+    ),
   });
   await tx.catalogEvent.createMany({
     data: changes.map((change) => ({

@@ -49,3 +49,8 @@ export class ConflictError extends Error {
     super(message);
   }
 }
+
+/** True for the errors above: an expected refusal to report plainly, not a failure to investigate. */
+export function isExpectedError(error: unknown): error is CatalogValidationError | NotFoundError | ConflictError {
+  return error instanceof CatalogValidationError || error instanceof NotFoundError || error instanceof ConflictError;
+}

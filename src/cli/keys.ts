@@ -1,4 +1,5 @@
-import { ApiKeyError, createApiKey, listApiKeys, revokeApiKey, ROLES, type Role } from '../auth/keys.js';
+import { isExpectedError } from '../catalog/errors.js';
+import { createApiKey, listApiKeys, revokeApiKey, ROLES, type Role } from '../auth/keys.js';
 import { withCliDatabase } from './database.js';
 
 /** Runs a key operation; a refused one (bad name, duplicate, unknown key) is one line and exit 1. */
@@ -7,7 +8,7 @@ async function keyOperation(run: () => Promise<void>): Promise<number> {
     await run();
     return 0;
   } catch (error) {
-    if (error instanceof ApiKeyError) {
+    if (isExpectedError(error)) {
       console.error(`tool-catalog: ${error.message}`);
       return 1;
     }

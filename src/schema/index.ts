@@ -5,6 +5,7 @@ import './capability.js';
 import './stats.js';
 import './catalogTransfer.js';
 import './audit.js';
+import './apiKey.js';
 
 export const schema = builder.toSchema({ sortSchema: false });
 export const sortedSchema = lexicographicSortSchema(schema);
