@@ -1,7 +1,10 @@
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
-import { DEFAULT_LIMITS, type Config } from './config.js';
+import { createCallerResolver } from './auth/caller.js';
+import { CatalogClock } from './cache/catalogClock.js';
+import { catalogResponseCache, useAdvanceOnMutation } from './cache/responseCache.js';
+import { DEFAULT_CACHE, DEFAULT_LIMITS, type Config } from './config.js';
 import { protections } from './protections.js';
 import { createContextFactory, type Context, type ServerContext } from './context.js';
 import type { Database } from './db/database.js';
@@ -17,7 +20,9 @@ export interface AppState {
 
 export interface AppDeps {
   db: Database;
-  config: Pick<Config, 'graphiql' | 'adminApiKey'> & Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy'>>;
+  config: Pick<Config, 'graphiql' | 'adminApiKey'> & Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache'>>;
+  /** The catalog generation the caches follow; one per process, shared with reloads and listeners. */
+  clock?: CatalogClock;
   log: Logger;
   state: AppState;
 }
@@ -63,6 +68,18 @@ async function readiness(deps: AppDeps): Promise<Response> {
 /** Builds the HTTP application: GraphQL at /graphql, /health, /ready and /metrics. No listener. */
 export function createApp(deps: AppDeps) {
   const registry = createMetricsRegistry(deps.db);
+  const clock = deps.clock ?? new CatalogClock();
+  const resolveCaller = createCallerResolver(deps.db.prisma, { adminApiKey: deps.config.adminApiKey });
+  const cacheConfig = deps.config.cache ?? DEFAULT_CACHE;
+  const caching = cacheConfig.enabled
+    ? catalogResponseCache({
+        clock,
+        limits: cacheConfig,
+        registry,
+        // An invalid key gets its 401 from the context; it must not fail the cache lookup first.
+        roleOf: (request) => resolveCaller(request.headers.get('authorization')).then((caller) => caller.role, () => 'invalid'),
+      })
+    : [useAdvanceOnMutation(clock)];
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -73,7 +90,7 @@ export function createApp(deps: AppDeps) {
     renderGraphiQL,
     context: createContextFactory({
       prisma: deps.db.prisma,
-      adminApiKey: deps.config.adminApiKey,
+      resolveCaller,
       readsRequireKey: deps.config.readsRequireKey,
       trustProxy: deps.config.trustProxy,
     }),
@@ -102,9 +119,11 @@ export function createApp(deps: AppDeps) {
           graphql_envelop_phase_execute: true,
         },
       }),
+      // After the metrics plugin, so requests answered from the cache are still counted and timed.
+      ...caching,
     ],
   });
-  return { yoga, registry };
+  return { yoga, registry, clock };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -33,6 +33,12 @@ const envSchema = z.object({
   READS_REQUIRE_KEY: z.stringbool().default(false),
   /** Bootstrap key for writes (Authorization: Bearer <key>). Unset: the GraphQL API is read-only. */
   ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Serve repeated queries from memory until the catalog changes. */
+  CACHE_ENABLED: z.stringbool().default(true),
+  CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
+  CACHE_MAX_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  /** Safety net only: invalidation is exact, by catalog generation. */
+  CACHE_TTL_MS: z.coerce.number().int().min(1).max(86_400_000).default(300_000),
   /** Behind a reverse proxy: take the client address for the audit log from X-Forwarded-For. */
   TRUST_PROXY: z.stringbool().default(false),
 });
@@ -48,6 +54,8 @@ export const DEFAULT_LIMITS = {
   bodyBytes: 16 * 1024 * 1024,
   introspection: true,
 } as const;
+
+export const DEFAULT_CACHE = { enabled: true, maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, ttlMs: 300_000 } as const;
 
 export interface Config {
   env: Env['NODE_ENV'];
@@ -71,6 +79,7 @@ export interface Config {
   adminApiKey?: string;
   readsRequireKey: boolean;
   trustProxy: boolean;
+  cache: { enabled: boolean; maxEntries: number; maxBytes: number; ttlMs: number };
   limits: {
     maxDepth: number;
     maxAliases: number;
@@ -123,6 +132,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     adminApiKey: env.ADMIN_API_KEY,
     readsRequireKey: env.READS_REQUIRE_KEY,
     trustProxy: env.TRUST_PROXY,
+    cache: { enabled: env.CACHE_ENABLED, maxEntries: env.CACHE_MAX_ENTRIES, maxBytes: env.CACHE_MAX_BYTES, ttlMs: env.CACHE_TTL_MS },
     limits: {
       maxDepth: env.GRAPHQL_MAX_DEPTH,
       maxAliases: env.GRAPHQL_MAX_ALIASES,

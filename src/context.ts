@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { YogaInitialContext } from 'graphql-yoga';
 import type { PrismaClient } from './generated/prisma/client.js';
-import { createCallerResolver, type Caller } from './auth/caller.js';
+import type { Caller, CallerResolver } from './auth/caller.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import type { ChangeOrigin } from './catalog/catalogWrites.js';
 
@@ -24,7 +24,7 @@ export interface ServerContext {
 
 export interface ContextDeps {
   prisma: PrismaClient;
-  adminApiKey?: string;
+  resolveCaller: CallerResolver;
   /** Reads without a key are allowed unless this is set. */
   readsRequireKey?: boolean;
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
@@ -39,7 +39,7 @@ function clientAddress(initial: YogaInitialContext & ServerContext, trustProxy: 
 
 /** The one place a request's context is built. */
 export function createContextFactory(deps: ContextDeps) {
-  const resolveCaller = createCallerResolver(deps.prisma, { adminApiKey: deps.adminApiKey });
+  const { resolveCaller } = deps;
   return async (initial: YogaInitialContext & ServerContext): Promise<Context> => ({
     prisma: deps.prisma,
     loaders: createLoaders(deps.prisma),

@@ -127,11 +127,16 @@ describe.skipIf(!havePrometheus)(`a real Prometheus server${havePrometheus ? '' 
         body: JSON.stringify({ query: 'query MonitoringProbe { tool(name: "grep", platform: "linux") { id } }' }),
       });
     }
+    // One execution; the other four are answered from the response cache, and still timed.
     const seen = await until('5 probe requests in Prometheus', async () => {
-      const result = await query('sum(graphql_envelop_request{job="tool-catalog", operationName="MonitoringProbe"})');
+      const result = await query('sum(graphql_yoga_http_duration_count{job="tool-catalog", operationName="MonitoringProbe"})');
       return Number(result[0]?.value[1]) >= 5 ? Number(result[0]!.value[1]) : undefined;
     });
     expect(seen).toBe(5);
+    const executed = await query('sum(graphql_envelop_request{job="tool-catalog", operationName="MonitoringProbe"})');
+    expect(Number(executed[0]?.value[1])).toBe(1);
+    const hits = await query('sum(tool_catalog_cache_hits_total{job="tool-catalog", cache="response"})');
+    expect(Number(hits[0]?.value[1])).toBeGreaterThanOrEqual(4);
   });
 
   it('loads every rule and evaluates them without errors', async () => {

@@ -65,9 +65,13 @@ describe('/metrics', () => {
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds\{/m);
     const requests = (operation: string) =>
       Number(new RegExp(`^graphql_envelop_request\\{[^}]*operationName="${operation}"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1]);
-    expect(requests('ToolByName')).toBe(3);
+    // Three requests: one executed, two answered from the response cache; all three timed.
+    expect(requests('ToolByName')).toBe(1);
     expect(requests('Stats')).toBe(1);
-    expect(text).toMatch(/^graphql_yoga_http_duration_bucket\{[^}]*operationName="ToolByName"/m);
+    expect(text).toMatch(/^graphql_yoga_http_duration_count\{[^}]*operationName="ToolByName"[^}]*\} 3$/m);
+    expect(text).toMatch(/^tool_catalog_cache_hits_total\{cache="response",service="tool-catalog"\} 2$/m);
+    expect(text).toMatch(/^tool_catalog_cache_misses_total\{cache="response",service="tool-catalog"\} 2$/m);
+    expect(text).toMatch(/^tool_catalog_cache_entries\{cache="response",service="tool-catalog"\} 2$/m);
     // Labels stay bounded: no request URL (GET query strings would make a series per request).
     expect(text).not.toMatch(/url="/);
     expect(text).toMatch(/^graphql_envelop_request_duration_count\{[^}]*operationName="Stats"[^}]*\} 1$/m);

@@ -23,10 +23,12 @@ const ANONYMOUS: Caller = { role: 'anonymous', name: 'anonymous' };
  * or a stored key (by hash). Lookups are cached for a few seconds in a bounded LRU, so a revoked key
  * stops working within `cacheTtlMs`.
  */
-export function createCallerResolver(prisma: PrismaClient, options: { adminApiKey?: string; cacheTtlMs?: number }) {
+export type CallerResolver = (authorization: string | null) => Promise<Caller>;
+
+export function createCallerResolver(prisma: PrismaClient, options: { adminApiKey?: string; cacheTtlMs?: number }): CallerResolver {
   const adminHash = options.adminApiKey ? Buffer.from(hashKey(options.adminApiKey), 'hex') : undefined;
   const cache = new LRUCache<string, Caller | false>({ max: 10_000, ttl: options.cacheTtlMs ?? 10_000 });
-  return async (authorization: string | null): Promise<Caller> => {
+  return async (authorization) => {
     const key = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
     if (!authorization) return ANONYMOUS;
     const invalid = () =>

@@ -79,7 +79,7 @@ export interface TestService {
 }
 
 export async function startTestService(
-  options: { catalogDir?: string; seed?: boolean; adminApiKey?: string; limits?: Config['limits'] } = {},
+  options: { catalogDir?: string; seed?: boolean; adminApiKey?: string; limits?: Config['limits']; cache?: Config['cache'] } = {},
 ): Promise<TestService> {
   const { db, drop } = await openTestDatabase();
   await prepareDatabase(
@@ -90,7 +90,7 @@ export async function startTestService(
   const state: AppState = { catalogLoaded: true };
   const app = createApp({
     db,
-    config: { graphiql: true, adminApiKey: options.adminApiKey, limits: options.limits },
+    config: { graphiql: true, adminApiKey: options.adminApiKey, limits: options.limits, cache: options.cache },
     log: silentLog,
     state,
   });
