@@ -1,43 +1,152 @@
 import DataLoader from 'dataloader';
-import type { Prisma, PrismaClient, Tool } from './generated/prisma/client.js';
+import { Prisma, type PrismaClient, type Tool } from './generated/prisma/client.js';
 import { latestVisible } from './catalog/visibility.js';
 
 /** A Prisma selection for Tool as Pothos plans it (`include` or `select`), or nothing. */
 export type ToolQuery = { include?: Prisma.ToolInclude; select?: Prisma.ToolSelect };
 
+/** How the pipeline names a tool: exact name, platform in any case (optional), a version or the latest enabled one. */
+export interface ToolLookup {
+  name: string;
+  platform?: string | null;
+  version?: string | null;
+}
+
+/** How a tool version behaved in real runs. */
+export interface ExecutionStats {
+  runs: number;
+  successes: number;
+  avgDurationMs: number | null;
+  lastRunAt: Date | null;
+}
+
+/**
+ * Per-request DataLoaders for the lookups the Prisma plugin cannot plan (they are not relations of
+ * a parent row). Each batches every key asked for in one request into one SQL statement; the Tool
+ * loaders take the selection the plugin planned for the nested fields, so those cost nothing more.
+ * Created by `createContext` for every request and dropped with it: nothing here outlives a request.
+ */
 export interface Loaders {
-  /**
-   * Latest visible tools offering each capability name, batched over all names in a request.
-   * The Prisma plugin cannot plan this (it is not a relation of a parent row); the selection it
-   * planned for the Tool fields below is passed in, so nested fields still cost no extra query.
-   */
+  /** Latest visible tools offering each capability name. */
   toolsOfferingCapability(query: ToolQuery): DataLoader<string, Tool[]>;
+  /** Tools matching a name lookup (at most two: more than one means the platform is ambiguous). */
+  toolByLookup(query: ToolQuery): DataLoader<ToolLookup, Tool[], string>;
+  /** A version by id, deleted or not. */
+  toolById(query: ToolQuery): DataLoader<string, Tool | null>;
+  /** The latest version of the tool `name\u0000platform`, or null when it has none or is deleted. */
+  latestVersion(query: ToolQuery): DataLoader<string, Tool | null>;
+  /** Execution telemetry aggregated per tool version id. */
+  executionStats: DataLoader<string, ExecutionStats>;
+}
+
+/** One loader per distinct selection, made on first use. */
+function perSelection<K, V, C = K>(make: (query: ToolQuery) => DataLoader<K, V, C>) {
+  const loaders = new Map<string, DataLoader<K, V, C>>();
+  return (query: ToolQuery) => {
+    const key = JSON.stringify(query);
+    let loader = loaders.get(key);
+    if (!loader) {
+      loader = make(query);
+      loaders.set(key, loader);
+    }
+    return loader;
+  };
+}
+
+/** The planned selection plus the columns a loader needs to sort its rows back to their keys. */
+function withColumns(query: ToolQuery, columns: Array<keyof Prisma.ToolSelect>): ToolQuery {
+  if (!query.select) return query;
+  return { select: { ...query.select, ...Object.fromEntries(columns.map((c) => [c, true])) } };
+}
+
+const identityKey = (name: string, platform: string) => `${name}\u0000${platform}`;
+const lookupKey = (lookup: ToolLookup) => JSON.stringify([lookup.name, lookup.platform?.toLowerCase() ?? null, lookup.version ?? null]);
+
+function lookupWhere(lookup: ToolLookup): Prisma.ToolWhereInput {
+  return {
+    name: lookup.name,
+    deletedAt: null,
+    ...(lookup.platform ? { platform: { equals: lookup.platform, mode: 'insensitive' } } : {}),
+    ...(lookup.version ? { version: lookup.version } : { isLatest: true, enabled: true }),
+  };
+}
+
+function matches(row: Tool, lookup: ToolLookup): boolean {
+  return (
+    row.name === lookup.name &&
+    (!lookup.platform || row.platform.toLowerCase() === lookup.platform.toLowerCase()) &&
+    (lookup.version ? row.version === lookup.version : row.isLatest && row.enabled)
+  );
 }
 
 export function createLoaders(prisma: PrismaClient): Loaders {
-  const capabilityLoaders = new Map<string, DataLoader<string, Tool[]>>();
   return {
-    toolsOfferingCapability(query) {
-      const key = JSON.stringify(query);
-      let loader = capabilityLoaders.get(key);
-      if (!loader) {
-        loader = new DataLoader(async (names) => {
+    toolsOfferingCapability: perSelection(
+      (query) =>
+        new DataLoader(async (names) => {
           const rows = await prisma.capability.findMany({
             where: { name: { in: [...names] }, tool: latestVisible },
             select: { name: true, tool: Object.keys(query).length > 0 ? query : true },
             orderBy: [{ tool: { name: 'asc' } }, { tool: { platform: 'asc' } }],
           });
           const byName = new Map<string, Tool[]>();
-          for (const row of rows) {
-            const list = byName.get(row.name) ?? [];
-            list.push(row.tool as Tool);
-            byName.set(row.name, list);
-          }
+          for (const row of rows) byName.set(row.name, [...(byName.get(row.name) ?? []), row.tool as Tool]);
           return names.map((name) => byName.get(name) ?? []);
-        });
-        capabilityLoaders.set(key, loader);
-      }
-      return loader;
-    },
+        }),
+    ),
+
+    toolByLookup: perSelection(
+      (query) =>
+        new DataLoader<ToolLookup, Tool[], string>(
+          async (lookups) => {
+            const rows = (await prisma.tool.findMany({
+              ...withColumns(query, ['name', 'platform', 'version', 'isLatest', 'enabled']),
+              where: { OR: lookups.map(lookupWhere) },
+              orderBy: [{ name: 'asc' }, { platform: 'asc' }],
+            })) as Tool[];
+            return lookups.map((lookup) => rows.filter((row) => matches(row, lookup)).slice(0, 2));
+          },
+          { cacheKeyFn: lookupKey },
+        ),
+    ),
+
+    toolById: perSelection(
+      (query) =>
+        new DataLoader<string, Tool | null>(async (ids) => {
+          const rows = (await prisma.tool.findMany({ ...withColumns(query, ['id']), where: { id: { in: [...ids] } } })) as Tool[];
+          const byId = new Map(rows.map((row) => [row.id, row]));
+          return ids.map((id) => byId.get(id) ?? null);
+        }),
+    ),
+
+    latestVersion: perSelection(
+      (query) =>
+        new DataLoader<string, Tool | null>(async (identities) => {
+          const pairs = identities.map((identity) => identity.split('\u0000') as [string, string]);
+          const rows = (await prisma.tool.findMany({
+            ...withColumns(query, ['name', 'platform']),
+            where: { ...latestVisible, OR: pairs.map(([name, platform]) => ({ name, platform })) },
+          })) as Tool[];
+          const byIdentity = new Map(rows.map((row) => [identityKey(row.name, row.platform), row]));
+          return identities.map((identity) => byIdentity.get(identity) ?? null);
+        }),
+    ),
+
+    executionStats: new DataLoader<string, ExecutionStats>(async (toolIds) => {
+      // One statement for every version asked for; Prisma's groupBy would need two for the success count.
+      const rows = await prisma.$queryRaw<Array<{ toolId: string; runs: bigint; successes: bigint; avgDurationMs: number | null; lastRunAt: Date | null }>>`
+        SELECT "toolId"::text AS "toolId", count(*) AS runs, count(*) FILTER (WHERE success) AS successes,
+               avg("durationMs")::float8 AS "avgDurationMs", max("startedAt") AS "lastRunAt"
+        FROM "ToolExecution" WHERE "toolId" = ANY(${[...toolIds]}::uuid[]) GROUP BY "toolId"`;
+      const byId = new Map(rows.map((row) => [row.toolId, row]));
+      return toolIds.map((id) => {
+        const row = byId.get(id);
+        return row
+          ? { runs: Number(row.runs), successes: Number(row.successes), avgDurationMs: row.avgDurationMs, lastRunAt: row.lastRunAt }
+          : { runs: 0, successes: 0, avgDurationMs: null, lastRunAt: null };
+      });
+    }),
   };
 }
+
+export { identityKey };

@@ -1,4 +1,6 @@
 import { PothosValidationError } from '@pothos/core';
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import { identityKey, type ExecutionStats, type ToolQuery } from '../loaders.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { TOOL_CONTENT_INCLUDE, definitionOf } from '../catalog/toolContent.js';
 import { diffDefinitions, type ToolChange } from '../catalog/toolDiff.js';
@@ -22,6 +24,8 @@ import { newVersionArgs, toolFromInput, ToolInput, ToolPatchInput, toolRefArgs }
 import { ToolStatusEnum } from './toolStatus.js';
 import { checkedMaxPageSize, DEFAULT_PAGE_SIZE } from './paging.js';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 const ChangeKindEnum = builder.enumType('ChangeKind', {
   description: 'How a field differs between two versions.',
   values: {
@@ -40,6 +44,21 @@ const ToolChangeRef = builder.objectRef<ToolChange>('ToolChange').implement({
     kind: t.field({ type: ChangeKindEnum, resolve: (change) => change.kind, description: 'Added, removed or changed.' }),
     before: t.field({ type: 'JSON', nullable: true, resolve: (change) => change.before ?? null, description: 'The older value.' }),
     after: t.field({ type: 'JSON', nullable: true, resolve: (change) => change.after ?? null, description: 'The newer value.' }),
+  }),
+});
+
+const ExecutionStatsRef = builder.objectRef<ExecutionStats>('ExecutionStats').implement({
+  description: 'Aggregated telemetry of one tool version.',
+  fields: (t) => ({
+    runs: t.exposeInt('runs', { description: 'Runs reported.' }),
+    successes: t.exposeInt('successes', { description: 'Runs that succeeded.' }),
+    successRate: t.float({
+      nullable: true,
+      resolve: (stats) => (stats.runs ? stats.successes / stats.runs : null),
+      description: 'Successes over runs; null without runs.',
+    }),
+    avgDurationMs: t.exposeFloat('avgDurationMs', { nullable: true, description: 'Mean duration in milliseconds.' }),
+    lastRunAt: t.expose('lastRunAt', { type: 'DateTime', nullable: true, description: 'When the latest reported run started.' }),
   }),
 });
 
@@ -97,8 +116,23 @@ export const ToolRef = builder.prismaObject('Tool', {
       query: { orderBy: [{ position: 'asc' }, { name: 'asc' }] },
     }),
     capabilityCount: t.relationCount('capabilities', { description: 'Number of capabilities of this version.' }),
+    executionStats: t.field({
+      type: ExecutionStatsRef,
+      description: 'How this version behaved in the runs the pipeline reported.',
+      resolve: (tool, _args, ctx) => ctx.loaders.executionStats.load(tool.id),
+    }),
   }),
 });
+
+builder.prismaObjectField('Tool', 'latest', (t) =>
+  t.field({
+    type: ToolRef,
+    nullable: true,
+    description: 'The latest version of this tool (this one, when it is the latest); null when the tool is deleted.',
+    resolve: (tool, _args, ctx, info) =>
+      ctx.loaders.latestVersion(queryFromInfo({ context: ctx, info, typeName: 'Tool' }) as ToolQuery).load(identityKey(tool.name, tool.platform)),
+  }),
+);
 
 const ToolFilter = builder.inputType('ToolFilter', {
   description: 'Narrows a tool listing. All given conditions must hold.',
@@ -179,19 +213,24 @@ builder.queryFields((t) => ({
       version: t.arg.string({ description: 'A specific version instead of the latest.' }),
     },
     resolve: async (query, _root, args, ctx) => {
-      const where: Prisma.ToolWhereInput = {
-        name: args.name,
-        deletedAt: null,
-        ...(args.platform ? { platform: { equals: args.platform, mode: 'insensitive' } } : {}),
-        ...(args.version ? { version: args.version } : { isLatest: true, enabled: true }),
-      };
-      const rows = await ctx.prisma.tool.findMany({ ...query, where, orderBy: { platform: 'asc' }, take: 2 });
+      // Batched: every `tool(...)` in one request (aliases, fragments) is one SQL statement.
+      const rows = await ctx.loaders.toolByLookup(query).load({ name: args.name, platform: args.platform, version: args.version });
       if (rows.length > 1) {
-        throw new PothosValidationError(
-          `Tool "${args.name}" exists on several platforms; pass the "platform" argument`,
-        );
+        throw new PothosValidationError(`Tool "${args.name}" exists on several platforms; pass the "platform" argument`);
       }
       return rows[0] ?? null;
+    },
+  }),
+  toolById: t.prismaField({
+    type: 'Tool',
+    nullable: true,
+    description: 'One version by its id, whatever its lifecycle; null when there is none or the tool is deleted.',
+    args: { id: t.arg.id({ required: true, description: 'The `id` of a version.' }) },
+    resolve: async (query, _root, args, ctx) => {
+      const id = String(args.id);
+      if (!UUID.test(id)) throw new PothosValidationError('Argument "id" is not a tool id');
+      const row = await ctx.loaders.toolById(query).load(id);
+      return row && !row.deletedAt ? row : null;
     },
   }),
   tools: t.prismaConnection({

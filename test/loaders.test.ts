@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTool } from '../src/catalog/toolCommands.js';
+import { startTestService, type TestService } from './support/service.js';
+
+// Cache off: every request reaches the resolvers, so statement counts show what the loaders batch.
+let service: TestService;
+beforeAll(async () => {
+  service = await startTestService({ cache: { enabled: false, maxEntries: 1, maxBytes: 1024, ttlMs: 1 } });
+});
+afterAll(() => service.close());
+
+describe('per-request DataLoaders', () => {
+  it('batch every tool-by-name lookup of a request into one statement, nested fields included', async () => {
+    const { result, statements } = await service.recordStatements(() =>
+      service.graphql(`{
+        grep: tool(name: "grep", platform: "linux") { ...Profile }
+        find: tool(name: "find", platform: "LINUX") { ...Profile }
+        old: tool(name: "df", version: "0.0.1") { ...Profile }
+        none: tool(name: "no-such-tool") { ...Profile }
+      }
+      fragment Profile on Tool { name platform capabilities { name patterns { name } } }`),
+    );
+    expect(result.errors).toBeUndefined();
+    expect(result.data.grep).toMatchObject({ name: 'grep', platform: 'linux' });
+    expect(result.data.grep.capabilities.length).toBeGreaterThan(0);
+    expect(result.data.grep.capabilities[0].patterns.length).toBeGreaterThan(0);
+    expect(result.data.find).toMatchObject({ name: 'find', platform: 'linux' });
+    expect(result.data.old).toBeNull();
+    expect(result.data.none).toBeNull();
+    // Batching is per selection: lookups sharing one (as here, through a fragment) share a statement.
+    expect(statements).toHaveLength(1);
+  });
+
+  it('keep the several-platforms error for a name without platform', async () => {
+    for (const platform of ['linux', 'windows']) {
+      await createTool(service.db.prisma, { name: 'twin-probe', platform, version: '1.0', category: 'system' }, { actor: 'test', trigger: 'test' });
+    }
+    const { errors } = await service.graphql(`{ tool(name: "twin-probe") { name } }`);
+    expect(errors?.[0]).toMatchObject({ message: expect.stringMatching(/several platforms/), extensions: { code: 'BAD_USER_INPUT' } });
+  });
+
+  it('batch lookups by id and of the latest version', async () => {
+    const [a, b] = await service.db.prisma.tool.findMany({ where: { isLatest: true }, orderBy: { name: 'asc' }, take: 2 });
+    const byId = await service.recordStatements(() =>
+      service.graphql(`{ a: toolById(id: "${a!.id}") { name latest { id } } b: toolById(id: "${b!.id}") { name latest { id } } }`),
+    );
+    expect(byId.result.data).toEqual({ a: { name: a!.name, latest: { id: a!.id } }, b: { name: b!.name, latest: { id: b!.id } } });
+    // One statement for both ids, one for both latest versions.
+    expect(byId.statements).toHaveLength(2);
+    const bad = await service.graphql(`{ toolById(id: "not-an-id") { name } }`);
+    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('aggregate execution telemetry for a whole page in one statement', async () => {
+    const tools = await service.db.prisma.tool.findMany({ where: { isLatest: true }, orderBy: [{ name: 'asc' }, { platform: 'asc' }, { id: 'asc' }], take: 3 });
+    await service.db.prisma.toolExecution.createMany({
+      data: [
+        { toolId: tools[0]!.id, success: true, durationMs: 100 },
+        { toolId: tools[0]!.id, success: false, durationMs: 300 },
+        { toolId: tools[0]!.id, success: true, durationMs: 200 },
+        { toolId: tools[1]!.id, success: true, durationMs: 50 },
+      ],
+    });
+    const { result, statements } = await service.recordStatements(() =>
+      service.graphql(`{ tools(first: 3) { edges { node { name executionStats { runs successes successRate avgDurationMs } } } } }`),
+    );
+    expect(result.errors).toBeUndefined();
+    expect(result.data.tools.edges.map((e: { node: { executionStats: unknown } }) => e.node.executionStats)).toEqual([
+      { runs: 3, successes: 2, successRate: 2 / 3, avgDurationMs: 200 },
+      { runs: 1, successes: 1, successRate: 1, avgDurationMs: 50 },
+      { runs: 0, successes: 0, successRate: null, avgDurationMs: null },
+    ]);
+    // The page, then one aggregate for all three tools (no count: totalCount was not asked for).
+    expect(statements).toHaveLength(2);
+    expect(statements[1]).toMatch(/FROM "ToolExecution"/);
+  });
+
+  it('do not outlive a request: the next request sees a change made in between', async () => {
+    const row = await service.db.prisma.tool.findFirstOrThrow({ where: { name: 'grep', isLatest: true } });
+    const before = await service.graphql(`{ toolById(id: "${row.id}") { enabled } }`);
+    expect(before.data.toolById.enabled).toBe(true);
+    await service.db.prisma.tool.update({ where: { id: row.id }, data: { enabled: false } });
+    const after = await service.graphql(`{ toolById(id: "${row.id}") { enabled } }`);
+    expect(after.data.toolById.enabled).toBe(false);
+    await service.db.prisma.tool.update({ where: { id: row.id }, data: { enabled: true } });
+  });
+});
