@@ -12,6 +12,17 @@ describe('configuration', () => {
       seedOnEmpty: true,
       logLevel: 'info',
       graphiql: true,
+      trustProxy: false,
+      cache: { enabled: true, maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, ttlMs: 300_000 },
+    });
+  });
+
+  it('reads the cache bounds and switch', () => {
+    expect(loadConfig({ CACHE_ENABLED: 'false', CACHE_MAX_ENTRIES: '50', CACHE_MAX_BYTES: '4096', CACHE_TTL_MS: '1000' }).cache).toEqual({
+      enabled: false,
+      maxEntries: 50,
+      maxBytes: 4096,
+      ttlMs: 1000,
     });
   });
 
@@ -44,6 +55,9 @@ describe('configuration', () => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL="loud"/],
     [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL=\(hidden\): must start with postgresql:\/\//],
     [{ SEED_ON_EMPTY: 'perhaps' }, /SEED_ON_EMPTY="perhaps"/],
+    [{ CACHE_MAX_BYTES: '10' }, /CACHE_MAX_BYTES="10"/],
+    [{ CACHE_ENABLED: 'sometimes' }, /CACHE_ENABLED="sometimes"/],
+    [{ TRUST_PROXY: 'maybe' }, /TRUST_PROXY="maybe"/],
   ])('rejects %j with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
