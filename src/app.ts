@@ -3,7 +3,9 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { createCallerResolver } from './auth/caller.js';
 import { CatalogClock } from './cache/catalogClock.js';
+import { cachedResponses } from './cache/cachedResponses.js';
 import { catalogResponseCache, useAdvanceOnMutation } from './cache/responseCache.js';
+import type { RequestListener } from 'node:http';
 import { DEFAULT_CACHE, DEFAULT_LIMITS, type Config } from './config.js';
 import { protections } from './protections.js';
 import { createContextFactory, type Context, type ServerContext } from './context.js';
@@ -71,13 +73,16 @@ export function createApp(deps: AppDeps) {
   const clock = deps.clock ?? new CatalogClock();
   const resolveCaller = createCallerResolver(deps.db.prisma, { adminApiKey: deps.config.adminApiKey });
   const cacheConfig = deps.config.cache ?? DEFAULT_CACHE;
+  const limits = deps.config.limits ?? DEFAULT_LIMITS;
+  // An invalid key gets its 401 from the context; it must not fail a cache lookup first.
+  const roleOf = (authorization: string | null) => resolveCaller(authorization).then((caller) => caller.role as string, () => 'invalid');
   const caching = cacheConfig.enabled
     ? catalogResponseCache({
         clock,
         limits: cacheConfig,
         registry,
         // An invalid key gets its 401 from the context; it must not fail the cache lookup first.
-        roleOf: (request) => resolveCaller(request.headers.get('authorization')).then((caller) => caller.role, () => 'invalid'),
+        roleOf: (request) => roleOf(request.headers.get('authorization')),
       })
     : [useAdvanceOnMutation(clock)];
   const yoga = createYoga<ServerContext, Context>({
@@ -102,7 +107,7 @@ export function createApp(deps: AppDeps) {
       error: (...args) => deps.log.error(args.length === 1 ? args[0] : args),
     },
     plugins: [
-      ...protections(deps.config.limits ?? DEFAULT_LIMITS),
+      ...protections(limits),
       useReadinessCheck({ endpoint: '/ready', check: () => readiness(deps) }),
       usePrometheus({
         registry,
@@ -123,7 +128,11 @@ export function createApp(deps: AppDeps) {
       ...caching,
     ],
   });
-  return { yoga, registry, clock };
+  /** What the HTTP server runs: cached query responses straight from memory, everything else through Yoga. */
+  const handler: RequestListener = cacheConfig.enabled
+    ? cachedResponses({ yoga, clock, limits: cacheConfig, registry, roleOf, maxBodyBytes: Math.min(limits.bodyBytes, 64 * 1024) })
+    : (req, res) => void yoga(req, res);
+  return { yoga, registry, clock, handler };
 }
 
 export type App = ReturnType<typeof createApp>;

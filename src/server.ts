@@ -19,8 +19,8 @@ try {
 const log = createLogger(config.logLevel);
 const db = await openDatabase(config.database);
 const state = { catalogLoaded: false };
-const { yoga } = createApp({ db, config, log, state });
-const server = createServer(yoga);
+const { handler } = createApp({ db, config, log, state });
+const server = createServer(handler);
 
 server.on('error', (error: NodeJS.ErrnoException) => {
   log.fatal({ err: error }, `cannot listen on ${config.host}:${config.port}: ${error.code ?? error.message}`);

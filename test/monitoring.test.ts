@@ -135,7 +135,7 @@ describe.skipIf(!havePrometheus)(`a real Prometheus server${havePrometheus ? '' 
     expect(seen).toBe(5);
     const executed = await query('sum(graphql_envelop_request{job="tool-catalog", operationName="MonitoringProbe"})');
     expect(Number(executed[0]?.value[1])).toBe(1);
-    const hits = await query('sum(tool_catalog_cache_hits_total{job="tool-catalog", cache="response"})');
+    const hits = await query('sum(tool_catalog_cache_hits_total{job="tool-catalog"})');
     expect(Number(hits[0]?.value[1])).toBeGreaterThanOrEqual(4);
   });
 

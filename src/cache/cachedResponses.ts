@@ -1,0 +1,137 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Histogram, Registry } from 'prom-client';
+import type { YogaServerInstance } from 'graphql-yoga';
+import { BoundedCache, type CacheLimits } from './boundedCache.js';
+import type { CatalogClock } from './catalogClock.js';
+
+/** A response as it went out: exact bytes, so a repeat costs no GraphQL work at all. */
+interface SentResponse {
+  body: string;
+  etag: string;
+  operationName: string;
+}
+
+export interface CachedResponsesOptions {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  yoga: YogaServerInstance<any, any>;
+  clock: CatalogClock;
+  limits: CacheLimits;
+  registry: Registry;
+  /** Bodies larger than this are never cached here (they go to Yoga, which enforces the real limit). */
+  maxBodyBytes: number;
+  roleOf(authorization: string | null): Promise<string>;
+  graphqlPath?: string;
+}
+
+/** Headers Yoga's CSRF prevention accepts on a GET; without one, the request goes to Yoga to be refused. */
+const CSRF_HEADER = 'x-graphql-yoga-csrf';
+
+function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.destroy();
+        resolve(undefined);
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * The HTTP front door. Query responses that Yoga's response cache stored (they carry an ETag) are
+ * kept here as the exact bytes sent, keyed by method, URL or body, caller role and catalog
+ * generation; a repeat is answered straight from memory, without building a Fetch Request or
+ * running Yoga's pipeline, which measurements showed to be most of the cost of a cached answer.
+ * Everything else — misses, mutations, GraphiQL, /health, /metrics — goes to Yoga unchanged.
+ */
+export function cachedResponses(options: CachedResponsesOptions): RequestListener {
+  const { yoga, clock } = options;
+  const path = options.graphqlPath ?? '/graphql';
+  const store = new BoundedCache<SentResponse>('http', clock, options.limits, options.registry);
+  const histogram = () => options.registry.getSingleMetric('graphql_yoga_http_duration') as Histogram<string> | undefined;
+
+  const send = (res: ServerResponse, status: number, headers: Record<string, string>, body?: string) => {
+    res.writeHead(status, headers);
+    res.end(body);
+  };
+
+  /** Hands a request whose body was already read to Yoga, and relays (and maybe keeps) the answer. */
+  async function viaYoga(req: IncomingMessage, res: ServerResponse, body: string | undefined, key: string, generation: number) {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const response = await yoga.fetch(new Request(url, { method: req.method, headers, body }), { req, res });
+    const text = await response.text();
+    const outgoing: Record<string, string> = {};
+    response.headers.forEach((value, name) => {
+      outgoing[name] = value;
+    });
+    send(res, response.status, outgoing, text);
+    const etag = response.headers.get('etag');
+    if (response.status === 200 && etag) {
+      const operationName = (body ? safeOperationName(body) : url.searchParams.get('operationName')) ?? 'Anonymous';
+      store.set(key, { body: text, etag, operationName }, generation);
+    }
+  }
+
+  return (req, res) => {
+    const started = performance.now();
+    const url = req.url ?? '/';
+    const isGraphql = url === path || url.startsWith(`${path}?`);
+    const isGet = req.method === 'GET' && url.includes('query=') && Boolean(req.headers[CSRF_HEADER]) && !String(req.headers.accept ?? '').includes('text/html');
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    const isPost =
+      req.method === 'POST' &&
+      String(req.headers['content-type'] ?? '').startsWith('application/json') &&
+      Number.isFinite(declared) &&
+      declared <= options.maxBodyBytes;
+    if (!isGraphql || (!isGet && !isPost)) {
+      void yoga(req, res);
+      return;
+    }
+    const generation = clock.generation;
+    void (async () => {
+      const role = await options.roleOf(req.headers.authorization ?? null);
+      const body = isPost ? await readBody(req, options.maxBodyBytes) : undefined;
+      if (isPost && body === undefined) return;
+      const key = `${req.method} ${role} ${isPost ? body : url}`;
+      const hit = role === 'invalid' ? undefined : store.get(key);
+      if (!hit) {
+        await viaYoga(req, res, body, key, generation);
+        return;
+      }
+      if (isGet && req.headers['if-none-match'] === hit.etag) send(res, 304, { etag: hit.etag });
+      else {
+        send(res, 200, {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': String(Buffer.byteLength(hit.body)),
+          etag: hit.etag,
+        }, hit.body);
+      }
+      histogram()?.observe(
+        { method: req.method ?? 'GET', statusCode: res.statusCode, operationType: 'query', operationName: hit.operationName },
+        (performance.now() - started) / 1000,
+      );
+    })().catch((error: unknown) => {
+      if (!res.headersSent) send(res, 500, { 'content-type': 'application/json' }, JSON.stringify({ errors: [{ message: 'Unexpected error.' }] }));
+      else res.destroy(error as Error);
+    });
+  };
+}
+
+function safeOperationName(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { operationName?: unknown; query?: unknown };
+    if (typeof parsed.operationName === 'string') return parsed.operationName;
+    return typeof parsed.query === 'string' ? /^\s*query\s+([_A-Za-z][_0-9A-Za-z]*)/.exec(parsed.query)?.[1] : undefined;
+  } catch {
+    return undefined;
+  }
+}
