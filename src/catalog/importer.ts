@@ -64,6 +64,8 @@ export interface ImportOptions {
 export type ImportInput = { paths: string[] } | { documents: Array<{ name: string; content: string }> };
 
 const WRITE_BATCH = 250;
+/** After writing this many tools, refresh the planner's statistics (PGlite has no autovacuum to do it). */
+const ANALYZE_AFTER = 50;
 
 export class ImportConflictError extends ConflictError {
   override name = 'ImportConflictError';
@@ -259,5 +261,9 @@ export async function importCatalog(prisma: PrismaClient, input: ImportInput, op
     return { tools, skipped: read.skipped, counts, applied: false };
   }
   const revision = await apply(prisma, tools, options);
+  const written = counts.create + counts.new_version;
+  // Without statistics the planner joins every tool's capabilities before sorting a page (180 ms
+  // instead of 20 ms for tools(first: 20) over 500 tools, measured on PGlite).
+  if (written >= ANALYZE_AFTER) await prisma.$executeRawUnsafe('ANALYZE "Tool", "Capability", "Pattern"');
   return { tools, skipped: read.skipped, counts, applied: true, revision };
 }
