@@ -1,5 +1,4 @@
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { createCallerResolver } from './auth/caller.js';
 import { CatalogClock } from './cache/catalogClock.js';
@@ -91,8 +90,9 @@ export function createApp(deps: AppDeps) {
     healthCheckEndpoint: '/health',
     landingPage: false,
     graphiql: deps.config.graphiql ? { title: 'Tool Catalog', defaultQuery: FIRST_QUERY } : false,
-    // GraphiQL bundled into the page: no CDN, so it works on hosts without internet access.
-    renderGraphiQL,
+    // GraphiQL bundled into the page: no CDN, so it works on hosts without internet access. The
+    // bundle costs about 80 MB of memory, so it is loaded when the page is first asked for.
+    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     context: createContextFactory({
       prisma: deps.db.prisma,
       resolveCaller,

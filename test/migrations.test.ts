@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import { applyMigrations, diffMigrationsToSchema, readMigrations } from '../src/db/migrations.js';
+import { applyMigrations, diffMigrationsToSchema, migrationsUpToDate, readMigrations } from '../src/db/migrations.js';
 import { openTestDatabase } from './support/service.js';
 import type { Database } from '../src/db/database.js';
 
@@ -25,13 +25,20 @@ describe('migrations', () => {
   it('apply every committed migration once on an empty database, then nothing', async () => {
     const committed = (await readMigrations()).migrationDirectories.map((m) => m.path);
     expect(committed.length).toBeGreaterThan(0);
+    expect(await migrationsUpToDate(db.prisma)).toBe(false);
     expect(await applyMigrations(db.migrationAdapter())).toEqual(committed);
+    expect(await migrationsUpToDate(db.prisma)).toBe(true);
     expect(await applyMigrations(db.migrationAdapter())).toEqual([]);
 
     const recorded = await db.prisma.$queryRaw<Array<{ migration_name: string; finished_at: Date | null }>>`
       SELECT migration_name, finished_at FROM _prisma_migrations ORDER BY migration_name`;
     expect(recorded.map((r) => r.migration_name)).toEqual(committed);
     expect(recorded.every((r) => r.finished_at !== null)).toBe(true);
+
+    // A recorded migration whose file changed since is not "up to date": start-up asks the engine.
+    const [last] = committed.slice(-1);
+    await db.prisma.$executeRaw`UPDATE _prisma_migrations SET checksum = 'edited' WHERE migration_name = ${last}`;
+    expect(await migrationsUpToDate(db.prisma)).toBe(false);
   });
 
   it('create the partial indexes that latest-version reads rely on', async () => {

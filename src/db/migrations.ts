@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MigrationList } from '@prisma/schema-engine-wasm';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import type { PrismaClient } from '../generated/prisma/client.js';
 import { withSchemaEngine, type EngineLog } from './schemaEngine.js';
 
 export const prismaDir = fileURLToPath(new URL('../../prisma/', import.meta.url));
@@ -38,6 +40,28 @@ export async function readMigrations(dir = migrationsDir): Promise<MigrationList
       })),
     ),
   };
+}
+
+/**
+ * True when `_prisma_migrations` records every committed migration as applied, with the same
+ * checksum (SHA-256 of migration.sql, as Prisma records it). Then start-up need not load the schema
+ * engine, whose WebAssembly memory would stay with the process for its whole life.
+ */
+export async function migrationsUpToDate(prisma: PrismaClient): Promise<boolean> {
+  const local = (await readMigrations()).migrationDirectories.map((dir) => ({
+    name: dir.path,
+    checksum: createHash('sha256').update(dir.migrationFile.content.tag === 'ok' ? dir.migrationFile.content.value : '').digest('hex'),
+  }));
+  let applied: Array<{ migration_name: string; checksum: string }>;
+  try {
+    applied = await prisma.$queryRawUnsafe(
+      'SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
+    );
+  } catch {
+    return false; // no migrations table yet: a fresh database
+  }
+  const recorded = new Map(applied.map((row) => [row.migration_name, row.checksum]));
+  return local.every((migration) => recorded.get(migration.name) === migration.checksum);
 }
 
 /** Applies the migrations the database has not seen yet, recording them in `_prisma_migrations`. */
