@@ -22,7 +22,10 @@ const KEY = /^g(\d+):/;
  * GET requests also get an ETag and a 304 when the client's copy is current.
  */
 export function catalogResponseCache(options: ResponseCacheOptions): Plugin[] {
-  const store = new BoundedCache<ExecutionResult>('response', options.clock, options.limits, options.registry);
+  // Kept as JSON text: a parsed result costs several times its text in heap, and this layer is only
+  // read when the HTTP front door missed (another spelling of a query already answered).
+  const store = new BoundedCache<{ json: string }>('response', options.clock, options.limits, options.registry);
+  const parse = (entry: { json: string } | undefined) => (entry ? (JSON.parse(entry.json) as ExecutionResult) : undefined);
   // The plugin looks a key up twice on a miss (when the request arrives, again before executing);
   // only the first lookup of each request counts towards hits and misses.
   const uncounted = new Map<string, number>();
@@ -33,9 +36,9 @@ export function catalogResponseCache(options: ResponseCacheOptions): Plugin[] {
     return pending > 0;
   };
   const cache: Cache = {
-    get: (key) => (firstLookup(key) ? store.get(key) : store.peek(key)),
+    get: (key) => parse(firstLookup(key) ? store.get(key) : store.peek(key)),
     // The generation in the key is the one current when the request arrived, before anything was read.
-    set: (key, result) => store.set(key, result, Number(KEY.exec(key)?.[1] ?? -1)),
+    set: (key, result) => store.set(key, { json: JSON.stringify(result) }, Number(KEY.exec(key)?.[1] ?? -1)),
     // Invalidation is by generation (see useAdvanceOnMutation), never entity by entity.
     invalidate: () => undefined,
   };
