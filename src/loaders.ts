@@ -113,7 +113,7 @@ export function createLoaders(prisma: PrismaClient): Loaders {
     toolById: perSelection(
       (query) =>
         new DataLoader<string, Tool | null>(async (ids) => {
-          const rows = (await prisma.tool.findMany({ ...withColumns(query, ['id']), where: { id: { in: [...ids] } } })) as Tool[];
+          const rows = (await prisma.tool.findMany({ ...withColumns(query, ['id', 'deletedAt']), where: { id: { in: [...ids] } } })) as Tool[];
           const byId = new Map(rows.map((row) => [row.id, row]));
           return ids.map((id) => byId.get(id) ?? null);
         }),

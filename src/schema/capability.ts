@@ -25,6 +25,8 @@ import {
 import { ToolRef } from './tool.js';
 
 builder.prismaObject('Capability', {
+  // Only the columns a query asks for are read (see Tool).
+  select: { id: true },
   description: 'Something a tool version can do, such as `text_search`, exercised through patterns.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Identifier.' }),
@@ -40,6 +42,8 @@ builder.prismaObject('Capability', {
 });
 
 builder.prismaObject('Pattern', {
+  // Only the columns a query asks for are read (see Tool).
+  select: { id: true },
   description: 'One way of exercising a capability, with estimates, scope, policy, inputs and outputs.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Identifier.' }),

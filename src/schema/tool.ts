@@ -63,6 +63,9 @@ const ExecutionStatsRef = builder.objectRef<ExecutionStats>('ExecutionStats').im
 });
 
 export const ToolRef = builder.prismaObject('Tool', {
+  // Only the columns a query asks for are read: a page of tools with their capabilities and
+  // patterns otherwise builds every JSON column of every row into the joined result.
+  select: { id: true },
   description:
     'One immutable version of a tool. A tool is identified by name and platform; each published change is a new version.',
   fields: (t) => ({
@@ -98,6 +101,7 @@ export const ToolRef = builder.prismaObject('Tool', {
         from: t.arg.string({ required: true, description: 'The older version.' }),
         to: t.arg.string({ description: 'The newer version; this one by default.' }),
       },
+      select: { name: true, platform: true, version: true },
       resolve: async (tool, args, ctx) => {
         const wanted = [args.from, args.to ?? tool.version];
         const rows = await ctx.prisma.tool.findMany({
@@ -128,6 +132,7 @@ builder.prismaObjectField('Tool', 'latest', (t) =>
   t.field({
     type: ToolRef,
     nullable: true,
+    select: { name: true, platform: true },
     description: 'The latest version of this tool (this one, when it is the latest); null when the tool is deleted.',
     resolve: (tool, _args, ctx, info) =>
       ctx.loaders.latestVersion(queryFromInfo({ context: ctx, info, typeName: 'Tool' }) as ToolQuery).load(identityKey(tool.name, tool.platform)),
