@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import { createApp } from './app.js';
+import { listenForCatalogChanges } from './cache/catalogListener.js';
 import { prepareDatabase } from './bootstrap.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/database.js';
@@ -19,7 +20,13 @@ try {
 const log = createLogger(config.logLevel);
 const db = await openDatabase(config.database);
 const state = { catalogLoaded: false };
-const { handler } = createApp({ db, config, log, state });
+const { handler, clock, registry } = createApp({ db, config, log, state });
+// On a PostgreSQL server other processes (instances, the CLI) change the catalog too.
+const listener =
+  config.database.kind === 'postgres'
+    ? listenForCatalogChanges({ url: config.database.url, clock, log, registry, connectTimeoutMs: config.database.connectTimeoutMs })
+    : undefined;
+listener?.ready.catch((error: unknown) => log.warn({ err: error }, 'catalog change listener could not connect yet; retrying'));
 const server = createServer(handler);
 
 server.on('error', (error: NodeJS.ErrnoException) => {
@@ -63,6 +70,7 @@ async function shutdown(signal: string) {
     server.closeIdleConnections();
   });
   clearTimeout(forced);
+  await listener?.stop();
   await db.close();
   log.info('stopped');
   process.exit(0);

@@ -31,6 +31,9 @@ export interface ChangeRecord {
   diff: Record<string, unknown>;
 }
 
+/** PostgreSQL channel on which every committed catalog change is announced to listening instances. */
+export const CATALOG_CHANNEL = 'tool_catalog_changes';
+
 /** Writes the audit entries and catalog events for `changes`; call it inside the change's transaction. */
 export async function recordChanges(tx: Tx, changes: ChangeRecord[], origin: ChangeOrigin): Promise<void> {
   if (!changes.length) return;
@@ -49,6 +52,9 @@ export async function recordChanges(tx: Tx, changes: ChangeRecord[], origin: Cha
       payload: { actor: origin.actor, trigger: origin.trigger, action: change.action },
     })),
   });
+  // Delivered when the transaction commits, never for a rollback; repeats within one transaction
+  // are delivered once. (pg_notify returns void, which is selected from rather than returned.)
+  await tx.$queryRaw`SELECT 1 FROM pg_notify(${CATALOG_CHANNEL}, ${origin.trigger})`;
 }
 
 /** A new immutable version to write, and the latest version it replaces (or sits beside, for a draft). */

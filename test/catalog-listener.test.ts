@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../src/app.js';
+import { createApiKey } from '../src/auth/keys.js';
+import { prepareDatabase } from '../src/bootstrap.js';
+import { listenForCatalogChanges, type CatalogListener } from '../src/cache/catalogListener.js';
+import { importCatalog } from '../src/catalog/importer.js';
+import { openDatabase, type Database } from '../src/db/database.js';
+import { createPostgresDatabase, SAMPLE_CATALOG_DIR, silentLog } from './support/service.js';
+
+// Two service instances on one PostgreSQL database, as in production; PGlite has one process only.
+const serverUrl = process.env.DATABASE_URL;
+
+describe.skipIf(!serverUrl)('instances on one PostgreSQL database', () => {
+  let drop: () => Promise<void>;
+  let dbA: Database;
+  let dbB: Database;
+  let appA: App;
+  let appB: App;
+  let listenerB: CatalogListener;
+  let editor: Record<string, string>;
+
+  beforeAll(async () => {
+    const fresh = await createPostgresDatabase(serverUrl!);
+    drop = fresh.drop;
+    const open = () => openDatabase({ kind: 'postgres', url: fresh.url, poolMax: 5, connectTimeoutMs: 5_000, statementTimeoutMs: 15_000, idleTimeoutMs: 10_000 });
+    dbA = await open();
+    dbB = await open();
+    await prepareDatabase(dbA, { catalogDir: SAMPLE_CATALOG_DIR, seedOnEmpty: true }, silentLog);
+    const state = { catalogLoaded: true };
+    appA = createApp({ db: dbA, config: { graphiql: false, adminApiKey: 'admin-key-for-listener-tests' }, log: silentLog, state });
+    appB = createApp({ db: dbB, config: { graphiql: false }, log: silentLog, state });
+    listenerB = listenForCatalogChanges({ url: fresh.url, clock: appB.clock, log: silentLog, registry: appB.registry });
+    await listenerB.ready;
+    editor = { authorization: `Bearer ${await createApiKey(dbA.prisma, 'listener-editor', 'editor')}` };
+  });
+  afterAll(async () => {
+    await listenerB?.stop();
+    await dbA?.close();
+    await dbB?.close();
+    await drop?.();
+  });
+
+  const ask = async (app: App, query: string, headers: Record<string, string> = {}) => {
+    const response = await app.yoga.fetch('http://catalog.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ query }),
+    });
+    return (await response.json()) as { data: any; errors?: unknown[] };
+  };
+  const READ = '{ tool(name: "grep", platform: "linux") { description revision } }';
+
+  /** Reads on B until `accept` holds, for at most 5 s; returns how long it took. */
+  const freshOnB = async (accept: (tool: { description: string; revision: number }) => boolean) => {
+    const started = performance.now();
+    while (performance.now() - started < 5_000) {
+      const { data } = await ask(appB, READ);
+      if (accept(data.tool)) return performance.now() - started;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    throw new Error('instance B never saw the change');
+  };
+
+  const update = async (description: string) => {
+    const { data } = await ask(appB, READ);
+    const result = await ask(
+      appA,
+      `mutation { updateTool(name: "grep", platform: "linux", revision: ${data.tool.revision}, changes: { description: ${JSON.stringify(description)} }) { __typename } }`,
+      editor,
+    );
+    expect(result.data.updateTool.__typename).toBe('Tool');
+  };
+
+  it('a change on one instance reaches the cache of the other', async () => {
+    const before = await ask(appB, READ);
+    expect((await ask(appB, READ)).data).toEqual(before.data); // now cached on B
+    await update('changed on A');
+    const ms = await freshOnB((tool) => tool.description === 'changed on A');
+    console.log(`instance B served the change made on A after ${ms.toFixed(1)} ms`);
+    expect(ms).toBeLessThan(5_000);
+  });
+
+  it('an import by another process (the CLI) reaches it too', async () => {
+    await ask(appB, '{ tool(name: "listener-probe") { name } }');
+    await importCatalog(
+      dbA.prisma,
+      { documents: [{ name: 'linux/listener-probe.yaml', content: 'tool_name: listener-probe\nversion: "1"\nplatform: linux\ncategory: system\ncapabilities: {}\n' }] },
+      { actor: 'cli', trigger: 'cli' },
+    );
+    const started = performance.now();
+    let seen = false;
+    while (!seen && performance.now() - started < 5_000) {
+      seen = (await ask(appB, '{ tool(name: "listener-probe") { name } }')).data.tool !== null;
+      if (!seen) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(seen).toBe(true);
+  });
+
+  it('reconnects when its connection is killed, and flushes on the way back', async () => {
+    const generation = appB.clock.generation;
+    const killed = await dbA.prisma.$queryRaw<Array<{ killed: boolean }>>`
+      SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'`;
+    expect(killed.some((row) => row.killed)).toBe(true);
+    const started = performance.now();
+    while (!(listenerB.connected && appB.clock.generation > generation) && performance.now() - started < 10_000) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(listenerB.connected).toBe(true);
+    expect(appB.clock.generation).toBeGreaterThan(generation);
+    await ask(appB, READ);
+    await update('changed after the reconnect');
+    await freshOnB((tool) => tool.description === 'changed after the reconnect');
+    const metrics = await (await appB.yoga.fetch('http://catalog.test/metrics')).text();
+    expect(metrics).toMatch(/^tool_catalog_change_listener_reconnects_total\{[^}]*\} [1-9]/m);
+    expect(metrics).toMatch(/^tool_catalog_change_listener_connected\{[^}]*\} 1$/m);
+  });
+});
