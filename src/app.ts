@@ -3,6 +3,7 @@ import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { createCallerResolver } from './auth/caller.js';
 import { CatalogClock } from './cache/catalogClock.js';
 import { cachedResponses } from './cache/cachedResponses.js';
+import { CatalogReloader } from './catalog/reload.js';
 import { catalogResponseCache, useAdvanceOnMutation } from './cache/responseCache.js';
 import type { RequestListener } from 'node:http';
 import { DEFAULT_CACHE, DEFAULT_LIMITS, type Config } from './config.js';
@@ -21,7 +22,7 @@ export interface AppState {
 
 export interface AppDeps {
   db: Database;
-  config: Pick<Config, 'graphiql' | 'adminApiKey'> & Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache'>>;
+  config: Pick<Config, 'graphiql' | 'adminApiKey'> & Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir'>>;
   /** The catalog generation the caches follow; one per process, shared with reloads and listeners. */
   clock?: CatalogClock;
   log: Logger;
@@ -71,6 +72,7 @@ export function createApp(deps: AppDeps) {
   const registry = createMetricsRegistry(deps.db);
   const clock = deps.clock ?? new CatalogClock();
   const resolveCaller = createCallerResolver(deps.db.prisma, { adminApiKey: deps.config.adminApiKey });
+  const reloader = new CatalogReloader(deps.db.prisma, { catalogDir: deps.config.catalogDir ?? './catalog', clock, log: deps.log });
   const cacheConfig = deps.config.cache ?? DEFAULT_CACHE;
   const limits = deps.config.limits ?? DEFAULT_LIMITS;
   // An invalid key gets its 401 from the context; it must not fail a cache lookup first.
@@ -96,6 +98,7 @@ export function createApp(deps: AppDeps) {
     context: createContextFactory({
       prisma: deps.db.prisma,
       resolveCaller,
+      reloader,
       readsRequireKey: deps.config.readsRequireKey,
       trustProxy: deps.config.trustProxy,
     }),
@@ -132,7 +135,7 @@ export function createApp(deps: AppDeps) {
   const handler: RequestListener = cacheConfig.enabled
     ? cachedResponses({ yoga, clock, limits: cacheConfig, registry, roleOf, maxBodyBytes: Math.min(limits.bodyBytes, 64 * 1024) })
     : (req, res) => void yoga(req, res);
-  return { yoga, registry, clock, handler };
+  return { yoga, registry, clock, handler, reloader };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -5,6 +5,7 @@ import type { PrismaClient } from './generated/prisma/client.js';
 import type { Caller, CallerResolver } from './auth/caller.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import type { ChangeOrigin } from './catalog/catalogWrites.js';
+import type { CatalogReloader } from './catalog/reload.js';
 
 export interface Context {
   prisma: PrismaClient;
@@ -14,6 +15,8 @@ export interface Context {
   caller: Caller;
   /** Where the request came from, for the audit log. */
   client: { ip: string | null; userAgent: string | null };
+  /** The process's one reloader: reloads never overlap. */
+  reloader: CatalogReloader;
   readsRequireKey: boolean;
 }
 
@@ -25,6 +28,7 @@ export interface ServerContext {
 export interface ContextDeps {
   prisma: PrismaClient;
   resolveCaller: CallerResolver;
+  reloader: CatalogReloader;
   /** Reads without a key are allowed unless this is set. */
   readsRequireKey?: boolean;
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
@@ -50,6 +54,7 @@ export function createContextFactory(deps: ContextDeps) {
       userAgent: initial.request.headers.get('user-agent')?.slice(0, 512) ?? null,
     },
     readsRequireKey: deps.readsRequireKey ?? false,
+    reloader: deps.reloader,
   });
 }
 

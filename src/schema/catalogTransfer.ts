@@ -66,7 +66,7 @@ const ImportCountsRef = builder.objectRef<ImportCounts>('ImportCounts').implemen
   }),
 });
 
-const ImportResultRef = builder.objectRef<ImportReport>('ImportResult').implement({
+export const ImportResultRef = builder.objectRef<ImportReport>('ImportResult').implement({
   description: 'The plan of an import and whether it was written.',
   fields: (t) => ({
     applied: t.exposeBoolean('applied', {

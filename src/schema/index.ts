@@ -6,6 +6,7 @@ import './stats.js';
 import './catalogTransfer.js';
 import './audit.js';
 import './apiKey.js';
+import './reload.js';
 
 export const schema = builder.toSchema({ sortSchema: false });
 export const sortedSchema = lexicographicSortSchema(schema);

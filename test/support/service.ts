@@ -90,7 +90,13 @@ export async function startTestService(
   const state: AppState = { catalogLoaded: true };
   const app = createApp({
     db,
-    config: { graphiql: true, adminApiKey: options.adminApiKey, limits: options.limits, cache: options.cache },
+    config: {
+      graphiql: true,
+      adminApiKey: options.adminApiKey,
+      limits: options.limits,
+      cache: options.cache,
+      catalogDir: options.catalogDir ?? SAMPLE_CATALOG_DIR,
+    },
     log: silentLog,
     state,
   });
