@@ -136,3 +136,27 @@ describe.skipIf(!!process.env.DATABASE_URL)('the embedded database lock', () => 
     expect((await cli('import', '--dry-run', SAMPLE_CATALOG_DIR)).code).toBe(0);
   });
 });
+
+describe('npx tool-catalog reload', () => {
+  it('reloads CATALOG_DIR, all or nothing, and exits 1 naming the rejected file', async () => {
+    const catalogDir = path.join(workDir, 'reload-catalog');
+    cpSync(SAMPLE_CATALOG_DIR, catalogDir, { recursive: true });
+    const withDir = (extra: string[]) => {
+      const saved = env;
+      env = { ...env, CATALOG_DIR: catalogDir };
+      return cli('reload', ...extra).finally(() => (env = saved));
+    };
+    const dry = await withDir(['--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(new RegExp(`^dry run of reload from ${catalogDir}: \\d+ created, \\d+ new version\\(s\\), \\d+ unchanged, 0 rejected`, 'm'));
+    writeFileSync(path.join(catalogDir, 'linux', 'zz-broken.yaml'), 'tool_name: zz-broken\nversion: "1"\nplatform: linux\n');
+    const broken = await withDir(['--reason', 'nightly']);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/1 file\(s\) rejected, nothing changed; first: .*zz-broken\.yaml/);
+    rmSync(path.join(catalogDir, 'linux', 'zz-broken.yaml'));
+    const applied = await withDir([]);
+    expect(applied.code).toBe(0);
+    const again = await withDir([]);
+    expect(again.stdout).toMatch(/: 0 created, 0 new version\(s\), \d+ unchanged, 0 rejected/);
+  });
+});

@@ -1,8 +1,9 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { userInfo } from 'node:os';
 import { importCommand } from './import.js';
 import { exportCommand } from './export.js';
 import { createKeyCommand, listKeysCommand, revokeKeyCommand } from './keys.js';
+import { reloadCommand } from './reload.js';
 
 const program = new Command('tool-catalog')
   .description('Manage the tool catalog from the command line (uses DATABASE_URL, or the embedded database in DATA_DIR).')
@@ -35,6 +36,17 @@ program
   .option('--force', 'write into a non-empty directory, replacing files of the same name')
   .action(async (dir: string, options) => {
     process.exitCode = await exportCommand(dir, options);
+  });
+
+program
+  .command('reload')
+  .description('reload CATALOG_DIR into the catalog through the importer, all or nothing, recorded in the reload history')
+  .addOption(new Option('--source <source>', 'directory (CATALOG_DIR) or database (only drops caches)').choices(['directory', 'database']).default('directory'))
+  .option('--dry-run', 'plan only; write nothing but the history row')
+  .option('--reason <text>', 'why, for the history and the audit log')
+  .option('--actor <name>', 'who the history and the audit log name', actorName())
+  .action(async (options) => {
+    process.exitCode = await reloadCommand(options);
   });
 
 const keys = program.command('keys').description('manage API keys (stored hashed; shown once when created)');
