@@ -19,6 +19,15 @@ const envSchema = z.object({
   /** Directory of tool YAML files loaded into an empty database on first start. */
   CATALOG_DIR: z.string().min(1).default('./catalog'),
   SEED_ON_EMPTY: z.stringbool().default(true),
+  /** Reload CATALOG_DIR when its files change; on unless NODE_ENV=production. */
+  CATALOG_WATCH: z.stringbool().optional(),
+  CATALOG_WATCH_DEBOUNCE_MS: z.coerce.number().int().min(10).max(60_000).default(300),
+  /** Reload CATALOG_DIR on a schedule; 0 (the default) turns it off. */
+  RELOAD_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .refine((ms) => ms === 0 || (ms >= 1_000 && ms <= 7 * 86_400_000), 'must be 0 (off) or between 1000 and 604800000')
+    .default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** How long SIGTERM waits for in-flight requests before closing anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
@@ -73,6 +82,7 @@ export interface Config {
       };
   catalogDir: string;
   seedOnEmpty: boolean;
+  reloadTriggers: { watch: boolean; debounceMs: number; intervalMs: number };
   logLevel: Env['LOG_LEVEL'];
   shutdownTimeoutMs: number;
   graphiql: boolean;
@@ -126,6 +136,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       : { kind: 'pglite', dataDir: env.DATA_DIR },
     catalogDir: env.CATALOG_DIR,
     seedOnEmpty: env.SEED_ON_EMPTY,
+    reloadTriggers: {
+      watch: env.CATALOG_WATCH ?? env.NODE_ENV !== 'production',
+      debounceMs: env.CATALOG_WATCH_DEBOUNCE_MS,
+      intervalMs: env.RELOAD_INTERVAL_MS,
+    },
     logLevel: env.LOG_LEVEL,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     graphiql: env.GRAPHIQL ?? env.NODE_ENV !== 'production',

@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createApp } from './app.js';
 import { listenForCatalogChanges } from './cache/catalogListener.js';
+import { scheduleReloads, watchCatalogDir } from './catalog/reloadTriggers.js';
 import { prepareDatabase } from './bootstrap.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/database.js';
@@ -20,7 +22,7 @@ try {
 const log = createLogger(config.logLevel);
 const db = await openDatabase(config.database);
 const state = { catalogLoaded: false };
-const { handler, clock, registry } = createApp({ db, config, log, state });
+const { handler, clock, registry, reloader } = createApp({ db, config, log, state });
 // On a PostgreSQL server other processes (instances, the CLI) change the catalog too.
 const listener =
   config.database.kind === 'postgres'
@@ -39,9 +41,15 @@ await new Promise<void>((resolve) => server.listen(config.port, config.host, res
 const address = server.address();
 const port = typeof address === 'object' && address ? address.port : config.port;
 
+let watcher: ReturnType<typeof watchCatalogDir> | undefined;
+let schedule: ReturnType<typeof scheduleReloads> | undefined;
 try {
   await prepareDatabase(db, config, log);
   state.catalogLoaded = true;
+  if (config.reloadTriggers.watch && existsSync(config.catalogDir)) {
+    watcher = watchCatalogDir(reloader, config.catalogDir, { debounceMs: config.reloadTriggers.debounceMs, log });
+  }
+  if (config.reloadTriggers.intervalMs) schedule = scheduleReloads(reloader, config.reloadTriggers.intervalMs, log);
 } catch (error) {
   log.fatal({ err: error }, 'start-up failed');
   server.close();
@@ -70,6 +78,8 @@ async function shutdown(signal: string) {
     server.closeIdleConnections();
   });
   clearTimeout(forced);
+  schedule?.stop();
+  await watcher?.close();
   await listener?.stop();
   await db.close();
   log.info('stopped');

@@ -58,6 +58,7 @@ describe('configuration', () => {
     [{ CACHE_MAX_BYTES: '10' }, /CACHE_MAX_BYTES="10"/],
     [{ CACHE_ENABLED: 'sometimes' }, /CACHE_ENABLED="sometimes"/],
     [{ TRUST_PROXY: 'maybe' }, /TRUST_PROXY="maybe"/],
+    [{ RELOAD_INTERVAL_MS: '500' }, /RELOAD_INTERVAL_MS="500": must be 0 \(off\) or between/],
   ])('rejects %j with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
