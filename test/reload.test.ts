@@ -51,6 +51,8 @@ describe('reloadCatalog', () => {
     writeFileSync(grepFile, original.replace(/^version: .*$/m, 'version: "9.9.9"').replace(/^description: .*$/m, 'description: Reloaded grep'));
     const result = await reload();
     expect(result.reload).toMatchObject({ newVersions: 1, created: 0, rejected: 0, error: null });
+    const finished = await service.db.prisma.catalogEvent.findFirstOrThrow({ where: { type: 'RELOAD_FINISHED' }, orderBy: { revision: 'desc' } });
+    expect(finished.payload).toMatchObject({ reloadId: result.reload.id, newVersions: 1, trigger: 'graphql' });
     const after = await service.graphql('{ tool(name: "grep", platform: "linux") { version description } }');
     expect(after.data.tool).toEqual({ version: '9.9.9', description: 'Reloaded grep' });
     expect(after.data.tool).not.toEqual(cached.data.tool);
@@ -65,6 +67,9 @@ describe('reloadCatalog', () => {
       expect(result.reload.error).toMatch(/1 file\(s\) rejected, nothing changed; first: .*broken\.yaml/);
       expect(result.reload.rejected).toBe(1);
       expect(await snapshot()).toBe(before);
+      const events = await service.db.prisma.catalogEvent.findMany({ where: { type: { startsWith: 'RELOAD_' } }, orderBy: { revision: 'desc' }, take: 2 });
+      expect(events.map((e) => e.type)).toEqual(['RELOAD_FAILED', 'RELOAD_STARTED']);
+      expect(events[0]!.payload).toMatchObject({ reloadId: result.reload.id, rejected: 1, error: expect.stringMatching(/rejected/) });
       const stats = await service.graphql('{ reloadStats { total failed lastSucceededAt averageDurationMs } }');
       expect(stats.data.reloadStats).toMatchObject({ total: 3, failed: 1 });
       expect(stats.data.reloadStats.lastSucceededAt).not.toBeNull();

@@ -56,11 +56,20 @@ export class CatalogReloader {
     const started = await this.prisma.catalogReload.create({
       data: { trigger: request.trigger, actor: request.actor, source, dryRun: request.dryRun },
     });
-    const finish = (data: Partial<Pick<CatalogReload, 'created' | 'newVersions' | 'unchanged' | 'removed' | 'rejected' | 'error'>>) =>
-      this.prisma.catalogReload.update({
+    const event = (type: 'RELOAD_STARTED' | 'RELOAD_FINISHED' | 'RELOAD_FAILED', payload: object) =>
+      this.prisma.catalogEvent.create({
+        data: { type, payload: { reloadId: started.id, trigger: request.trigger, actor: request.actor, source, dryRun: request.dryRun, ...payload } },
+      });
+    await event('RELOAD_STARTED', {});
+    const finish = async (data: Partial<Pick<CatalogReload, 'created' | 'newVersions' | 'unchanged' | 'removed' | 'rejected' | 'error'>>) => {
+      const reload = await this.prisma.catalogReload.update({
         where: { id: started.id },
         data: { ...data, finishedAt: new Date(), durationMs: Math.round(Date.now() - started.startedAt.getTime()) },
       });
+      const { created, newVersions, unchanged, removed, rejected, error, durationMs } = reload;
+      await event(error ? 'RELOAD_FAILED' : 'RELOAD_FINISHED', { created, newVersions, unchanged, removed, rejected, error, durationMs });
+      return reload;
+    };
     try {
       if (request.source === 'database') {
         if (!request.dryRun) this.options.clock?.advance();
