@@ -101,6 +101,24 @@ describe('importCatalog', () => {
     ]);
   });
 
+  it('keeps a draft out of latest: a draft version waits beside the latest, and a draft-only new tool is refused', async () => {
+    const draft = newTool('probe-b', '\n        scope: partial');
+    draft.content = draft.content.replace('version: "1.0"', 'version: "1.2"').replace('platform: linux', 'platform: linux\nstatus: draft');
+    const staged = await service.graphql(importMutation, { documents: [draft] }, admin);
+    expect(staged.data.importCatalog.tools[0].action).toBe('NEW_VERSION');
+    const latest = await service.graphql(`{ tool(name: "probe-b", platform: "linux") { version } toolVersions(name: "probe-b", platform: "linux") { version status isLatest } }`);
+    expect(latest.data.tool.version).toBe('1.1');
+    expect(latest.data.toolVersions[0]).toEqual({ version: '1.2', status: 'DRAFT', isLatest: false });
+
+    const before = await service.db.prisma.tool.count();
+    const draftOnly = newTool('probe-draft-only');
+    draftOnly.content = draftOnly.content.replace('platform: linux', 'platform: linux\nstatus: draft');
+    const refused = await service.graphql(importMutation, { documents: [draftOnly] }, admin);
+    expect(refused.data.importCatalog.applied).toBe(false);
+    expect(refused.data.importCatalog.tools[0].reason).toMatch(/no published version yet; its first version cannot be a draft/);
+    expect(await service.db.prisma.tool.count()).toBe(before);
+  });
+
   it('rejects a bad document with file, line and field, and writes nothing (unless partial)', async () => {
     const before = await snapshot();
     const bad = newTool('probe-c').content.replace('complexity_score: 0.3', 'complexity_score: "high"');

@@ -187,6 +187,9 @@ async function plan(prisma: PrismaClient, read: Awaited<ReturnType<typeof readIn
         tool,
         `version ${definition.version} of ${definition.name} (${definition.platform}) already exists with other content; give the changed tool a new version`,
       );
+    } else if (!latest && definition.status === 'DRAFT') {
+      // A draft never becomes the latest, so a tool whose only version is a draft could not be read.
+      reject(tool, `tool ${definition.name} (${definition.platform}) has no published version yet; its first version cannot be a draft`);
     } else {
       tool.action = latest ? 'new_version' : 'create';
       tool.write = {
