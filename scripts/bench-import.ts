@@ -11,16 +11,16 @@
 //   npm run bench:import [-- --count 5000 --seed 42 --keep-generated]
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { execFileSync, fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { importCatalog } from '../src/catalog/importer.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/database.js';
 import { applyMigrations } from '../src/db/migrations.js';
+import { createBenchDatabase, redact, serverVersion } from './bench/postgres.js';
+import { markdownTable, textTable, type Column } from './bench/tables.js';
 import { generateCatalog, type GenerateSummary } from './generate-catalog.js';
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -131,16 +131,6 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }>
   return { ms: Math.round((performance.now() - start) * 10) / 10, value };
 }
 
-/** Hides the password of a connection URL. */
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
-}
 
 function gitCommit(): string | null {
   try {
@@ -164,45 +154,6 @@ function pgliteTarget(): Target {
   };
 }
 
-/** Like test/support/service.ts createPostgresDatabase, with a tc_bench_ name. */
-async function createBenchDatabase(serverUrl: string): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
-  const name = `tc_bench_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    name,
-    drop: async () => {
-      const cleanup = new pg.Client({ connectionString: serverUrl });
-      await cleanup.connect();
-      try {
-        await cleanup.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await cleanup.end();
-      }
-    },
-  };
-}
-
-async function serverVersion(serverUrl: string): Promise<string | null> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  try {
-    await client.connect();
-    const result = await client.query<{ server_version: string }>('SHOW server_version');
-    return result.rows[0]?.server_version ?? null;
-  } catch {
-    return null;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
 
 function postgresTarget(config: Extract<Config['database'], { kind: 'postgres' }>, version: string | null): Target {
   return {
@@ -349,7 +300,7 @@ async function benchCorpus(target: Target, corpus: string, dir: string): Promise
 // ---------------------------------------------------------------------------------------------
 // Output
 
-const COLUMNS: Array<{ title: string; value: (r: BenchRow) => string; right?: boolean }> = [
+const COLUMNS: Array<Column<BenchRow>> = [
   { title: 'database', value: (r) => r.database },
   { title: 'corpus', value: (r) => r.corpus },
   { title: 'files', value: (r) => num(r.files), right: true },
@@ -368,19 +319,6 @@ function num(value: number | null) {
 }
 function ms(value: number | null) {
   return value === null ? '—' : value >= 100 ? Math.round(value).toString() : value.toFixed(1);
-}
-
-function textTable(rows: BenchRow[]): string {
-  const cells = rows.map((r) => COLUMNS.map((c) => c.value(r)));
-  const widths = COLUMNS.map((c, i) => Math.max(c.title.length, ...cells.map((row) => row[i]!.length)));
-  const line = (values: string[]) => values.map((v, i) => (COLUMNS[i]!.right ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ');
-  return [line(COLUMNS.map((c) => c.title)), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
-}
-
-function markdownTable(rows: BenchRow[]): string {
-  const header = `| ${COLUMNS.map((c) => c.title).join(' | ')} |`;
-  const align = `| ${COLUMNS.map((c) => (c.right ? '---:' : '---')).join(' | ')} |`;
-  return [header, align, ...rows.map((r) => `| ${COLUMNS.map((c) => c.value(r)).join(' | ')} |`)].join('\n');
 }
 
 function problemLines(rows: BenchRow[]): string[] {
@@ -498,7 +436,7 @@ async function main() {
     const peakRssMb = Math.max(0, ...rows.map((r) => r.peakRssMb));
 
     console.log('');
-    console.log(textTable(rows));
+    console.log(textTable(COLUMNS, rows));
     console.log('');
     console.log(`peak RSS: ${peakRssMb} MB (highest of the per-row processes; PGlite runs inside them, the PostgreSQL server does not)`);
     const problems = problemLines(rows);
@@ -548,7 +486,7 @@ async function main() {
       '',
       'Each row runs in its own process against a fresh database. dry-run and import run against the empty database; re-import imports the same files again (all unchanged). Every phase includes reading and parsing the YAML files. tools/s = created ÷ import time. Peak RSS is the row process\'s maxRSS (PGlite runs inside it; the PostgreSQL server does not).',
       '',
-      markdownTable(rows),
+      markdownTable(COLUMNS, rows),
       '',
       `Peak RSS: ${peakRssMb} MB.`,
       ...(problems.length ? ['', '```', ...problems, '```'] : []),

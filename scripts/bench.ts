@@ -39,6 +39,7 @@ import { fileURLToPath } from 'node:url';
 import { generateCatalog, generateTools } from './generate-catalog.js';
 import type { LoadReply, LoadResult, LoadSpec } from './bench/loadgen.js';
 import { createBenchDatabase, redact, serverVersion, type BenchDatabase } from './bench/postgres.js';
+import { markdownTable, textTable, type Column } from './bench/tables.js';
 import {
   captureTail,
   cpuSeconds,
@@ -471,7 +472,7 @@ function probeProblem(answer: { status: number; body: string }): string | null {
 // ---------------------------------------------------------------------------------------------
 // Output
 
-const COLUMNS: Array<{ title: string; value: (m: CellMedian) => string; right?: boolean }> = [
+const COLUMNS: Array<Column<CellMedian>> = [
   { title: 'scenario', value: (m) => m.scenario },
   { title: 'database', value: (m) => m.database ?? '—' },
   { title: 'conn', value: (m) => String(m.connections), right: true },
@@ -495,19 +496,6 @@ function fmt(value: number | null, digits: number): string {
 
 function pct(value: number | null): string {
   return value === null ? '—' : `${Math.round(value * 100)}%`;
-}
-
-function textTable(rows: CellMedian[]): string {
-  const cells = rows.map((r) => COLUMNS.map((c) => c.value(r)));
-  const widths = COLUMNS.map((c, i) => Math.max(c.title.length, ...cells.map((row) => row[i]!.length)));
-  const line = (values: string[]) => values.map((v, i) => (COLUMNS[i]!.right ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ');
-  return [line(COLUMNS.map((c) => c.title)), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
-}
-
-function markdownTable(rows: CellMedian[]): string {
-  const header = `| ${COLUMNS.map((c) => c.title).join(' | ')} |`;
-  const align = `| ${COLUMNS.map((c) => (c.right ? '---:' : '---')).join(' | ')} |`;
-  return [header, align, ...rows.map((r) => `| ${COLUMNS.map((c) => c.value(r)).join(' | ')} |`)].join('\n');
 }
 
 interface Goal {
@@ -971,7 +959,7 @@ async function main() {
     if (kinds.includes('pglite')) notes.push('PGlite runs inside the service process, so its RSS includes the whole database.');
 
     console.log('');
-    console.log(textTable(medians));
+    console.log(textTable(COLUMNS, medians));
     console.log('');
     console.log(`goals (medians at ${level} connections; RSS: the largest reading on the full-cache server, median over rounds):`);
     for (const line of goalLines(goals, level, false)) console.log(line);
@@ -1032,7 +1020,7 @@ async function main() {
         'cold runs on a freshly started cached server (warmed up on tool names that do not exist), each request asking for the next of the generated tools; cached cells run after the cache was filled with every tool. ' +
         'Baselines (node:http, bare yoga) answer with the same bytes and have no database.',
       '',
-      markdownTable(medians),
+      markdownTable(COLUMNS, medians),
       '',
       '## Goals',
       '',

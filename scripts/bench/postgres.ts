@@ -1,5 +1,5 @@
-// PostgreSQL helpers of the HTTP benchmark: a fresh `tc_bench_<random>` database on the server
-// named by DATABASE_URL, dropped at the end (as scripts/bench-import.ts does).
+// PostgreSQL helpers of the benchmarks: a fresh `tc_bench_<random>` database on the server
+// named by DATABASE_URL, dropped at the end; used by both benchmarks.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 

@@ -82,13 +82,14 @@ export class BoundedCache<V extends object> {
     private readonly clock: CatalogClock,
     limits: CacheLimits,
     registry: Registry,
+    /** Approximate bytes of a value; callers store text, so its length, with no second serialisation. */
+    sizeOf: (value: V) => number,
   ) {
     this.#metrics = cacheMetrics(registry);
     this.#lru = new LRUCache<string, Stamped<V>>({
       max: limits.maxEntries,
       maxSize: limits.maxBytes,
-      // Keys and values as JSON text: close enough to what the entry costs, and computed once per set.
-      sizeCalculation: (entry, key) => key.length + JSON.stringify(entry.value).length,
+      sizeCalculation: (entry, key) => key.length + sizeOf(entry.value),
       ttl: limits.ttlMs,
       dispose: (_entry, _key, reason) => {
         if (reason === 'evict') this.#metrics.evictions.inc({ cache: name });

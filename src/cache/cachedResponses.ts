@@ -52,7 +52,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | undefin
 export function cachedResponses(options: CachedResponsesOptions): RequestListener {
   const { yoga, clock } = options;
   const path = options.graphqlPath ?? '/graphql';
-  const store = new BoundedCache<SentResponse>('http', clock, options.limits, options.registry);
+  const store = new BoundedCache<SentResponse>('http', clock, options.limits, options.registry, (sent) => sent.body.length + sent.etag.length + sent.operationName.length);
   const histogram = () => options.registry.getSingleMetric('graphql_yoga_http_duration') as Histogram<string> | undefined;
 
   const send = (res: ServerResponse, status: number, headers: Record<string, string>, body?: string) => {

@@ -24,7 +24,7 @@ const KEY = /^g(\d+):/;
 export function catalogResponseCache(options: ResponseCacheOptions): Plugin[] {
   // Kept as JSON text: a parsed result costs several times its text in heap, and this layer is only
   // read when the HTTP front door missed (another spelling of a query already answered).
-  const store = new BoundedCache<{ json: string }>('response', options.clock, options.limits, options.registry);
+  const store = new BoundedCache<{ json: string }>('response', options.clock, options.limits, options.registry, (entry) => entry.json.length);
   const parse = (entry: { json: string } | undefined) => (entry ? (JSON.parse(entry.json) as ExecutionResult) : undefined);
   // The plugin looks a key up twice on a miss (when the request arrives, again before executing);
   // only the first lookup of each request counts towards hits and misses.

@@ -11,7 +11,6 @@ import {
 } from '../catalog/toolCommands.js';
 import { changeOrigin } from '../context.js';
 import { builder } from './builder.js';
-import { TOOL_CHANGE_ERRORS } from './errors.js';
 import {
   CapabilityInput,
   capabilityFromInput,
@@ -22,7 +21,7 @@ import {
   PatternPatchInput,
   toolRefArgs,
 } from './toolInputs.js';
-import { ToolRef } from './tool.js';
+import { changedTool, toolChangeErrors, ToolRef } from './tool.js';
 
 builder.prismaObject('Capability', {
   // Only the columns a query asks for are read (see Tool).
@@ -116,7 +115,6 @@ builder.queryFields((t) => ({
   }),
 }));
 
-const toolChangeErrors = { types: TOOL_CHANGE_ERRORS, directResult: true } as const;
 
 /** Capability and pattern changes: each publishes a new version of the tool (or a draft). */
 builder.mutationFields((t) => ({
@@ -126,8 +124,7 @@ builder.mutationFields((t) => ({
     description: 'Publishes a new version of the tool with one more capability.',
     args: { ...toolRefArgs, ...newVersionArgs, capability: t.arg({ type: CapabilityInput, required: true, description: 'The capability.' }) },
     resolve: async (query, _root, args, ctx) => {
-      const id = await addCapability(ctx.prisma, args, capabilityFromInput(args.capability), args, changeOrigin(ctx, args.reason));
-      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+      return changedTool(ctx, query, await addCapability(ctx.prisma, args, capabilityFromInput(args.capability), args, changeOrigin(ctx, args.reason)));
     },
   }),
   updateCapability: t.prismaField({
@@ -141,8 +138,7 @@ builder.mutationFields((t) => ({
       changes: t.arg({ type: CapabilityPatchInput, required: true, description: 'What to change.' }),
     },
     resolve: async (query, _root, args, ctx) => {
-      const id = await updateCapability(ctx.prisma, args, args.capabilityName, givenFields(args.changes), args, changeOrigin(ctx, args.reason));
-      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+      return changedTool(ctx, query, await updateCapability(ctx.prisma, args, args.capabilityName, givenFields(args.changes), args, changeOrigin(ctx, args.reason)));
     },
   }),
   removeCapability: t.prismaField({
@@ -151,8 +147,7 @@ builder.mutationFields((t) => ({
     description: 'Publishes a new version of the tool without one capability.',
     args: { ...toolRefArgs, ...newVersionArgs, capabilityName: t.arg.string({ required: true, description: 'The capability to remove.' }) },
     resolve: async (query, _root, args, ctx) => {
-      const id = await removeCapability(ctx.prisma, args, args.capabilityName, args, changeOrigin(ctx, args.reason));
-      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+      return changedTool(ctx, query, await removeCapability(ctx.prisma, args, args.capabilityName, args, changeOrigin(ctx, args.reason)));
     },
   }),
   addPattern: t.prismaField({
@@ -166,8 +161,7 @@ builder.mutationFields((t) => ({
       pattern: t.arg({ type: PatternInput, required: true, description: 'The pattern.' }),
     },
     resolve: async (query, _root, args, ctx) => {
-      const id = await addPattern(ctx.prisma, args, args.capabilityName, givenFields(args.pattern), args, changeOrigin(ctx, args.reason));
-      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+      return changedTool(ctx, query, await addPattern(ctx.prisma, args, args.capabilityName, givenFields(args.pattern), args, changeOrigin(ctx, args.reason)));
     },
   }),
   updatePattern: t.prismaField({
@@ -182,7 +176,7 @@ builder.mutationFields((t) => ({
       changes: t.arg({ type: PatternPatchInput, required: true, description: 'What to change.' }),
     },
     resolve: async (query, _root, args, ctx) => {
-      const id = await updatePattern(
+      return changedTool(ctx, query, await updatePattern(
         ctx.prisma,
         args,
         args.capabilityName,
@@ -190,8 +184,7 @@ builder.mutationFields((t) => ({
         givenFields(args.changes),
         args,
         changeOrigin(ctx, args.reason),
-      );
-      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+      ));
     },
   }),
   removePattern: t.prismaField({
@@ -205,8 +198,7 @@ builder.mutationFields((t) => ({
       patternName: t.arg.string({ required: true, description: 'The pattern to remove.' }),
     },
     resolve: async (query, _root, args, ctx) => {
-      const id = await removePattern(ctx.prisma, args, args.capabilityName, args.patternName, args, changeOrigin(ctx, args.reason));
-      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+      return changedTool(ctx, query, await removePattern(ctx.prisma, args, args.capabilityName, args.patternName, args, changeOrigin(ctx, args.reason)));
     },
   }),
 }));

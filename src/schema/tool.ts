@@ -17,7 +17,7 @@ import {
   validateTool,
   type ValidationOutcome,
 } from '../catalog/toolCommands.js';
-import { changeOrigin } from '../context.js';
+import { changeOrigin, type Context } from '../context.js';
 import { builder } from './builder.js';
 import { FieldErrorRef, TOOL_CHANGE_ERRORS } from './errors.js';
 import { newVersionArgs, toolFromInput, ToolInput, ToolPatchInput, toolRefArgs } from './toolInputs.js';
@@ -279,7 +279,12 @@ builder.queryFields((t) => ({
   }),
 }));
 
-const toolChangeErrors = { types: TOOL_CHANGE_ERRORS, directResult: true } as const;
+export const toolChangeErrors = { types: TOOL_CHANGE_ERRORS, directResult: true } as const;
+
+/** The version a change wrote (or changed), read back with the selection the client asked for. */
+export function changedTool(ctx: Context, query: ToolQuery, id: string) {
+  return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+}
 
 const ToolValidationRef = builder.objectRef<ValidationOutcome>('ToolValidation').implement({
   description: 'What createTool would make of an input, and every problem with it. Nothing is written.',
@@ -305,8 +310,7 @@ builder.mutationFields((t) => ({
       reason: t.arg.string({ description: 'Why, for the audit log.' }),
     },
     resolve: async (query, _root, args, ctx) => {
-      const id = await createTool(ctx.prisma, toolFromInput(args.input), changeOrigin(ctx, args.reason));
-      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+      return changedTool(ctx, query, await createTool(ctx.prisma, toolFromInput(args.input), changeOrigin(ctx, args.reason)));
     },
   }),
   validateTool: t.field({
@@ -327,8 +331,7 @@ builder.mutationFields((t) => ({
       changes: t.arg({ type: ToolPatchInput, required: true, description: 'What to change.' }),
     },
     resolve: async (query, _root, args, ctx) => {
-      const id = await updateTool(ctx.prisma, args, toolFromInput(args.changes), args, changeOrigin(ctx, args.reason));
-      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+      return changedTool(ctx, query, await updateTool(ctx.prisma, args, toolFromInput(args.changes), args, changeOrigin(ctx, args.reason)));
     },
   }),
   publishToolVersion: t.prismaField({
@@ -337,8 +340,7 @@ builder.mutationFields((t) => ({
     description: 'Makes a draft version the latest, as ACTIVE.',
     args: { ...toolRefArgs, version: t.arg.string({ required: true, description: 'The draft version to publish.' }) },
     resolve: async (query, _root, args, ctx) => {
-      const id = await publishDraft(ctx.prisma, args, args.version, changeOrigin(ctx, args.reason));
-      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+      return changedTool(ctx, query, await publishDraft(ctx.prisma, args, args.version, changeOrigin(ctx, args.reason)));
     },
   }),
   rollbackTool: t.prismaField({
@@ -351,8 +353,7 @@ builder.mutationFields((t) => ({
       version: t.arg.string({ description: 'Version string of the new version; by default the last number of the latest plus one.' }),
     },
     resolve: async (query, _root, args, ctx) => {
-      const id = await rollbackTool(ctx.prisma, args, args.to, args, changeOrigin(ctx, args.reason));
-      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+      return changedTool(ctx, query, await rollbackTool(ctx.prisma, args, args.to, args, changeOrigin(ctx, args.reason)));
     },
   }),
   deprecateTool: t.prismaField({
@@ -361,8 +362,7 @@ builder.mutationFields((t) => ({
     description: 'Marks the tool deprecated, naming the tool to use instead.',
     args: { ...toolRefArgs, successor: t.arg.string({ description: 'The tool to use instead: `name` (same platform) or `name@platform`.' }) },
     resolve: async (query, _root, args, ctx) => {
-      const id = await deprecateTool(ctx.prisma, args, args.successor, changeOrigin(ctx, args.reason));
-      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+      return changedTool(ctx, query, await deprecateTool(ctx.prisma, args, args.successor, changeOrigin(ctx, args.reason)));
     },
   }),
   setToolEnabled: t.prismaField({
@@ -371,8 +371,7 @@ builder.mutationFields((t) => ({
     description: 'Switches the tool on or off for the pipeline; a disabled tool stays listed.',
     args: { ...toolRefArgs, enabled: t.arg.boolean({ required: true, description: 'On (true) or off (false).' }) },
     resolve: async (query, _root, args, ctx) => {
-      const id = await setToolEnabled(ctx.prisma, args, args.enabled, changeOrigin(ctx, args.reason));
-      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+      return changedTool(ctx, query, await setToolEnabled(ctx.prisma, args, args.enabled, changeOrigin(ctx, args.reason)));
     },
   }),
   deleteTool: t.prismaField({
@@ -381,8 +380,7 @@ builder.mutationFields((t) => ({
     description: 'Soft delete: hides every version from reads, keeps them for restoreTool. Refused while a running A/B test uses the tool.',
     args: toolRefArgs,
     resolve: async (query, _root, args, ctx) => {
-      const id = await deleteTool(ctx.prisma, args, changeOrigin(ctx, args.reason));
-      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+      return changedTool(ctx, query, await deleteTool(ctx.prisma, args, changeOrigin(ctx, args.reason)));
     },
   }),
   restoreTool: t.prismaField({
@@ -391,8 +389,7 @@ builder.mutationFields((t) => ({
     description: 'Brings a soft-deleted tool back, every version as it was.',
     args: toolRefArgs,
     resolve: async (query, _root, args, ctx) => {
-      const id = await restoreTool(ctx.prisma, args, changeOrigin(ctx, args.reason));
-      return ctx.prisma.tool.findUniqueOrThrow({ ...query, where: { id } });
+      return changedTool(ctx, query, await restoreTool(ctx.prisma, args, changeOrigin(ctx, args.reason)));
     },
   }),
 }));
