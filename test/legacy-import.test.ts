@@ -80,6 +80,10 @@ describe('importing the legacy corpus', () => {
     const report = await importCatalog(db.prisma, { paths: [LEGACY_DIR] }, { actor: 'test' });
     expect(report.counts).toMatchObject({ files: 222, create: 222, rejected: 0 });
     expect(report.applied).toBe(true);
+    // A large import refreshes the planner's statistics itself (PGlite has no autovacuum).
+    const analyzed = await db.prisma.$queryRaw<Array<{ relname: string }>>`
+      SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL AND relname IN ('Tool', 'Capability', 'Pattern') ORDER BY relname`;
+    expect(analyzed.map((row) => row.relname)).toEqual(['Capability', 'Pattern', 'Tool']);
     const tools = await db.prisma.tool.findMany({ select: { name: true, platform: true } });
     expect(tools).toHaveLength(222);
     for (const name of ['netstat', 'nslookup', 'ping', 'whoami']) {

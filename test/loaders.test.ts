@@ -47,6 +47,10 @@ describe('per-request DataLoaders', () => {
     expect(byId.result.data).toEqual({ a: { name: a!.name, latest: { id: a!.id } }, b: { name: b!.name, latest: { id: b!.id } } });
     // One statement for both ids, one for both latest versions.
     expect(byId.statements).toHaveLength(2);
+    // A soft-deleted version is not served by id either (the column is read even when not asked for).
+    await service.db.prisma.tool.update({ where: { id: b!.id }, data: { deletedAt: new Date() } });
+    expect((await service.graphql(`{ toolById(id: "${b!.id}") { name } }`)).data.toolById).toBeNull();
+    await service.db.prisma.tool.update({ where: { id: b!.id }, data: { deletedAt: null } });
     const bad = await service.graphql(`{ toolById(id: "not-an-id") { name } }`);
     expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });

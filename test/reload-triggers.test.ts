@@ -15,7 +15,7 @@ let service: TestService;
 let watcher: ReturnType<typeof watchCatalogDir>;
 beforeAll(async () => {
   service = await startTestService({ catalogDir });
-  watcher = watchCatalogDir(service.app.reloader, catalogDir, { debounceMs: 150, log: silentLog });
+  watcher = watchCatalogDir(service.app.reloader, catalogDir, { debounceMs: 500, log: silentLog });
   await watcher.ready;
 });
 afterAll(async () => {
@@ -25,6 +25,8 @@ afterAll(async () => {
   rmSync(outside, { recursive: true, force: true });
 });
 
+/** Swap, backup, lock and hidden files editors leave next to the real one (some end in .yaml). */
+const LEFTOVERS = ['.grep.yaml.swp', 'grep.yaml~', '#grep.yaml#', '.#grep.yaml', '.grep.yaml', 'notes.txt', 'grep.yaml.tmp'];
 const reloadsBy = (trigger: string) => service.db.prisma.catalogReload.findMany({ where: { trigger }, orderBy: { startedAt: 'asc' } });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
@@ -41,13 +43,13 @@ describe('the catalog directory watcher', () => {
   it('reloads once for a burst of saves, and readers see the last one', async () => {
     for (let i = 1; i <= 3; i++) {
       writeFileSync(grepFile, original.replace(/^version: .*$/m, `version: "2.0.${i}"`));
-      await sleep(20);
+      await sleep(150); // further apart than the file system's own coalescing, closer than the debounce
     }
     const [reload] = await until('a watch reload', async () => {
       const rows = await reloadsBy('watch');
       return rows.length && rows.every((r) => r.finishedAt) ? rows : undefined;
     });
-    await sleep(400); // a second, wrongly split reload would have started by now
+    await sleep(800); // a second, wrongly split reload would have started by now
     expect(await reloadsBy('watch')).toHaveLength(1);
     expect(reload).toMatchObject({ actor: 'watcher', newVersions: 1, error: null });
     const { data } = await service.graphql('{ tool(name: "grep", platform: "linux") { version } }');
@@ -56,15 +58,15 @@ describe('the catalog directory watcher', () => {
 
   it('ignores editor leftovers, other files, and links that lead outside the directory', async () => {
     const before = (await reloadsBy('watch')).length;
-    for (const name of ['.grep.yaml.swp', 'grep.yaml~', '#grep.yaml#', 'notes.txt', 'grep.yaml.tmp']) {
+    for (const name of LEFTOVERS) {
       writeFileSync(path.join(catalogDir, 'linux', name), 'not: a tool\n');
     }
     writeFileSync(path.join(outside, 'evil.yaml'), 'tool_name: evil\nversion: "1"\nplatform: linux\ncategory: system\n');
     symlinkSync(path.join(outside, 'evil.yaml'), path.join(catalogDir, 'linux', 'evil.yaml'));
-    await sleep(800);
+    await sleep(1_200);
     expect(await reloadsBy('watch')).toHaveLength(before);
     rmSync(path.join(catalogDir, 'linux', 'evil.yaml'));
-    for (const name of ['.grep.yaml.swp', 'grep.yaml~', '#grep.yaml#', 'notes.txt', 'grep.yaml.tmp']) rmSync(path.join(catalogDir, 'linux', name));
+    for (const name of LEFTOVERS) rmSync(path.join(catalogDir, 'linux', name));
   });
 });
 

@@ -345,6 +345,22 @@ describe('concurrent writers', () => {
     expect(rows).toHaveLength(2);
     expect(rows.filter((r) => r.isLatest)).toHaveLength(1);
   });
+
+  // A real race on PostgreSQL (a pool of connections); PGlite runs one transaction at a time.
+  it('lifecycle changes and new versions from the same revision: exactly one of them wins', async () => {
+    await change(M.create, { input: probe('mixed-race') });
+    const ref = { name: 'mixed-race', platform: 'linux', revision: 1 };
+    const results = await Promise.all([
+      ...Array.from({ length: 4 }, () => service.graphql(M.enable, { ...ref, enabled: false }, editor)),
+      ...Array.from({ length: 4 }, (_, i) => service.graphql(M.update, { ...ref, changes: { description: `writer ${i}` } }, editor)),
+      ...Array.from({ length: 2 }, () => service.graphql(M.deprecate, { ...ref }, editor)),
+    ]);
+    const typenames = results.map((r) => r.data?.result?.__typename);
+    expect(typenames.filter((t) => t === 'Tool')).toHaveLength(1);
+    expect(typenames.filter((t) => t === 'ConflictError')).toHaveLength(9);
+    const latest = await service.db.prisma.tool.findFirstOrThrow({ where: { name: 'mixed-race', isLatest: true } });
+    expect(latest.revision).toBe(2);
+  });
 });
 
 describe('audit trail', () => {
