@@ -4,6 +4,7 @@ import { createCallerResolver } from './auth/caller.js';
 import { CatalogClock } from './cache/catalogClock.js';
 import { cachedResponses } from './cache/cachedResponses.js';
 import { CatalogReloader } from './catalog/reload.js';
+import { CatalogEventFeed } from './events/catalogEventFeed.js';
 import { catalogResponseCache, useAdvanceOnMutation } from './cache/responseCache.js';
 import type { RequestListener } from 'node:http';
 import { DEFAULT_CACHE, DEFAULT_LIMITS, type Config } from './config.js';
@@ -22,7 +23,7 @@ export interface AppState {
 
 export interface AppDeps {
   db: Database;
-  config: Pick<Config, 'graphiql' | 'adminApiKey'> & Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir'>>;
+  config: Pick<Config, 'graphiql' | 'adminApiKey'> & Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir' | 'subscriptions'>>;
   /** The catalog generation the caches follow; one per process, shared with reloads and listeners. */
   clock?: CatalogClock;
   log: Logger;
@@ -72,6 +73,7 @@ export function createApp(deps: AppDeps) {
   const registry = createMetricsRegistry(deps.db);
   const clock = deps.clock ?? new CatalogClock();
   const resolveCaller = createCallerResolver(deps.db.prisma, { adminApiKey: deps.config.adminApiKey });
+  const events = new CatalogEventFeed(deps.db.prisma, { clock, registry, log: deps.log, queueLimit: deps.config.subscriptions?.queueLimit });
   const reloader = new CatalogReloader(deps.db.prisma, { catalogDir: deps.config.catalogDir ?? './catalog', clock, log: deps.log });
   const cacheConfig = deps.config.cache ?? DEFAULT_CACHE;
   const limits = deps.config.limits ?? DEFAULT_LIMITS;
@@ -99,6 +101,7 @@ export function createApp(deps: AppDeps) {
       prisma: deps.db.prisma,
       resolveCaller,
       reloader,
+      events,
       readsRequireKey: deps.config.readsRequireKey,
       trustProxy: deps.config.trustProxy,
     }),
@@ -135,7 +138,7 @@ export function createApp(deps: AppDeps) {
   const handler: RequestListener = cacheConfig.enabled
     ? cachedResponses({ yoga, clock, limits: cacheConfig, registry, roleOf, maxBodyBytes: Math.min(limits.bodyBytes, 64 * 1024) })
     : (req, res) => void yoga(req, res);
-  return { yoga, registry, clock, handler, reloader };
+  return { yoga, registry, clock, handler, reloader, events };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -48,6 +48,14 @@ const envSchema = z.object({
   CACHE_MAX_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
   /** Safety net only: invalidation is exact, by catalog generation. */
   CACHE_TTL_MS: z.coerce.number().int().min(1).max(86_400_000).default(300_000),
+  /** Events one subscriber may have waiting before it is dropped as too slow. */
+  SUBSCRIPTION_QUEUE_LIMIT: z.coerce.number().int().min(10).max(1_000_000).default(10_000),
+  /** WebSocket connections that send no connection_init within this long are closed. */
+  WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(3_000),
+  /** Ping WebSocket clients this often; one that misses a pong is disconnected. */
+  WS_KEEPALIVE_MS: z.coerce.number().int().min(1_000).max(600_000).default(12_000),
+  /** Catalog events are kept this long for subscribers that resume with `since`. */
+  EVENT_RETENTION_DAYS: z.coerce.number().min(0.001).max(3_650).default(30),
   /** Behind a reverse proxy: take the client address for the audit log from X-Forwarded-For. */
   TRUST_PROXY: z.stringbool().default(false),
 });
@@ -90,6 +98,7 @@ export interface Config {
   readsRequireKey: boolean;
   trustProxy: boolean;
   cache: { enabled: boolean; maxEntries: number; maxBytes: number; ttlMs: number };
+  subscriptions: { queueLimit: number; wsInitTimeoutMs: number; wsKeepAliveMs: number; eventRetentionMs: number };
   limits: {
     maxDepth: number;
     maxAliases: number;
@@ -148,6 +157,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     readsRequireKey: env.READS_REQUIRE_KEY,
     trustProxy: env.TRUST_PROXY,
     cache: { enabled: env.CACHE_ENABLED, maxEntries: env.CACHE_MAX_ENTRIES, maxBytes: env.CACHE_MAX_BYTES, ttlMs: env.CACHE_TTL_MS },
+    subscriptions: {
+      queueLimit: env.SUBSCRIPTION_QUEUE_LIMIT,
+      wsInitTimeoutMs: env.WS_INIT_TIMEOUT_MS,
+      wsKeepAliveMs: env.WS_KEEPALIVE_MS,
+      eventRetentionMs: Math.round(env.EVENT_RETENTION_DAYS * 86_400_000),
+    },
     limits: {
       maxDepth: env.GRAPHQL_MAX_DEPTH,
       maxAliases: env.GRAPHQL_MAX_ALIASES,

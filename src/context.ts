@@ -6,6 +6,7 @@ import type { Caller, CallerResolver } from './auth/caller.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import type { ChangeOrigin } from './catalog/catalogWrites.js';
 import type { CatalogReloader } from './catalog/reload.js';
+import type { CatalogEventFeed } from './events/catalogEventFeed.js';
 
 export interface Context {
   prisma: PrismaClient;
@@ -18,17 +19,24 @@ export interface Context {
   /** The process's one reloader: reloads never overlap. */
   reloader: CatalogReloader;
   readsRequireKey: boolean;
+  /** The process's one reader of the event log, which subscriptions follow. */
+  events: CatalogEventFeed;
+  /** How the operation arrived: `http` (including server-sent events) or `websocket`. */
+  transport: 'http' | 'websocket';
 }
 
 /** What the HTTP server hands Yoga with each request (absent when a test calls `yoga.fetch`). */
 export interface ServerContext {
   req?: IncomingMessage;
+  /** Set by the WebSocket server for operations that arrive over graphql-ws. */
+  transport?: 'websocket';
 }
 
 export interface ContextDeps {
   prisma: PrismaClient;
   resolveCaller: CallerResolver;
   reloader: CatalogReloader;
+  events: CatalogEventFeed;
   /** Reads without a key are allowed unless this is set. */
   readsRequireKey?: boolean;
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
@@ -55,6 +63,8 @@ export function createContextFactory(deps: ContextDeps) {
     },
     readsRequireKey: deps.readsRequireKey ?? false,
     reloader: deps.reloader,
+    events: deps.events,
+    transport: initial.transport ?? 'http',
   });
 }
 

@@ -7,6 +7,8 @@ import { prepareDatabase } from './bootstrap.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/database.js';
 import { createLogger } from './logger.js';
+import { pruneEventsEvery } from './events/retention.js';
+import { serveWebSockets } from './http/webSockets.js';
 
 let config: Config;
 try {
@@ -22,7 +24,7 @@ try {
 const log = createLogger(config.logLevel);
 const db = await openDatabase(config.database);
 const state = { catalogLoaded: false };
-const { handler, clock, registry, reloader } = createApp({ db, config, log, state });
+const { handler, clock, registry, reloader, yoga, events } = createApp({ db, config, log, state });
 // On a PostgreSQL server other processes (instances, the CLI) change the catalog too.
 const listener =
   config.database.kind === 'postgres'
@@ -30,6 +32,11 @@ const listener =
     : undefined;
 listener?.ready.catch((error: unknown) => log.warn({ err: error }, 'catalog change listener could not connect yet; retrying'));
 const server = createServer(handler);
+const webSockets = serveWebSockets(server, yoga, {
+  initTimeoutMs: config.subscriptions.wsInitTimeoutMs,
+  keepAliveMs: config.subscriptions.wsKeepAliveMs,
+  maxPayloadBytes: Math.min(config.limits.bodyBytes, 1024 * 1024),
+});
 
 server.on('error', (error: NodeJS.ErrnoException) => {
   log.fatal({ err: error }, `cannot listen on ${config.host}:${config.port}: ${error.code ?? error.message}`);
@@ -43,12 +50,14 @@ const port = typeof address === 'object' && address ? address.port : config.port
 
 let watcher: ReturnType<typeof watchCatalogDir> | undefined;
 let schedule: ReturnType<typeof scheduleReloads> | undefined;
+let retention: ReturnType<typeof pruneEventsEvery> | undefined;
 try {
-  await prepareDatabase(db, config, log);
+  await prepareDatabase(db, config, log, reloader);
   state.catalogLoaded = true;
   if (config.reloadTriggers.watch && existsSync(config.catalogDir)) {
     watcher = watchCatalogDir(reloader, config.catalogDir, { debounceMs: config.reloadTriggers.debounceMs, log });
   }
+  retention = pruneEventsEvery(db.prisma, config.subscriptions.eventRetentionMs, log);
   if (config.reloadTriggers.intervalMs) schedule = scheduleReloads(reloader, config.reloadTriggers.intervalMs, log);
 } catch (error) {
   log.fatal({ err: error }, 'start-up failed');
@@ -79,6 +88,9 @@ async function shutdown(signal: string) {
   });
   clearTimeout(forced);
   schedule?.stop();
+  retention?.stop();
+  events.stop();
+  await webSockets.close();
   await watcher?.close();
   await listener?.stop();
   await db.close();

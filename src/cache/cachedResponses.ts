@@ -92,7 +92,9 @@ export function cachedResponses(options: CachedResponsesOptions): RequestListene
       String(req.headers['content-type'] ?? '').startsWith('application/json') &&
       Number.isFinite(declared) &&
       declared <= options.maxBodyBytes;
-    if (!isGraphql || (!isGet && !isPost)) {
+    // A subscription's event stream is never one cacheable body.
+    const isStream = String(req.headers.accept ?? '').includes('text/event-stream');
+    if (!isGraphql || isStream || (!isGet && !isPost)) {
       void yoga(req, res);
       return;
     }

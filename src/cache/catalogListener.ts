@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { CATALOG_CHANNEL } from '../catalog/catalogWrites.js';
+import { CATALOG_CHANNEL } from '../events/eventLog.js';
 import type { Logger } from '../logger.js';
 import type { CatalogClock } from './catalogClock.js';
 

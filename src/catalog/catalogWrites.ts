@@ -1,5 +1,6 @@
 import { auditRow, type ChangeOrigin } from '../audit/auditRow.js';
 import type { Prisma } from '../generated/prisma/client.js';
+import { appendEvents, type ToolEventType } from '../events/eventLog.js';
 import type { ToolDefinition } from './definition.js';
 import { ConflictError } from './errors.js';
 import { rowsFor } from './writeTools.js';
@@ -8,21 +9,11 @@ type Tx = Prisma.TransactionClient;
 
 export type { ChangeOrigin };
 
-/** Catalog event types: one per kind of change readers and subscribers care about. */
-export type CatalogEventType =
-  | 'TOOL_CREATED'
-  | 'TOOL_VERSIONED'
-  | 'TOOL_DEPRECATED'
-  | 'TOOL_DELETED'
-  | 'TOOL_RESTORED'
-  | 'TOOL_ENABLED'
-  | 'TOOL_DISABLED';
-
 /** One change to one tool, as the audit log and the event log record it. */
 export interface ChangeRecord {
   /** Audit action, e.g. `tool.create`, `tool.rollback`, `tool.delete`. */
   action: string;
-  event: CatalogEventType;
+  event: ToolEventType;
   toolId: string;
   name: string;
   platform: string;
@@ -30,9 +21,6 @@ export interface ChangeRecord {
   /** Before/after detail for the audit log. */
   diff: Record<string, unknown>;
 }
-
-/** PostgreSQL channel on which every committed catalog change is announced to listening instances. */
-export const CATALOG_CHANNEL = 'tool_catalog_changes';
 
 /** Writes the audit entries and catalog events for `changes`; call it inside the change's transaction. */
 export async function recordChanges(tx: Tx, changes: ChangeRecord[], origin: ChangeOrigin): Promise<void> {
@@ -42,8 +30,9 @@ export async function recordChanges(tx: Tx, changes: ChangeRecord[], origin: Cha
       auditRow(origin, { action: change.action, entityType: 'Tool', entityId: change.toolId, entityName: `${change.name}@${change.platform}`, diff: change.diff }),
     ),
   });
-  await tx.catalogEvent.createMany({
-    data: changes.map((change) => ({
+  await appendEvents(
+    tx,
+    changes.map((change) => ({
       type: change.event,
       toolName: change.name,
       platform: change.platform,
@@ -51,10 +40,8 @@ export async function recordChanges(tx: Tx, changes: ChangeRecord[], origin: Cha
       version: change.version,
       payload: { actor: origin.actor, trigger: origin.trigger, action: change.action },
     })),
-  });
-  // Delivered when the transaction commits, never for a rollback; repeats within one transaction
-  // are delivered once. (pg_notify returns void, which is selected from rather than returned.)
-  await tx.$queryRaw`SELECT 1 FROM pg_notify(${CATALOG_CHANNEL}, ${origin.trigger})`;
+    origin.trigger,
+  );
 }
 
 /** A new immutable version to write, and the latest version it replaces (or sits beside, for a draft). */
@@ -125,10 +112,4 @@ export async function publishVersions(tx: Tx, writes: VersionWrite[], origin: Ch
     origin,
   );
   return rows.map((r) => r.tool.id!);
-}
-
-/** The catalog revision now: the newest event's sequence number. */
-export async function catalogRevision(tx: Tx): Promise<bigint | undefined> {
-  const last = await tx.catalogEvent.findFirst({ orderBy: { revision: 'desc' }, select: { revision: true } });
-  return last?.revision;
 }

@@ -1,6 +1,7 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
-import { catalogRevision, publishVersions, type VersionWrite } from './catalogWrites.js';
+import { headRevision } from '../events/eventLog.js';
+import { publishVersions, type VersionWrite } from './catalogWrites.js';
 import { contentHash } from './contentHash.js';
 import type { ToolDefinition } from './definition.js';
 import { FileReport, type Diagnostic } from './diagnostics.js';
@@ -225,7 +226,7 @@ async function apply(prisma: PrismaClient, tools: PlannedTool[], options: Import
         for (let start = 0; start < writes.length; start += WRITE_BATCH) {
           await publishVersions(tx, writes.slice(start, start + WRITE_BATCH), origin);
         }
-        return catalogRevision(tx);
+        return headRevision(tx);
       },
       { timeout: 300_000, maxWait: 30_000 },
     );

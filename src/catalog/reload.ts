@@ -1,6 +1,7 @@
 import type { CatalogReload, PrismaClient } from '../generated/prisma/client.js';
 import type { CatalogClock } from '../cache/catalogClock.js';
 import type { Logger } from '../logger.js';
+import { appendEvents } from '../events/eventLog.js';
 import { ConflictError } from './errors.js';
 import { importCatalog, type ImportReport } from './importer.js';
 
@@ -56,10 +57,18 @@ export class CatalogReloader {
     const started = await this.prisma.catalogReload.create({
       data: { trigger: request.trigger, actor: request.actor, source, dryRun: request.dryRun },
     });
-    const event = (type: 'RELOAD_STARTED' | 'RELOAD_FINISHED' | 'RELOAD_FAILED', payload: object) =>
-      this.prisma.catalogEvent.create({
-        data: { type, payload: { reloadId: started.id, trigger: request.trigger, actor: request.actor, source, dryRun: request.dryRun, ...payload } },
-      });
+    const event = async (type: 'RELOAD_STARTED' | 'RELOAD_FINISHED' | 'RELOAD_FAILED', payload: object) => {
+      await this.prisma.$transaction((tx) =>
+        appendEvents(
+          tx,
+          [{ type, payload: { reloadId: started.id, trigger: request.trigger, actor: request.actor, source, dryRun: request.dryRun, ...payload } }],
+          request.trigger,
+        ),
+      );
+      // The history and the event log changed: cached answers about them are stale, and this
+      // instance's subscribers hear of it without waiting for the database's notification.
+      this.options.clock?.advance();
+    };
     await event('RELOAD_STARTED', {});
     const finish = async (data: Partial<Pick<CatalogReload, 'created' | 'newVersions' | 'unchanged' | 'removed' | 'rejected' | 'error'>>) => {
       const reload = await this.prisma.catalogReload.update({

@@ -30,6 +30,8 @@ export const builder = new SchemaBuilder<{
     defaultResultOptions: { name: ({ fieldName }) => `${fieldName[0]!.toUpperCase()}${fieldName.slice(1)}Success` },
   },
   scopeAuth: {
+    // Refuse a subscription when it starts, not on its first event (which may never come).
+    authorizeOnSubscribe: true,
     authScopes: (ctx) => ({
       reader: !ctx.readsRequireKey || hasRole(ctx.caller, 'reader'),
       editor: hasRole(ctx.caller, 'editor'),

@@ -72,10 +72,10 @@ export const ImportResultRef = builder.objectRef<ImportReport>('ImportResult').i
     applied: t.exposeBoolean('applied', {
       description: 'True when the changes were written: not a dry run, and nothing rejected (or `partial`).',
     }),
-    revision: t.string({
+    revision: t.int({
       nullable: true,
-      resolve: (r) => r.revision?.toString() ?? null,
-      description: 'Catalog revision after the import, when it wrote anything.',
+      resolve: (r) => (r.revision === undefined ? null : Number(r.revision)),
+      description: 'Catalog revision after the import, when it wrote anything (the revision of its last event, as in `catalogEvents`).',
     }),
     counts: t.field({ type: ImportCountsRef, resolve: (r) => r.counts, description: 'Outcomes counted.' }),
     tools: t.field({ type: [PlannedToolRef], resolve: (r) => r.tools, description: 'Every document and its outcome.' }),

@@ -7,6 +7,7 @@ import './catalogTransfer.js';
 import './audit.js';
 import './apiKey.js';
 import './reload.js';
+import './catalogEvents.js';
 
 export const schema = builder.toSchema({ sortSchema: false });
 export const sortedSchema = lexicographicSortSchema(schema);

@@ -79,7 +79,15 @@ export interface TestService {
 }
 
 export async function startTestService(
-  options: { catalogDir?: string; seed?: boolean; adminApiKey?: string; limits?: Config['limits']; cache?: Config['cache'] } = {},
+  options: {
+    catalogDir?: string;
+    seed?: boolean;
+    adminApiKey?: string;
+    limits?: Config['limits'];
+    cache?: Config['cache'];
+    subscriptions?: Config['subscriptions'];
+    readsRequireKey?: boolean;
+  } = {},
 ): Promise<TestService> {
   const { db, drop } = await openTestDatabase();
   await prepareDatabase(
@@ -96,6 +104,8 @@ export async function startTestService(
       limits: options.limits,
       cache: options.cache,
       catalogDir: options.catalogDir ?? SAMPLE_CATALOG_DIR,
+      subscriptions: options.subscriptions,
+      readsRequireKey: options.readsRequireKey,
     },
     log: silentLog,
     state,
@@ -125,7 +135,10 @@ export async function startTestService(
         recording = undefined;
       }
     },
-    close: drop,
+    close: async () => {
+      app.events.stop();
+      await drop();
+    },
   };
 }
 
