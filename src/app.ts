@@ -12,6 +12,7 @@ import { protections } from './protections.js';
 import { createContextFactory, type Context, type ServerContext } from './context.js';
 import type { Database } from './db/database.js';
 import { maskError } from './errors.js';
+import { useReadSnapshot } from './db/readSnapshot.js';
 import type { Logger } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
 import { schema } from './schema/index.js';
@@ -31,6 +32,8 @@ export interface AppDeps {
 }
 
 const READY_PING_TIMEOUT_MS = 2_000;
+/** Longest a query may wait for a database connection, and then run. */
+const QUERY_TIMEOUT_MS = 15_000;
 
 /** What GraphiQL shows first: the query the README suggests. */
 export const FIRST_QUERY = `# Tools on linux, with what each can do and how long it takes.
@@ -132,6 +135,8 @@ export function createApp(deps: AppDeps) {
       }),
       // After the metrics plugin, so requests answered from the cache are still counted and timed.
       ...caching,
+      // After the cache: a cached answer needs no snapshot.
+      useReadSnapshot(deps.db.prisma, { timeoutMs: QUERY_TIMEOUT_MS }),
     ],
   });
   /** What the HTTP server runs: cached query responses straight from memory, everything else through Yoga. */

@@ -54,7 +54,17 @@ describe('the service process', () => {
     const second = await startServerProcess({ ...databaseEnv, CATALOG_DIR: catalogDir });
     try {
       expect(await toolCount(second.url)).toBe(expected);
-      expect(second.logs().map((l) => l.msg)).toContain('catalog already loaded; not seeding');
+      expect(second.logs().map((l) => l.msg)).toContain('catalog loaded from the database');
+      // Each start-up is a reload in the history, kept across the restart.
+      const history = await fetch(`${second.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ reloadHistory(first: 5) { edges { node { trigger actor source created unchanged error } } } }' }),
+      }).then((r) => r.json() as Promise<{ data: { reloadHistory: { edges: Array<{ node: Record<string, unknown> }> } } }>);
+      expect(history.data.reloadHistory.edges.map((e) => e.node)).toEqual([
+        { trigger: 'startup', actor: 'startup', source: 'database', created: 0, unchanged: expected, error: null },
+        { trigger: 'startup', actor: 'startup', source: catalogDir, created: expected, unchanged: 0, error: null },
+      ]);
     } finally {
       await second.stop();
     }

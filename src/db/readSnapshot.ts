@@ -1,0 +1,37 @@
+import { getOperationAST } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Context } from '../context.js';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import { createLoaders } from '../loaders.js';
+
+export interface ReadSnapshotOptions {
+  /** How long a query may wait for a connection, and run, before it fails. */
+  timeoutMs: number;
+}
+
+/**
+ * Runs every query operation in one REPEATABLE READ transaction, so all its statements
+ * see one snapshot of the catalog. A query's fields are resolved by several statements (a page and
+ * its count, each root field, DataLoader batches); without a snapshot, a change committing between
+ * two of them would give the caller half the catalog before it and half after.
+ * Mutations run their own transactions; subscriptions read per event.
+ */
+export function useReadSnapshot(prisma: PrismaClient, options: ReadSnapshotOptions): Plugin<Context> {
+  return {
+    onExecute({ args, executeFn, setExecuteFn }) {
+      if (getOperationAST(args.document, args.operationName)?.operation !== 'query') return;
+      setExecuteFn((execArgs) =>
+        prisma.$transaction(
+          async (tx) => {
+            const context = execArgs.contextValue as Context;
+            // Everything this operation reads goes through the snapshot, loaders included.
+            context.prisma = tx as PrismaClient;
+            context.loaders = createLoaders(tx as PrismaClient);
+            return executeFn(execArgs);
+          },
+          { isolationLevel: 'RepeatableRead', maxWait: options.timeoutMs, timeout: options.timeoutMs },
+        ),
+      );
+    },
+  };
+}
