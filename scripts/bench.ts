@@ -29,9 +29,8 @@
 // Writes bench/results/bench-<timestamp>.json and bench/results/bench-latest.md (with the goals).
 //
 //   npm run bench [-- --duration 5 --rounds 3 --connections 1,10,50 --count 5000]
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,17 +39,18 @@ import { generateCatalog, generateTools } from './generate-catalog.js';
 import type { LoadReply, LoadResult, LoadSpec } from './bench/loadgen.js';
 import { createBenchDatabase, redact, serverVersion, type BenchDatabase } from './bench/postgres.js';
 import { markdownTable, textTable, type Column } from './bench/tables.js';
+import { choiceList, gitCommit, integer, integerList, progress } from './bench/cli.js';
+import { baseEnv, startServiceProcess } from './bench/service.js';
+import { median } from './bench/stats.js';
 import {
   captureTail,
   cpuSeconds,
   detectPinning,
   machineBusySeconds,
-  freePort,
   killAllChildren,
   rssMb,
   spawnNode,
   stopChild,
-  waitUntilReady,
   type Pinning,
 } from './bench/processes.js';
 
@@ -195,13 +195,6 @@ interface CellMedian {
   serverCpu: number | null;
   loadgenCpu: number | null;
   otherCpu: number | null;
-}
-
-function median(values: Array<number | null>): number | null {
-  const present = values.filter((v): v is number => v !== null && Number.isFinite(v)).sort((a, b) => a - b);
-  if (!present.length) return null;
-  const mid = Math.floor(present.length / 2);
-  return present.length % 2 ? present[mid]! : (present[mid - 1]! + present[mid]!) / 2;
 }
 
 /** Caches that answer whole responses: the HTTP front door's and Yoga's response cache. */
@@ -368,45 +361,19 @@ interface Running {
   stop(): Promise<void>;
 }
 
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[key]) env[key] = process.env[key]!;
-  return env;
-}
-
 /** Extra node/V8 flags for the service process (--node-flags), e.g. a heap cap to trade speed for memory. */
 let serviceNodeFlags: string[] = [];
 
 async function startService(target: DbTarget, cache: boolean, pin: Pinning): Promise<Running> {
-  const port = await freePort();
   const label = `${target.kind} service (cache ${cache ? 'on' : 'off'})`;
-  const child = spawnNode([...serviceNodeFlags, '--import', 'tsx', 'src/server.ts'], pin.serverCore, {
-    cwd: projectRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...baseEnv(),
-      NODE_ENV: 'production',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-      SEED_ON_EMPTY: 'false',
-      CACHE_ENABLED: String(cache),
-      ...target.env,
-    },
+  const service = await startServiceProcess({
+    label,
+    nodeFlags: serviceNodeFlags,
+    core: pin.serverCore,
+    readyTimeoutMs: READY_TIMEOUT_MS,
+    env: { NODE_ENV: 'production', LOG_LEVEL: 'warn', SEED_ON_EMPTY: 'false', CACHE_ENABLED: String(cache), ...target.env },
   });
-  const tail = captureTail(child);
-  const base = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    const code = await stopChild(child);
-    if (code !== 0 && code !== null) progress(`${label} exited with code ${code}: ${tail().split('\n').slice(-5).join(' | ')}`);
-  };
-  try {
-    const startMs = await waitUntilReady(`${base}/ready`, child, READY_TIMEOUT_MS, () => `${label} output:\n${tail()}`);
-    return { label, child, base, startMs, metrics: true, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+  return { label, child: service.child, base: service.base, startMs: service.startMs, metrics: true, stop: service.stop };
 }
 
 async function startBaseline(kind: 'node' | 'yoga', capturedFile: string, pin: Pinning): Promise<Running> {
@@ -554,44 +521,8 @@ function goalLines(goals: Goal[], level: number, markdown: boolean): string[] {
   ];
 }
 
-function gitCommit(): string | null {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: projectRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return null;
-  }
-}
-
-function progress(line: string) {
-  process.stderr.write(`  ${line}\n`);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Main
-
-function integer(name: string, min = 1) {
-  return (value: string) => {
-    if (!/^-?\d+$/.test(value) || Number(value) < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}.`);
-    return Number(value);
-  };
-}
-
-function integerList(name: string) {
-  return (value: string) => {
-    const list = value.split(',').map((v) => v.trim());
-    if (!list.length || list.some((v) => !/^\d+$/.test(v) || Number(v) < 1)) throw new InvalidArgumentError(`${name} must be a comma-separated list of positive integers.`);
-    return [...new Set(list.map(Number))];
-  };
-}
-
-function choiceList<T extends string>(name: string, allowed: readonly T[]) {
-  return (value: string) => {
-    const list = value.split(',').map((v) => v.trim()) as T[];
-    const unknown = list.filter((v) => !allowed.includes(v));
-    if (unknown.length) throw new InvalidArgumentError(`${name}: unknown ${unknown.join(', ')} (known: ${allowed.join(', ')})`);
-    return [...new Set(list)];
-  };
-}
 
 interface Options {
   duration: number;

@@ -133,12 +133,15 @@ describe('catalogEvents', () => {
     ).filter((s) => s !== null);
     const sse = await Promise.all(Array.from({ length: 20 }, () => subscribeSse(listening.url, EVENTS, { types: ['TOOL_DISABLED'] })));
     await eventually(async () => (await gauge('websocket')) === 20 && (await gauge('http')) === 20, '40 subscriptions');
-    const before = await reads();
-    await setEnabled('ss', false);
-    const delivered = await Promise.all([...subscribers, ...sse].map((s) => s.next()));
-    expect(new Set(delivered.map((d) => d.catalogEvents.revision)).size).toBe(1);
-    expect(await reads()).toBe(before + 1);
-    for (const s of [...subscribers, ...sse]) s.close();
+    try {
+      const before = await reads();
+      await setEnabled('ss', false);
+      const delivered = await Promise.all([...subscribers, ...sse].map((s) => s.next()));
+      expect(new Set(delivered.map((d) => d.catalogEvents.revision)).size).toBe(1);
+      expect(await reads()).toBe(before + 1);
+    } finally {
+      for (const s of [...subscribers, ...sse]) s.close();
+    }
     await setEnabled('ss', true);
     await eventually(async () => (await gauge('websocket')) === 0 && (await gauge('http')) === 0, 'all gauges back to zero');
   });

@@ -6,6 +6,7 @@ import { listenForCatalogChanges, type CatalogListener } from '../src/cache/cata
 import { importCatalog } from '../src/catalog/importer.js';
 import { openDatabase, type Database } from '../src/db/database.js';
 import { createPostgresDatabase, SAMPLE_CATALOG_DIR, silentLog } from './support/service.js';
+import { listenOnLoopback, subscribeWs } from './support/subscriptions.js';
 
 // Two service instances on one PostgreSQL database, as in production; PGlite has one process only.
 const serverUrl = process.env.DATABASE_URL;
@@ -34,6 +35,8 @@ describe.skipIf(!serverUrl)('instances on one PostgreSQL database', () => {
     editor = { authorization: `Bearer ${await createApiKey(dbA.prisma, 'listener-editor', 'editor')}` };
   });
   afterAll(async () => {
+    appA?.events.stop();
+    appB?.events.stop();
     await listenerB?.stop();
     await dbA?.close();
     await dbB?.close();
@@ -78,6 +81,28 @@ describe.skipIf(!serverUrl)('instances on one PostgreSQL database', () => {
     const ms = await freshOnB((tool) => tool.description === 'changed on A');
     console.log(`instance B served the change made on A after ${ms.toFixed(1)} ms`);
     expect(ms).toBeLessThan(5_000);
+  });
+
+  it('a change and a reload on one instance reach the subscribers of the other, in order', async () => {
+    const listening = await listenOnLoopback(appB);
+    const subscriber = subscribeWs(listening.wsUrl, 'subscription { catalogEvents(types: [TOOL_VERSIONED, RELOAD_FINISHED]) { revision type toolName tool { description } } }');
+    try {
+      const started = performance.now();
+      while (appB.events.subscriberCount < 1 && performance.now() - started < 5_000) await new Promise((resolve) => setTimeout(resolve, 10));
+      await update('announced to B');
+      const sent = performance.now();
+      const versioned = (await subscriber.next(5_000)).catalogEvents;
+      console.log(`a subscriber on B received the change made on A ${(performance.now() - sent).toFixed(1)} ms after A answered`);
+      expect(versioned).toMatchObject({ type: 'TOOL_VERSIONED', toolName: 'grep', tool: { description: 'announced to B' } });
+      const reload = await ask(appA, 'mutation { reloadCatalog(source: DATABASE) { reload { error } } }', editor);
+      expect(reload.data.reloadCatalog.reload.error).toBeNull();
+      const finished = (await subscriber.next(5_000)).catalogEvents;
+      expect(finished.type).toBe('RELOAD_FINISHED');
+      expect(finished.revision).toBeGreaterThan(versioned.revision);
+    } finally {
+      subscriber.close();
+      await listening.close();
+    }
   });
 
   it('an import by another process (the CLI) reaches it too', async () => {

@@ -15,6 +15,8 @@ export interface ReadSnapshotOptions {
  * its count, each root field, DataLoader batches); without a snapshot, a change committing between
  * two of them would give the caller half the catalog before it and half after.
  * Mutations run their own transactions; subscriptions read per event.
+ * On PGlite the isolation level is not applied (its adapter sets it outside the transaction), and
+ * need not be: PGlite runs one transaction at a time, so nothing can commit while a query's is open.
  */
 export function useReadSnapshot(prisma: PrismaClient, options: ReadSnapshotOptions): Plugin<Context> {
   return {

@@ -190,12 +190,20 @@ export class CatalogEventFeed {
   subscribe(options: SubscribeOptions = {}): AsyncIterableIterator<FeedEvent> {
     const transport = options.transport ?? 'other';
     let released = false;
+    let counted = false;
     const release = () => {
       if (released) return;
       released = true;
       inbox.close();
       this.#inboxes.delete(inbox);
-      this.#active?.dec({ transport });
+      if (counted) this.#active?.dec({ transport });
+    };
+    // Counted once it has joined the fan-out, so the gauge never shows a subscriber that could
+    // still miss an event.
+    const joined = () => {
+      if (released) return;
+      counted = true;
+      this.#active?.inc({ transport });
     };
     // A dropped subscriber leaves the fan-out at once, even if its client never reads again; the
     // error reaches the client with the next event it asks for.
@@ -203,8 +211,7 @@ export class CatalogEventFeed {
       this.#dropped?.inc();
       release();
     });
-    this.#active?.inc({ transport });
-    const events = this.#deliver(inbox, options, release);
+    const events = this.#deliver(inbox, options, joined, release);
     // An async generator cannot be interrupted while it awaits, so ending a subscription closes
     // its inbox first: the pending wait returns at once and the generator finishes.
     return {
@@ -223,10 +230,11 @@ export class CatalogEventFeed {
     };
   }
 
-  async *#deliver(inbox: Inbox, options: SubscribeOptions, release: () => void): AsyncGenerator<FeedEvent> {
+  async *#deliver(inbox: Inbox, options: SubscribeOptions, joined: () => void, release: () => void): AsyncGenerator<FeedEvent> {
     const types = options.types?.length ? new Set(options.types) : undefined;
     try {
       const joinedAt = await this.#join(inbox);
+      joined();
       if (options.since !== undefined && options.since !== null) {
         let cursor = options.since;
         const horizon = await prunedThrough(this.prisma);

@@ -9,6 +9,8 @@ import type { Config } from '../../src/config.js';
 
 export const SAMPLE_CATALOG_DIR = new URL('../../catalog/', import.meta.url).pathname;
 export const silentLog = pino({ level: 'silent' });
+/** Transaction control as the drivers log it (PGlite as comments, pg as plain statements): not reads. */
+const TRANSACTION_MARKER = /^(--|BEGIN\b|COMMIT\b|ROLLBACK\b|SET TRANSACTION\b)/i;
 
 /**
  * A throwaway database of the kind under test: PGlite in memory by default, or a fresh database
@@ -112,7 +114,7 @@ export async function startTestService(
   });
   let recording: string[] | undefined;
   db.onStatement((sql) => {
-    if (recording && !sql.startsWith('--')) recording.push(sql);
+    if (recording && !TRANSACTION_MARKER.test(sql)) recording.push(sql);
   });
   return {
     app,
