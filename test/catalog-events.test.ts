@@ -2,7 +2,9 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createApiKey } from '../src/auth/keys.js';
-import { appendEvents, pruneEvents } from '../src/events/eventLog.js';
+import { CatalogClock } from '../src/cache/catalogClock.js';
+import { CatalogEventFeed } from '../src/events/catalogEventFeed.js';
+import { appendEvents, headRevision, pruneEvents } from '../src/events/eventLog.js';
 import { startTestService, type TestService } from './support/service.js';
 import { listenOnLoopback, subscribeSse, subscribeWs, type Listening } from './support/subscriptions.js';
 
@@ -189,12 +191,84 @@ describe('catalogEvents', () => {
     await service.db.prisma.catalogEvent.deleteMany({ where: { toolName: { startsWith: 'bulk-' } } });
   }, 120_000);
 
+  it('drops an SSE subscriber whose client stops reading', async () => {
+    const dropped = async () => (await service.app.registry.getSingleMetric('tool_catalog_event_subscribers_dropped_total')!.get()).values[0]?.value ?? 0;
+    const droppedBefore = await dropped();
+    const { port } = new URL(listening.url);
+    const body = JSON.stringify({ query: 'subscription { catalogEvents(types: [TOOL_CREATED]) { revision toolName details } }' });
+    // A raw HTTP client that sends the request, reads the headers, then never reads again.
+    const stuck = net.connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve, reject) => {
+      stuck.once('connect', () => {
+        stuck.write(
+          `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: text/event-stream\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+        stuck.once('data', () => {
+          stuck.pause();
+          resolve();
+        });
+      });
+      stuck.once('error', reject);
+    });
+    await eventually(async () => (await gauge('http')) === 1, 'the stuck SSE subscription');
+    const big = 'y'.repeat(8_000);
+    for (let burst = 0; burst < 6 && (await dropped()) === droppedBefore; burst += 1) {
+      await service.db.prisma.$transaction(
+        (tx) => appendEvents(tx, Array.from({ length: 800 }, (_, i) => ({ type: 'TOOL_CREATED', toolName: `sse-bulk-${burst}-${i}`, platform: 'linux', payload: { big } })), 'test'),
+        { timeout: 60_000 },
+      );
+      service.app.clock.advance();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    await eventually(async () => (await dropped()) === droppedBefore + 1, 'the stuck SSE subscriber to be dropped', 30_000);
+    expect(await gauge('http')).toBe(0);
+    stuck.destroy();
+    await service.db.prisma.catalogEvent.deleteMany({ where: { toolName: { startsWith: 'sse-bulk-' } } });
+  }, 120_000);
+
   it('closes a WebSocket that never sends connection_init', async () => {
     const idle = new WebSocket(listening.wsUrl, 'graphql-transport-ws');
     const started = Date.now();
     const code = await new Promise<number>((resolve) => idle.once('close', (closeCode) => resolve(closeCode)));
     expect(code).toBe(4408);
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+  });
+});
+
+describe('the event feed', () => {
+  it('replays, catches up after its queue overflowed mid-replay, then goes live: every event once, in order', async () => {
+    const clock = new CatalogClock();
+    const feed = new CatalogEventFeed(service.db.prisma, { clock, queueLimit: 10, pageSize: 10 });
+    const append = (from: number, count: number) =>
+      service.db.prisma.$transaction((tx) =>
+        appendEvents(tx, Array.from({ length: count }, (_, i) => ({ type: 'TOOL_ENABLED', toolName: `feed-${from + i}`, platform: 'linux' })), 'test'),
+      );
+    try {
+      const since = await headRevision(service.db.prisma);
+      await append(1, 30);
+      const events = feed.subscribe({ since, types: ['TOOL_ENABLED'] });
+      const names: string[] = [];
+      const take = async () => {
+        const next = await Promise.race([events.next(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no event after ${names.join(',')}`)), 5_000))]);
+        names.push((next.value as { toolName: string }).toolName);
+      };
+      await take(); // joined, replaying the first page
+      // 25 more arrive while this subscriber is still replaying: more than its queue holds.
+      await append(31, 25);
+      clock.advance();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      while (names.length < 55) await take();
+      await append(56, 1);
+      clock.advance();
+      await take();
+      expect(names).toEqual(Array.from({ length: 56 }, (_, i) => `feed-${i + 1}`));
+      const extra = await Promise.race([events.next().then(() => 'more'), new Promise((resolve) => setTimeout(() => resolve('none'), 300))]);
+      expect(extra).toBe('none');
+      await events.return?.();
+    } finally {
+      feed.stop();
+      await service.db.prisma.catalogEvent.deleteMany({ where: { toolName: { startsWith: 'feed-' } } });
+    }
   });
 });
 
