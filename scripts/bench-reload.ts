@@ -111,7 +111,8 @@ async function reloadUnderLoad(service: ServiceProcess, label: { database: strin
         const answer = await read(service);
         answers.push({ text: answer.text, ok: answer.ok, during: during || reloading });
       } catch (error) {
-        answers.push({ text: String(error), ok: false, during: during || reloading });
+        const cause = (error as { cause?: unknown }).cause;
+        answers.push({ text: `${String(error)}${cause ? ` (${String(cause)})` : ''}`, ok: false, during: during || reloading });
       }
     }
   });

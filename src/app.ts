@@ -34,6 +34,7 @@ export interface AppDeps {
 const READY_PING_TIMEOUT_MS = 2_000;
 /** Longest a query may wait for a database connection, and then run. */
 const QUERY_TIMEOUT_MS = 15_000;
+const PGLITE_READ_MAX_WAIT_MS = 600_000;
 
 /** What GraphiQL shows first: the query the README suggests. */
 export const FIRST_QUERY = `# Tools on linux, with what each can do and how long it takes.
@@ -96,7 +97,15 @@ export function createApp(deps: AppDeps) {
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
     landingPage: false,
-    graphiql: deps.config.graphiql ? { title: 'Tool Catalog', defaultQuery: FIRST_QUERY } : false,
+    graphiql: deps.config.graphiql
+      ? {
+          title: 'Tool Catalog',
+          defaultQuery: FIRST_QUERY,
+          // GraphiQL runs subscriptions as GET event streams, which CSRF prevention refuses without
+          // this header; the page is served from our own origin, so it may send it.
+          additionalHeaders: { 'x-graphql-yoga-csrf': 'graphiql' },
+        }
+      : false,
     // GraphiQL bundled into the page: no CDN, so it works on hosts without internet access. The
     // bundle costs about 80 MB of memory, so it is loaded when the page is first asked for.
     renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
@@ -136,7 +145,9 @@ export function createApp(deps: AppDeps) {
       // After the metrics plugin, so requests answered from the cache are still counted and timed.
       ...caching,
       // After the cache: a cached answer needs no snapshot.
-      useReadSnapshot(deps.db.prisma, { timeoutMs: QUERY_TIMEOUT_MS }),
+      // PGlite runs one transaction at a time, so a read waits for a whole import to commit; on a
+      // server a read only waits for a pooled connection.
+      useReadSnapshot(deps.db.prisma, { maxWaitMs: deps.db.kind === 'pglite' ? PGLITE_READ_MAX_WAIT_MS : QUERY_TIMEOUT_MS, timeoutMs: QUERY_TIMEOUT_MS }),
     ],
   });
   /** What the HTTP server runs: cached query responses straight from memory, everything else through Yoga. */

@@ -81,16 +81,19 @@ async function shutdown(signal: string) {
     server.closeAllConnections();
   }, config.shutdownTimeoutMs);
   forced.unref();
+  // Subscriptions never finish on their own: end them (SSE streams complete, WebSockets close with
+  // 1001 "going away") so that their connections do not hold the drain open.
+  events.stop();
+  const socketsClosed = webSockets.close();
   // Stops accepting, lets in-flight requests finish, then closes keep-alive sockets.
   await new Promise<void>((resolve) => {
     server.close(() => resolve());
     server.closeIdleConnections();
   });
+  await socketsClosed;
   clearTimeout(forced);
   schedule?.stop();
   retention?.stop();
-  events.stop();
-  await webSockets.close();
   await watcher?.close();
   await listener?.stop();
   await db.close();

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runServerExpectingExit, startServerProcess } from './support/process.js';
 import { processDatabase, SAMPLE_CATALOG_DIR } from './support/service.js';
 import { readSampleCatalog } from './support/sampleCatalog.js';
+import { subscribeSse, subscribeWs } from './support/subscriptions.js';
 
 let workDir: string;
 let databaseEnv: Record<string, string>;
@@ -80,6 +81,24 @@ describe('the service process', () => {
     } finally {
       await first.stop();
     }
+  });
+
+  it('ends open subscriptions on SIGTERM instead of waiting out the drain timeout', async () => {
+    const server = await startServerProcess({ ...databaseEnv, CATALOG_DIR: SAMPLE_CATALOG_DIR, SHUTDOWN_TIMEOUT_MS: '60000' });
+    const query = 'subscription { catalogEvents { revision } }';
+    const sse = await subscribeSse(`${server.url}/graphql`, query);
+    const ws = subscribeWs(`${server.url.replace('http', 'ws')}/graphql`, query);
+    const started = Date.now();
+    while (Date.now() - started < 10_000) {
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      if (/tool_catalog_event_subscriptions\{transport="websocket"\} 1/.test(metrics) && /tool_catalog_event_subscriptions\{transport="http"\} 1/.test(metrics)) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await server.stop('SIGTERM')).toBe(0);
+    // Both streams were ended by the server, and the drain never needed its timeout.
+    await Promise.all([sse.ended, ws.ended]);
+    expect(server.logs().map((l) => l.msg)).toContain('stopped');
+    expect(server.logs().map((l) => l.msg)).not.toContain('drain timeout reached; closing open connections');
   });
 
   it('finishes an in-flight request after SIGTERM before it exits', async () => {

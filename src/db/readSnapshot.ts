@@ -5,7 +5,9 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 import { createLoaders } from '../loaders.js';
 
 export interface ReadSnapshotOptions {
-  /** How long a query may wait for a connection, and run, before it fails. */
+  /** How long a query may wait to begin its transaction (for a pooled connection, or PGlite's turn). */
+  maxWaitMs: number;
+  /** How long it may then run. */
   timeoutMs: number;
 }
 
@@ -31,7 +33,7 @@ export function useReadSnapshot(prisma: PrismaClient, options: ReadSnapshotOptio
             context.loaders = createLoaders(tx as PrismaClient);
             return executeFn(execArgs);
           },
-          { isolationLevel: 'RepeatableRead', maxWait: options.timeoutMs, timeout: options.timeoutMs },
+          { isolationLevel: 'RepeatableRead', maxWait: options.maxWaitMs, timeout: options.timeoutMs },
         ),
       );
     },
