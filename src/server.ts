@@ -32,6 +32,12 @@ const listener =
     : undefined;
 listener?.ready.catch((error: unknown) => log.warn({ err: error }, 'catalog change listener could not connect yet; retrying'));
 const server = createServer(handler);
+// Node closes a keep-alive connection idle for 5 s by default. A client that reuses it at that
+// moment gets ECONNRESET, which the reload benchmark saw on a busy embedded database (the server's
+// timer fires late and close to the client's reuse). Idle connections are kept longer than the
+// usual 60 s proxy idle timeout, so it is the client or the proxy that closes them, not us.
+server.keepAliveTimeout = 65_000;
+server.headersTimeout = 66_000;
 const webSockets = serveWebSockets(server, yoga, {
   initTimeoutMs: config.subscriptions.wsInitTimeoutMs,
   keepAliveMs: config.subscriptions.wsKeepAliveMs,
