@@ -1,4 +1,4 @@
-import { getOperationAST } from 'graphql';
+import { getOperationAST, Kind, type DocumentNode, type SelectionSetNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../context.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
@@ -11,11 +11,50 @@ export interface ReadSnapshotOptions {
   timeoutMs: number;
 }
 
+/** Root fields answered by one statement when their selection stays within SINGLE_STATEMENT_FIELDS. */
+const SINGLE_STATEMENT_ROOTS = new Set(['tool', 'toolById']);
+
 /**
- * Runs every query operation in one REPEATABLE READ transaction, so all its statements
- * see one snapshot of the catalog. A query's fields are resolved by several statements (a page and
- * its count, each root field, DataLoader batches); without a snapshot, a change committing between
- * two of them would give the caller half the catalog before it and half after.
+ * Fields the Prisma plugin plans into the root field's own statement: columns, and relations it
+ * joins. An allow-list on purpose: a new field is read under a snapshot until it is added here.
+ * (Not here: `latest`, `executionStats`, `diff`, which issue statements of their own.)
+ */
+const SINGLE_STATEMENT_FIELDS = new Set([
+  '__typename',
+  // Tool
+  'capabilities', 'capabilityCount', 'category', 'createdAt', 'createdBy', 'defaults', 'deletedAt', 'dependencies', 'description',
+  'enabled', 'examples', 'executionLocation', 'id', 'isLatest', 'metadata', 'name', 'parent', 'platform', 'revision', 'status',
+  'successor', 'tags', 'updatedAt', 'updatedBy', 'version',
+  // Capability
+  'patterns', 'tool',
+  // Pattern
+  'capability', 'completeness', 'complexityScore', 'costEstimate', 'expectedOutputs', 'limitations', 'optionalInputs', 'policy',
+  'preferenceMatch', 'requiredInputs', 'scope', 'timeEstimateMs', 'typicalUseCases',
+]);
+
+function withinSingleStatement(selectionSet: SelectionSetNode | undefined): boolean {
+  if (!selectionSet) return true;
+  return selectionSet.selections.every(
+    (selection) => selection.kind === Kind.FIELD && SINGLE_STATEMENT_FIELDS.has(selection.name.value) && withinSingleStatement(selection.selectionSet),
+  );
+}
+
+/** True when the operation is a query whose answer may take more than one statement. */
+export function needsSnapshot(document: DocumentNode, operationName?: string | null): boolean {
+  const operation = getOperationAST(document, operationName);
+  if (operation?.operation !== 'query') return false;
+  const roots = operation.selectionSet.selections;
+  if (roots.length !== 1) return true;
+  const [root] = roots;
+  return !(root!.kind === Kind.FIELD && SINGLE_STATEMENT_ROOTS.has(root!.name.value) && withinSingleStatement(root!.selectionSet));
+}
+
+/**
+ * Runs every query whose answer needs several statements (a page and its count, several root
+ * fields, DataLoader batches) in one REPEATABLE READ transaction, so all of them see one snapshot
+ * of the catalog: a change committing between two of them would otherwise give the caller half the
+ * catalog before it and half after. A query answered by one statement is consistent by itself and
+ * skips the transaction, which costs about half the throughput of an uncached read.
  * Mutations run their own transactions; subscriptions read per event.
  * On PGlite the isolation level is not applied (its adapter sets it outside the transaction), and
  * need not be: PGlite runs one transaction at a time, so nothing can commit while a query's is open.
@@ -23,7 +62,7 @@ export interface ReadSnapshotOptions {
 export function useReadSnapshot(prisma: PrismaClient, options: ReadSnapshotOptions): Plugin<Context> {
   return {
     onExecute({ args, executeFn, setExecuteFn }) {
-      if (getOperationAST(args.document, args.operationName)?.operation !== 'query') return;
+      if (!needsSnapshot(args.document, args.operationName)) return;
       setExecuteFn((execArgs) =>
         prisma.$transaction(
           async (tx) => {
