@@ -23,6 +23,8 @@ export interface Context {
   events: CatalogEventFeed;
   /** How the operation arrived: `http` (including server-sent events) or `websocket`. */
   transport: 'http' | 'websocket';
+  /** Closes the client's connection at once (a subscriber dropped for not reading); absent without a socket. */
+  dropConnection?: () => void;
 }
 
 /** What the HTTP server hands Yoga with each request (absent when a test calls `yoga.fetch`). */
@@ -30,6 +32,8 @@ export interface ServerContext {
   req?: IncomingMessage;
   /** Set by the WebSocket server for operations that arrive over graphql-ws. */
   transport?: 'websocket';
+  /** Set by the WebSocket server: ends the WebSocket (a raw socket close would race its writes). */
+  dropConnection?: () => void;
 }
 
 export interface ContextDeps {
@@ -65,6 +69,7 @@ export function createContextFactory(deps: ContextDeps) {
     reloader: deps.reloader,
     events: deps.events,
     transport: initial.transport ?? 'http',
+    dropConnection: initial.dropConnection ?? (initial.req ? () => initial.req?.socket.destroy() : undefined),
   });
 }
 

@@ -185,6 +185,10 @@ describe('catalogEvents', () => {
     expect(received).toBe(bursts * perBurst);
     await eventually(async () => (await dropped()) === droppedBefore + 1, 'the stuck subscriber to be dropped', 30_000);
     expect(await gauge('websocket')).toBe(1);
+    // The server closed its connection: once the client reads what was already sent, it ends.
+    const closed = new Promise<void>((resolve) => stuck.once('close', () => resolve()));
+    (stuck as unknown as { _socket: net.Socket })._socket.resume();
+    await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('the stuck WebSocket was never closed')), 30_000))]);
     stuck.terminate();
     healthy.close();
     await eventually(async () => (await gauge('websocket')) === 0, 'the gauge back to zero');
@@ -211,6 +215,8 @@ describe('catalogEvents', () => {
       stuck.once('error', reject);
     });
     await eventually(async () => (await gauge('http')) === 1, 'the stuck SSE subscription');
+    const connections = () => new Promise<number>((resolve, reject) => listening.server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+    const openBefore = await connections();
     const big = 'y'.repeat(8_000);
     for (let burst = 0; burst < 6 && (await dropped()) === droppedBefore; burst += 1) {
       await service.db.prisma.$transaction(
@@ -222,6 +228,13 @@ describe('catalogEvents', () => {
     }
     await eventually(async () => (await dropped()) === droppedBefore + 1, 'the stuck SSE subscriber to be dropped', 30_000);
     expect(await gauge('http')).toBe(0);
+    // Closed by the server at once, while its client is still not reading.
+    await eventually(async () => (await connections()) < openBefore, 'the server to close the stuck connection', 10_000);
+    // The server closed the connection: once the client reads what was already sent, it ends.
+    const ended = new Promise<void>((resolve) => stuck.once('close', () => resolve()));
+    stuck.on('data', () => {});
+    stuck.resume();
+    await Promise.race([ended, new Promise((_, reject) => setTimeout(() => reject(new Error('the stuck SSE connection was never closed')), 30_000))]);
     stuck.destroy();
     await service.db.prisma.catalogEvent.deleteMany({ where: { toolName: { startsWith: 'sse-bulk-' } } });
   }, 120_000);

@@ -38,6 +38,11 @@ export interface SubscribeOptions {
   types?: readonly string[] | null;
   /** Label for the active-subscription gauge. */
   transport?: string;
+  /**
+   * Called when the subscriber is dropped for falling behind. A client that stopped reading will
+   * not read the error either, so the transport should close its connection here.
+   */
+  onDrop?: () => void;
 }
 
 /** The reason a subscriber is dropped, with the revision to resume from. */
@@ -210,6 +215,7 @@ export class CatalogEventFeed {
     const inbox = new Inbox(this.#queueLimit, () => {
       this.#dropped?.inc();
       release();
+      options.onDrop?.();
     });
     const events = this.#deliver(inbox, options, joined, release);
     // An async generator cannot be interrupted while it awaits, so ending a subscription closes

@@ -54,6 +54,7 @@ export function serveWebSockets(
           request: requestFor(ctx.extra.request, ctx.connectionParams),
           req: ctx.extra.request,
           transport: 'websocket',
+          dropConnection: () => ctx.extra.socket.terminate(),
           params: payload,
         } as never);
         try {

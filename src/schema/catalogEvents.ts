@@ -101,7 +101,12 @@ builder.subscriptionField('catalogEvents', (t) =>
     },
     subscribe: (_root, args, ctx) => {
       if (args.since !== null && args.since !== undefined && args.since < 0) throw new PothosValidationError('Argument "since" must be 0 or more');
-      return ctx.events.subscribe({ since: args.since === null || args.since === undefined ? null : BigInt(args.since), types: args.types, transport: ctx.transport });
+      return ctx.events.subscribe({
+        since: args.since === null || args.since === undefined ? null : BigInt(args.since),
+        types: args.types,
+        transport: ctx.transport,
+        onDrop: ctx.dropConnection,
+      });
     },
     resolve: (event, _args, ctx): DeliveredEvent => ({ event, loaders: createLoaders(ctx.prisma) }),
   }),
