@@ -27,7 +27,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { choiceList, gitCommit, integer, progress, projectRoot } from './bench/cli.js';
+import { choiceList, environmentLine, integer, progress, projectRoot, runEnvironment, startLine, type RunEnvironment } from './bench/cli.js';
 import { postGraphQL, subscribeSse, subscribeWs, subscriptionGauge, type EventSubscriber, type ReceivedEvent } from './bench/eventClients.js';
 import { createBenchDatabase, redact, serverVersion } from './bench/postgres.js';
 import { killAllChildren } from './bench/processes.js';
@@ -488,9 +488,8 @@ async function main() {
   if (kinds.includes('postgres') && !serverUrl) throw new Error('--databases postgres needs --postgres-url, BENCH_DATABASE_URL or DATABASE_URL');
 
   const started = new Date();
-  const cpus = os.cpus();
   const pgVersion = serverUrl ? await serverVersion(serverUrl) : null;
-  console.log(`bench:events  ${started.toISOString()}  node ${process.version}  ${cpus[0]?.model ?? '?'} x${cpus.length}`);
+  console.log(startLine('bench:events', started));
   console.log(`PostgreSQL: ${serverUrl ? `${redact(serverUrl)} (server ${pgVersion ?? '?'})` : 'none'}  ·  parts ${opts.parts.join(', ')}  ·  fan-out on ${kinds.join(', ')}`);
 
   const notes: string[] = [];
@@ -580,12 +579,7 @@ async function main() {
     for (const note of notes) console.log(`note: ${note}`);
 
     const result = {
-      startedAt: started.toISOString(),
-      finishedAt: new Date().toISOString(),
-      commit: gitCommit(),
-      node: process.version,
-      platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-      cpu: { model: cpus[0]?.model ?? null, count: cpus.length },
+      ...runEnvironment(started),
       postgres: serverUrl ? { url: redact(serverUrl), version: pgVersion } : null,
       settings: {
         rounds: opts.rounds, warmup: opts.warmup, subscribers: opts.subscribers, databases: kinds, parts: opts.parts,
@@ -614,7 +608,7 @@ async function main() {
 
 function markdownReport(input: {
   started: Date;
-  result: { commit: string | null; cpu: { model: string | null; count: number }; platform: string; postgres: { url: string; version: string | null } | null };
+  result: RunEnvironment & { postgres: { url: string; version: string | null } | null };
   cross: Awaited<ReturnType<typeof crossInstance>> | null;
   fanOuts: FanOutResult[];
   notes: string[];
@@ -626,7 +620,7 @@ function markdownReport(input: {
   const lines = [
     '# Event benchmark',
     '',
-    `${started.toISOString()} · commit ${result.commit ?? '?'} · node ${process.version} · ${result.cpu.model ?? '?'} ×${result.cpu.count} · ${result.platform}`,
+    environmentLine(result),
     `PostgreSQL: ${result.postgres ? `${result.postgres.url} (server ${result.postgres.version ?? '?'})` : 'none'}`,
     '',
     'Every service process runs `node --import tsx src/server.ts` with LOG_LEVEL=warn, CATALOG_WATCH=false, GRAPHIQL=false and a random admin key, on 127.0.0.1; ' +

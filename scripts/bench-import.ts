@@ -10,7 +10,7 @@
 //
 //   npm run bench:import [-- --count 5000 --seed 42 --keep-generated]
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { execFileSync, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,11 +19,11 @@ import { importCatalog } from '../src/catalog/importer.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/database.js';
 import { applyMigrations } from '../src/db/migrations.js';
+import { environmentLine, projectRoot, runEnvironment, startLine } from './bench/cli.js';
 import { createBenchDatabase, redact, serverVersion } from './bench/postgres.js';
 import { markdownTable, textTable, type Column } from './bench/tables.js';
 import { generateCatalog, type GenerateSummary } from './generate-catalog.js';
 
-const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 const LEGACY_DIR = path.resolve(projectRoot, '../shared/legacy-catalog');
 const RESULTS_DIR = path.join(projectRoot, 'bench', 'results');
 /** A phase slower than this is called out in the output (not a failure). */
@@ -132,13 +132,6 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }>
 }
 
 
-function gitCommit(): string | null {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: projectRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return null;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Databases
@@ -411,7 +404,7 @@ async function main() {
   }
 
   const started = new Date();
-  console.log(`bench:import  ${started.toISOString()}  node ${process.version}  ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length}`);
+  console.log(startLine('bench:import', started));
   console.log(`databases: ${targets.map((t) => t.kind).join(', ')}${config.database.kind === 'postgres' ? ` (${redact(config.database.url)})` : ''}`);
 
   const corpora: Array<{ name: string; dir: string }> = [];
@@ -446,13 +439,7 @@ async function main() {
     }
 
     const result = {
-      startedAt: started.toISOString(),
-      finishedAt: new Date().toISOString(),
-      commit: gitCommit(),
-      node: process.version,
-      platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-      cpu: { model: os.cpus()[0]?.model ?? null, count: os.cpus().length },
-      memoryGb: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
+      ...runEnvironment(started),
       databases: Object.fromEntries(targets.map((t) => [t.kind, t.describe])),
       corpora: {
         legacy: existsSync(LEGACY_DIR) ? path.relative(projectRoot, LEGACY_DIR) : null,
@@ -477,7 +464,7 @@ async function main() {
     const markdown = [
       '# Import benchmark',
       '',
-      `${started.toISOString()} · commit ${result.commit ?? '?'} · node ${process.version} · ${result.cpu.model ?? '?'} ×${result.cpu.count} · ${result.memoryGb} GB`,
+      environmentLine(result),
       '',
       ...targets.map((t) => `- ${t.kind}: ${Object.entries(t.describe).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`),
       generated

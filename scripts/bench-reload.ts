@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { choiceList, gitCommit, integer, progress, projectRoot } from './bench/cli.js';
+import { choiceList, environmentLine, integer, progress, projectRoot, runEnvironment, startLine } from './bench/cli.js';
 import { postGraphQL } from './bench/eventClients.js';
 import { createBenchDatabase, redact } from './bench/postgres.js';
 import { killAllChildren } from './bench/processes.js';
@@ -228,6 +228,8 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
+const started = new Date();
+console.log(startLine('bench:reload', started));
 const results: RoundResult[] = [];
 try {
   for (const database of databases) {
@@ -238,10 +240,11 @@ try {
 }
 console.log(`\n${textTable(columns, results)}`);
 mkdirSync(RESULTS_DIR, { recursive: true });
+const environment = runEnvironment(started);
 const header = [
   '# Reload benchmark',
   '',
-  `${new Date().toISOString()} · commit ${gitCommit() ?? 'unknown'} · node ${process.version} · ${os.cpus()[0]?.model ?? 'cpu'} ×${os.cpus().length}`,
+  environmentLine(environment),
   options.postgresUrl && databases.includes('postgres') ? `PostgreSQL: ${redact(options.postgresUrl)}` : 'PostgreSQL: not run',
   '',
   `${options.readers} readers over loopback HTTP, response cache off, each sending one query of three root fields (two connections with their counts, nested capabilities and patterns). ` +
@@ -250,6 +253,6 @@ const header = [
   '',
 ];
 writeFileSync(path.join(RESULTS_DIR, 'reload-latest.md'), `${header.join('\n')}${markdownTable(columns, results)}\n`);
-writeFileSync(path.join(RESULTS_DIR, 'reload-latest.json'), `${JSON.stringify({ at: new Date().toISOString(), options: { ...options, postgresUrl: undefined }, results }, null, 2)}\n`);
+writeFileSync(path.join(RESULTS_DIR, 'reload-latest.json'), `${JSON.stringify({ ...environment, options: { ...options, postgresUrl: undefined }, results }, null, 2)}\n`);
 const failedOrMixed = results.reduce((sum, r) => sum + r.failed + r.mixed, 0);
 console.log(`\n${failedOrMixed === 0 ? 'no read failed or mixed' : `${failedOrMixed} reads failed or mixed`}; wrote bench/results/reload-latest.md`);

@@ -39,7 +39,7 @@ import { generateCatalog, generateTools } from './generate-catalog.js';
 import type { LoadReply, LoadResult, LoadSpec } from './bench/loadgen.js';
 import { createBenchDatabase, redact, serverVersion, type BenchDatabase } from './bench/postgres.js';
 import { markdownTable, textTable, type Column } from './bench/tables.js';
-import { choiceList, gitCommit, integer, integerList, progress } from './bench/cli.js';
+import { choiceList, environmentLine, integer, integerList, progress, runEnvironment, startLine } from './bench/cli.js';
 import { baseEnv, startServiceProcess } from './bench/service.js';
 import { median } from './bench/stats.js';
 import {
@@ -583,8 +583,7 @@ async function main() {
   const level = opts.connections.includes(10) ? 10 : opts.connections[Math.floor(opts.connections.length / 2)]!;
 
   const started = new Date();
-  const cpus = os.cpus();
-  console.log(`bench  ${started.toISOString()}  node ${process.version}  ${cpus[0]?.model ?? '?'} x${cpus.length}`);
+  console.log(startLine('bench', started));
   console.log(
     `databases: ${kinds.join(', ')}${serverUrl && kinds.includes('postgres') ? ` (${redact(serverUrl)})` : ''}  ·  ${opts.rounds} round(s) × ${opts.duration} s per cell  ·  connections ${opts.connections.join(',')}  ·  pinning: ${pin.reason}`,
   );
@@ -900,13 +899,7 @@ async function main() {
     }
 
     const result = {
-      startedAt: started.toISOString(),
-      finishedAt: new Date().toISOString(),
-      commit: gitCommit(),
-      node: process.version,
-      platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-      cpu: { model: cpus[0]?.model ?? null, count: cpus.length },
-      memoryGb: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
+      ...runEnvironment(started),
       pinning: pin,
       settings: {
         durationS: opts.duration, rounds: opts.rounds, connections: opts.connections, warmupS: opts.warmup, count: opts.count, seed: opts.seed, nodeFlags: serviceNodeFlags,
@@ -935,7 +928,7 @@ async function main() {
     const markdown = [
       '# HTTP benchmark',
       '',
-      `${started.toISOString()} · commit ${result.commit ?? '?'} · node ${process.version} · ${result.cpu.model ?? '?'} ×${result.cpu.count} · ${result.memoryGb} GB · ${result.platform}`,
+      environmentLine(result),
       '',
       `- settings: ${opts.rounds} interleaved round(s), ${opts.duration} s per cell, connections ${opts.connections.join(', ')}, warm-up ${opts.warmup} s, request timeout ${REQUEST_TIMEOUT_S} s, service node flags: ${serviceNodeFlags.length ? serviceNodeFlags.join(' ') : 'none'}`,
       `- pinning: ${pin.reason}`,

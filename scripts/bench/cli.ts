@@ -1,7 +1,8 @@
 // Command-line plumbing shared by the benchmarks: commander argument parsers, progress lines on
-// stderr (stdout carries the results), and the commit the figures were measured on.
+// stderr (stdout carries the results), and the machine and commit the figures were measured on.
 import { InvalidArgumentError } from 'commander';
 import { execFileSync } from 'node:child_process';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 export const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -40,4 +41,40 @@ export function gitCommit(): string | null {
   } catch {
     return null;
   }
+}
+
+/** Where, when and on what a run was measured: the head of every result file. */
+export interface RunEnvironment {
+  startedAt: string;
+  finishedAt: string;
+  commit: string | null;
+  node: string;
+  platform: string;
+  cpu: { model: string | null; count: number };
+  memoryGb: number;
+}
+
+/** Call when the run ends: `finishedAt` is now. */
+export function runEnvironment(started: Date): RunEnvironment {
+  const cpus = os.cpus();
+  return {
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    commit: gitCommit(),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    cpu: { model: cpus[0]?.model ?? null, count: cpus.length },
+    memoryGb: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
+  };
+}
+
+/** One line for a markdown report: time, commit, node, CPU, memory, platform. */
+export function environmentLine(env: RunEnvironment): string {
+  return `${env.startedAt} · commit ${env.commit ?? '?'} · node ${env.node} · ${env.cpu.model ?? '?'} ×${env.cpu.count} · ${env.memoryGb} GB · ${env.platform}`;
+}
+
+/** The first line a benchmark prints. */
+export function startLine(name: string, started: Date): string {
+  const cpus = os.cpus();
+  return `${name}  ${started.toISOString()}  node ${process.version}  ${cpus[0]?.model ?? '?'} x${cpus.length}`;
 }

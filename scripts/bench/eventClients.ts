@@ -83,6 +83,24 @@ class EventLog<T> {
     for (const wake of this.waiters) wake();
   }
 
+  /** The subscriber's face of this log; `disconnect` ends its transport. */
+  subscriber(transport: Transport, disconnect: () => void): EventSubscriber<T> {
+    const log = this;
+    return {
+      transport,
+      events: log.events,
+      waitFor: (match, ms, what) => log.waitFor(match, ms, what),
+      ended: log.ended,
+      get closed() {
+        return log.closed;
+      },
+      close: () => {
+        log.end(null);
+        disconnect();
+      },
+    };
+  }
+
   waitFor(match: (event: ReceivedEvent<T>) => boolean, timeoutMs: number, what: string): Promise<ReceivedEvent<T>> {
     return new Promise((resolve, reject) => {
       const check = () => {
@@ -121,20 +139,10 @@ export function subscribeSse<T = Record<string, unknown>>(base: string, query: s
     headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'content-length': Buffer.byteLength(body) },
   });
   let closedByUs = false;
-  const subscriber: EventSubscriber<T> = {
-    transport: 'sse',
-    events: log.events,
-    waitFor: (match, ms, what) => log.waitFor(match, ms, what),
-    ended: log.ended,
-    get closed() {
-      return log.closed;
-    },
-    close: () => {
-      closedByUs = true;
-      log.end(null);
-      request.destroy();
-    },
-  };
+  const subscriber = log.subscriber('sse', () => {
+    closedByUs = true;
+    request.destroy();
+  });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => request.destroy(new Error(`SSE subscription not answered within ${timeoutMs} ms`)), timeoutMs);
     request.on('error', (error) => {
@@ -191,21 +199,13 @@ export function subscribeWs<T = Record<string, unknown>>(base: string, query: st
   const log = new EventLog<T>();
   const client = createClient({ url: `${base.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
   let closedByUs = false;
-  const subscriber = {
-    transport: 'websocket' as const,
-    client,
-    events: log.events,
-    waitFor: (match: (event: ReceivedEvent<T>) => boolean, ms: number, what: string) => log.waitFor(match, ms, what),
-    ended: log.ended,
-    get closed() {
-      return log.closed;
-    },
-    close: () => {
+  const subscriber = Object.assign(
+    log.subscriber('websocket', () => {
       closedByUs = true;
-      log.end(null);
       void client.dispose();
-    },
-  };
+    }),
+    { client },
+  );
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       subscriber.close();

@@ -1,6 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Histogram, Registry } from 'prom-client';
 import type { YogaServerInstance } from 'graphql-yoga';
+import { fetchHeaders } from '../http/headers.js';
 import { BoundedCache, type CacheLimits } from './boundedCache.js';
 import type { CatalogClock } from './catalogClock.js';
 
@@ -63,11 +64,7 @@ export function cachedResponses(options: CachedResponsesOptions): RequestListene
   /** Hands a request whose body was already read to Yoga, and relays (and maybe keeps) the answer. */
   async function viaYoga(req: IncomingMessage, res: ServerResponse, body: string | undefined, key: string, generation: number) {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-    }
-    const response = await yoga.fetch(new Request(url, { method: req.method, headers, body }), { req, res });
+    const response = await yoga.fetch(new Request(url, { method: req.method, headers: fetchHeaders(req.headers), body }), { req, res });
     const text = await response.text();
     const outgoing: Record<string, string> = {};
     response.headers.forEach((value, name) => {

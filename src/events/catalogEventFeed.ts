@@ -60,7 +60,11 @@ export class SubscriberTooSlowError extends GraphQLError {
  * costs a bounded amount of memory and never slows the feed down for anyone else.
  */
 class Inbox {
-  readonly #queue: CatalogEvent[] = [];
+  // Pages as the feed read them, shared by every inbox (nothing is copied per subscriber), and the
+  // position in the first one: taking an event never shifts a long array.
+  #pages: Array<readonly CatalogEvent[]> = [];
+  #position = 0;
+  #size = 0;
   #wake: (() => void) | undefined;
   #closed = false;
   #failure: Error | undefined;
@@ -77,17 +81,18 @@ class Inbox {
 
   offer(events: readonly CatalogEvent[]): void {
     if (this.#closed || !events.length) return;
-    if (this.#queue.length + events.length > this.limit) {
+    if (this.#size + events.length > this.limit) {
       if (this.live) {
         this.fail(new SubscriberTooSlowError(this.cursor, this.limit));
         this.onDrop();
         return;
       }
-      this.#queue.length = 0;
+      this.#clear();
       this.missed = true;
       return;
     }
-    this.#queue.push(...events);
+    this.#pages.push(events);
+    this.#size += events.length;
     this.#wakeUp();
   }
 
@@ -96,22 +101,36 @@ class Inbox {
     for (;;) {
       if (this.#failure) throw this.#failure;
       if (this.#closed) return undefined;
-      const next = this.#queue.shift();
-      if (next) return next;
+      const page = this.#pages[0];
+      if (page) {
+        const next = page[this.#position++]!;
+        this.#size -= 1;
+        if (this.#position === page.length) {
+          this.#pages.shift();
+          this.#position = 0;
+        }
+        return next;
+      }
       await new Promise<void>((resolve) => (this.#wake = resolve));
     }
   }
 
   fail(error: Error): void {
     this.#failure ??= error;
-    this.#queue.length = 0;
+    this.#clear();
     this.#wakeUp();
   }
 
   close(): void {
     this.#closed = true;
-    this.#queue.length = 0;
+    this.#clear();
     this.#wakeUp();
+  }
+
+  #clear() {
+    this.#pages = [];
+    this.#position = 0;
+    this.#size = 0;
   }
 
   #wakeUp() {
@@ -255,7 +274,7 @@ export class CatalogEventFeed {
         for (let round = 0; ; round += 1) {
           inbox.missed = false;
           for (;;) {
-            const page = (await eventsAfter(this.prisma, cursor, this.#pageSize, types ? [...types] : null)).filter((e) => e.revision <= upTo);
+            const page = await eventsAfter(this.prisma, cursor, this.#pageSize, options.types, upTo);
             for (const event of page) {
               cursor = event.revision;
               yield event;

@@ -48,10 +48,16 @@ export async function headRevision(db: Tx | PrismaClient): Promise<bigint> {
   return last?.revision ?? 0n;
 }
 
-/** Events after `after`, oldest first, at most `limit`, optionally of some types only. */
-export function eventsAfter(prisma: PrismaClient, after: bigint, limit: number, types?: readonly string[] | null): Promise<CatalogEvent[]> {
+/** Events after `after` (and up to `upTo`), oldest first, at most `limit`, optionally of some types only. */
+export function eventsAfter(
+  prisma: PrismaClient,
+  after: bigint,
+  limit: number,
+  types?: readonly string[] | null,
+  upTo?: bigint,
+): Promise<CatalogEvent[]> {
   return prisma.catalogEvent.findMany({
-    where: { revision: { gt: after }, ...(types?.length ? { type: { in: [...types] } } : {}) },
+    where: { revision: { gt: after, ...(upTo === undefined ? {} : { lte: upTo }) }, ...(types?.length ? { type: { in: [...types] } } : {}) },
     orderBy: { revision: 'asc' },
     take: limit,
   });

@@ -4,6 +4,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { Context, ServerContext } from '../context.js';
+import { fetchHeaders } from './headers.js';
 
 export interface WebSocketOptions {
   path?: string;
@@ -22,12 +23,7 @@ type Executor = (args: ExecutionArgs) => unknown;
  * set headers on a WebSocket, so the key may come in the connection_init payload instead.
  */
 function requestFor(upgrade: IncomingMessage, connectionParams: Record<string, unknown> | undefined): Request {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(upgrade.headers)) {
-    if (value !== undefined && !name.startsWith('sec-websocket') && name !== 'upgrade' && name !== 'connection') {
-      headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-    }
-  }
+  const headers = fetchHeaders(upgrade.headers, (name) => name.startsWith('sec-websocket') || name === 'upgrade' || name === 'connection');
   const fromParams = connectionParams?.authorization ?? connectionParams?.Authorization;
   if (typeof fromParams === 'string') headers.set('authorization', fromParams);
   return new Request(`http://${upgrade.headers.host ?? 'localhost'}${upgrade.url ?? '/graphql'}`, { headers });
