@@ -1,17 +1,120 @@
 import jsep from 'jsep';
 
-/** Functions an estimate expression may call. */
-export const ESTIMATE_FUNCTIONS = new Set(['ceil', 'floor', 'round', 'min', 'max', 'abs', 'sqrt', 'log', 'log2', 'log10', 'pow']);
-const OPERATORS = new Set(['+', '-', '*', '/', '%', '^', '**']);
+/**
+ * The one module that reads estimate expressions (`2000 + 0.5 * N`, `ceil(N/10)`): it parses them
+ * for import and validation, and compiles them into plain functions for selection and telemetry.
+ * Nothing here ever reaches eval or Function: evaluation walks the parsed tree.
+ */
+
+/** Functions an estimate expression may call, with their meaning (log is the natural logarithm). */
+const FUNCTIONS: Record<string, { arity: [number, number]; apply: (...args: number[]) => number }> = {
+  ceil: { arity: [1, 1], apply: Math.ceil },
+  floor: { arity: [1, 1], apply: Math.floor },
+  round: { arity: [1, 1], apply: Math.round },
+  min: { arity: [1, Infinity], apply: Math.min },
+  max: { arity: [1, Infinity], apply: Math.max },
+  abs: { arity: [1, 1], apply: Math.abs },
+  sqrt: { arity: [1, 1], apply: Math.sqrt },
+  log: { arity: [1, 1], apply: Math.log },
+  log2: { arity: [1, 1], apply: Math.log2 },
+  log10: { arity: [1, 1], apply: Math.log10 },
+  pow: { arity: [2, 2], apply: Math.pow },
+};
+export const ESTIMATE_FUNCTIONS = new Set(Object.keys(FUNCTIONS));
+
+/** `^` and `**` both raise to a power (right-associative, binding tighter than `*`), never XOR. */
+const BINARY: Record<string, (a: number, b: number) => number> = {
+  '+': (a, b) => a + b,
+  '-': (a, b) => a - b,
+  '*': (a, b) => a * b,
+  '/': (a, b) => a / b,
+  '%': (a, b) => a % b,
+  '^': (a, b) => a ** b,
+  '**': (a, b) => a ** b,
+};
+jsep.removeBinaryOp('^');
+jsep.addBinaryOp('^', jsep.binary_ops['**'] ?? 11, true);
+
+/**
+ * Variables every caller may rely on, with the values selection and telemetry use when neither the
+ * pattern's inputs nor the request give one: the number of items, pages, and a latency in ms.
+ */
+export const GLOBAL_ESTIMATE_VARIABLES: Readonly<Record<string, number>> = Object.freeze({ N: 100, pages: 1, p95_latency: 1000 });
+
+type Evaluate = (variables: Readonly<Record<string, number>>) => number;
 
 export type ParsedExpression = { ok: true; variables: string[] } | { ok: false; error: string };
 
+/** A parsed expression ready to run: its variables and an evaluator over the tree. */
+export interface CompiledEstimate {
+  source: string;
+  variables: readonly string[];
+  evaluate: Evaluate;
+}
+
+export type CompileResult = ({ ok: true } & CompiledEstimate) | { ok: false; error: string };
+
+/** The outcome of evaluating one estimate with one set of variables. */
+export type EstimateValue =
+  | { ok: true; value: number }
+  | { ok: false; reason: 'MISSING_VARIABLE'; missing: string[] }
+  | { ok: false; reason: 'EXPRESSION_ERROR'; error: string };
+
+function compileNode(node: jsep.Expression, variables: Set<string>): Evaluate | string {
+  switch (node.type) {
+    case 'Literal': {
+      const value = (node as jsep.Literal).value;
+      return typeof value === 'number' ? () => value : `only numbers are allowed, found ${(node as jsep.Literal).raw}`;
+    }
+    case 'Identifier': {
+      const name = (node as jsep.Identifier).name;
+      variables.add(name);
+      return (vars) => vars[name]!;
+    }
+    case 'UnaryExpression': {
+      const unary = node as jsep.UnaryExpression;
+      if (unary.operator !== '-' && unary.operator !== '+') return `operator ${unary.operator} is not allowed`;
+      const argument = compileNode(unary.argument, variables);
+      if (typeof argument === 'string') return argument;
+      return unary.operator === '-' ? (vars) => -argument(vars) : argument;
+    }
+    case 'BinaryExpression': {
+      const binary = node as jsep.BinaryExpression;
+      const apply = BINARY[binary.operator];
+      if (!apply) return `operator ${binary.operator} is not allowed`;
+      const left = compileNode(binary.left, variables);
+      if (typeof left === 'string') return left;
+      const right = compileNode(binary.right, variables);
+      if (typeof right === 'string') return right;
+      return (vars) => apply(left(vars), right(vars));
+    }
+    case 'CallExpression': {
+      const call = node as jsep.CallExpression;
+      const name = call.callee.type === 'Identifier' ? (call.callee as jsep.Identifier).name : undefined;
+      const fn = name === undefined ? undefined : FUNCTIONS[name];
+      if (!fn) return `unknown function; allowed: ${[...ESTIMATE_FUNCTIONS].join(', ')}`;
+      const [least, most] = fn.arity;
+      if (call.arguments.length < least || call.arguments.length > most) {
+        return `${name} takes ${least === most ? least : most === Infinity ? `at least ${least}` : `${least} to ${most}`} argument${most === 1 ? '' : 's'}, found ${call.arguments.length}`;
+      }
+      const args: Evaluate[] = [];
+      for (const argument of call.arguments) {
+        const compiled = compileNode(argument, variables);
+        if (typeof compiled === 'string') return compiled;
+        args.push(compiled);
+      }
+      return (vars) => fn.apply(...args.map((arg) => arg(vars)));
+    }
+    default:
+      return `${node.type} is not allowed in an estimate`;
+  }
+}
+
 /**
- * Parses an estimate such as `2000 + 0.5 * N` or `ceil(N/10)` into an AST (never evaluated here,
- * never passed to eval/Function) and lists its variables. Anything beyond arithmetic on numbers,
- * variables and the functions above is an error.
+ * Parses an estimate such as `2000 + 0.5 * N` or `ceil(N/10)` and compiles it. Anything beyond
+ * arithmetic on numbers, variables and the functions above is an error.
  */
-export function parseEstimate(source: string): ParsedExpression {
+export function compileEstimate(source: string): CompileResult {
   let ast: jsep.Expression;
   try {
     ast = jsep(source);
@@ -19,38 +122,51 @@ export function parseEstimate(source: string): ParsedExpression {
     return { ok: false, error: (error as Error).message };
   }
   const variables = new Set<string>();
-  const visit = (node: jsep.Expression): string | undefined => {
-    switch (node.type) {
-      case 'Literal':
-        return typeof (node as jsep.Literal).value === 'number' ? undefined : `only numbers are allowed, found ${(node as jsep.Literal).raw}`;
-      case 'Identifier':
-        variables.add((node as jsep.Identifier).name);
-        return undefined;
-      case 'UnaryExpression': {
-        const unary = node as jsep.UnaryExpression;
-        if (unary.operator !== '-' && unary.operator !== '+') return `operator ${unary.operator} is not allowed`;
-        return visit(unary.argument);
-      }
-      case 'BinaryExpression': {
-        const binary = node as jsep.BinaryExpression;
-        if (!OPERATORS.has(binary.operator)) return `operator ${binary.operator} is not allowed`;
-        return visit(binary.left) ?? visit(binary.right);
-      }
-      case 'CallExpression': {
-        const call = node as jsep.CallExpression;
-        if (call.callee.type !== 'Identifier' || !ESTIMATE_FUNCTIONS.has((call.callee as jsep.Identifier).name)) {
-          return `unknown function; allowed: ${[...ESTIMATE_FUNCTIONS].join(', ')}`;
-        }
-        for (const argument of call.arguments) {
-          const problem = visit(argument);
-          if (problem) return problem;
-        }
-        return undefined;
-      }
-      default:
-        return `${node.type} is not allowed in an estimate`;
-    }
-  };
-  const problem = visit(ast);
-  return problem ? { ok: false, error: problem } : { ok: true, variables: [...variables].sort() };
+  const compiled = compileNode(ast, variables);
+  if (typeof compiled === 'string') return { ok: false, error: compiled };
+  return { ok: true, source, variables: [...variables].sort(), evaluate: compiled };
+}
+
+/** Parses an estimate and lists its variables (import and validation need no evaluator). */
+export function parseEstimate(source: string): ParsedExpression {
+  const compiled = compileEstimate(source);
+  return compiled.ok ? { ok: true, variables: [...compiled.variables] } : { ok: false, error: compiled.error };
+}
+
+/**
+ * Runs a compiled estimate. Every variable it uses must be present and finite, and the result
+ * must be a finite number (a division by zero or `log(0)` is an expression error, not Infinity).
+ */
+export function evaluateEstimate(estimate: CompiledEstimate, variables: Readonly<Record<string, number>>): EstimateValue {
+  const missing = estimate.variables.filter((name) => typeof variables[name] !== 'number' || !Number.isFinite(variables[name]));
+  if (missing.length) return { ok: false, reason: 'MISSING_VARIABLE', missing };
+  const value = estimate.evaluate(variables);
+  if (!Number.isFinite(value)) {
+    return { ok: false, reason: 'EXPRESSION_ERROR', error: `${JSON.stringify(estimate.source)} gives ${value} with ${estimate.variables.map((v) => `${v}=${variables[v]}`).join(', ') || 'no variables'}` };
+  }
+  return { ok: true, value };
+}
+
+/** An input declaration as patterns store it (`{name, type, default, …}`); anything else is ignored. */
+type DeclaredInput = unknown;
+
+/**
+ * The variables an estimate is evaluated with, lowest precedence first: the global defaults, then
+ * every numeric `default` the pattern's inputs declare, then the caller's own numbers. Selection and
+ * telemetry both use this, so an estimate means the same thing wherever it is evaluated.
+ */
+export function estimateVariables(
+  inputs: { requiredInputs?: readonly DeclaredInput[]; optionalInputs?: readonly DeclaredInput[] },
+  supplied: Readonly<Record<string, unknown>> | null | undefined,
+): Record<string, number> {
+  const variables: Record<string, number> = { ...GLOBAL_ESTIMATE_VARIABLES };
+  for (const input of [...(inputs.requiredInputs ?? []), ...(inputs.optionalInputs ?? [])]) {
+    if (input === null || typeof input !== 'object') continue;
+    const { name, default: fallback } = input as { name?: unknown; default?: unknown };
+    if (typeof name === 'string' && typeof fallback === 'number' && Number.isFinite(fallback)) variables[name] = fallback;
+  }
+  for (const [name, value] of Object.entries(supplied ?? {})) {
+    if (typeof value === 'number' && Number.isFinite(value)) variables[name] = value;
+  }
+  return variables;
 }
