@@ -219,7 +219,7 @@ describe('resource exhaustion in YAML', () => {
 
   it('still accepts a document that shares a block through a few aliases', async () => {
     const text = toolYaml('alias-friendly', {
-      pattern: { policy: '&policy\n          max_cost: 5\n          production_safe: true', preference_match: '*policy' },
+      pattern: { policy: '&policy\n          max_cost: 5\n          production_safe: true', metadata: '*policy' },
     });
     const report = await runWithoutWrites({ documents: [{ name: 'alias-friendly.yaml', content: text }] }, { dryRun: true });
     expect(entry(report, 'alias-friendly.yaml').action, describeDiagnostics(report.tools[0]!.diagnostics)).toBe('create');
@@ -291,9 +291,10 @@ describe('resource exhaustion in YAML', () => {
   });
 
   it('accepts a file just under the size limit', async () => {
-    const shell = toolYaml('big-but-fine', { top: { description: '""' } });
+    // The padding is a comment: a description is limited on its own (DEFINITION_LIMITS.description).
+    const shell = toolYaml('big-but-fine', { top: { description: '"fine" #' } });
     const padding = YAML_LIMITS.maxFileBytes - Buffer.byteLength(shell) - 1;
-    const text = toolYaml('big-but-fine', { top: { description: `"${'x'.repeat(padding)}"` } });
+    const text = toolYaml('big-but-fine', { top: { description: `"fine" #${'x'.repeat(padding)}` } });
     expect(Buffer.byteLength(text)).toBeLessThanOrEqual(YAML_LIMITS.maxFileBytes);
     const file = write(freshDir('big-but-fine'), 'big-but-fine.yaml', text);
     const report = await runWithoutWrites({ paths: [file] }, { dryRun: true });

@@ -11,11 +11,11 @@ function canonicalJson(value: unknown): string {
 }
 
 /**
- * Fingerprint of a tool version's content. Lifecycle fields (status, enabled) and the version
+ * Fingerprint of a tool version's content. Lifecycle fields (status, enabled, successor) and the version
  * string are left out: the same content under a new version number is still "unchanged" content,
  * and enabling a tool does not change what it is.
  */
 export function contentHash(definition: ToolDefinition): string {
-  const { status: _status, enabled: _enabled, version: _version, ...content } = definition;
+  const { status: _status, enabled: _enabled, successor: _successor, version: _version, ...content } = definition;
   return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }

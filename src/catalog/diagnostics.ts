@@ -7,11 +7,16 @@ export interface Diagnostic {
   /** Dotted path of the field in the source document, e.g. `capabilities.text_search.patterns.p1.complexity_score`. */
   field?: string;
   message: string;
+  /** For a syntax error: the source line where the problem starts, shown with a caret under `column`. */
+  excerpt?: string;
 }
 
 export function formatDiagnostic(d: Diagnostic): string {
   const where = [d.file, d.line, d.column].filter((part) => part !== undefined).join(':');
-  return `${where}: ${d.severity}: ${d.field ? `${d.field}: ` : ''}${d.message}`;
+  const head = `${where}: ${d.severity}: ${d.field ? `${d.field}: ` : ''}${d.message}`;
+  if (d.excerpt === undefined) return head;
+  const caret = `${' '.repeat(Math.max(0, (d.column ?? 1) - 1))}^`;
+  return `${head}\n    ${d.excerpt}\n    ${caret}`;
 }
 
 export type SourcePath = ReadonlyArray<string | number>;
@@ -19,6 +24,8 @@ export type SourcePath = ReadonlyArray<string | number>;
 /** Collects diagnostics for one file, turning source paths into line and column. */
 export class FileReport {
   readonly diagnostics: Diagnostic[] = [];
+  /** Unknown keys are errors instead of warnings (`--strict`, `STRICT_IMPORT=true`). */
+  strict = false;
   constructor(
     readonly file: string,
     private locate: (path: SourcePath) => { line: number; column: number } | undefined = () => undefined,
@@ -56,6 +63,11 @@ export class FileReport {
 
   warn(path: SourcePath | undefined, message: string) {
     this.add('warning', path, message);
+  }
+
+  /** A key the model does not know: a warning (kept in metadata), or an error when strict. */
+  unknownKey(path: SourcePath, message: string) {
+    this.add(this.strict ? 'error' : 'warning', path, message);
   }
 
   get hasErrors() {

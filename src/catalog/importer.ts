@@ -6,7 +6,8 @@ import { contentHash } from './contentHash.js';
 import type { ToolDefinition } from './definition.js';
 import { FileReport, type Diagnostic } from './diagnostics.js';
 import { ConflictError } from './errors.js';
-import { normaliseDocument, type NormaliseContext, type ShapeName } from './shapes/index.js';
+import type { ShapeName } from './shapes/index.js';
+import { checkDefinitionDocument, type CheckOptions } from './validation.js';
 import { collectSources, parseDocumentText, readSource } from './sources.js';
 import { KNOWN_PLATFORMS } from './vocabulary.js';
 import type { YamlSource } from './yamlSource.js';
@@ -60,6 +61,8 @@ export interface ImportOptions {
   onProgress?: (done: number, total: number, file: string) => void;
   /** How the import was triggered, recorded in events and the audit log. */
   trigger?: string;
+  /** Unknown keys are errors instead of warnings. */
+  strict?: boolean;
 }
 
 export type ImportInput = { paths: string[] } | { documents: Array<{ name: string; content: string }> };
@@ -76,8 +79,8 @@ export class ImportConflictError extends ConflictError {
 /** Catalog files read at the same time. */
 const READ_CONCURRENCY = 32;
 
-async function readInputs(input: ImportInput, onProgress: ImportOptions['onProgress']) {
-  const planned: Array<{ source: YamlSource; shape?: ShapeName; definition?: ToolDefinition }> = [];
+async function readInputs(input: ImportInput, onProgress: ImportOptions['onProgress'], strict = false) {
+  const planned: Array<{ source: YamlSource; shape?: ShapeName; definition?: ToolDefinition; breaking?: boolean; successorGiven?: boolean }> = [];
   const problems: FileReport[] = [];
   let skipped: ImportReport['skipped'] = [];
   if ('paths' in input) {
@@ -91,7 +94,7 @@ async function readInputs(input: ImportInput, onProgress: ImportOptions['onProgr
       const batch = collected.files.slice(start, start + READ_CONCURRENCY);
       const sources = await Promise.all(batch.map((file) => readSource(file)));
       sources.forEach((source, i) => {
-        planned.push(normalise(source, batch[i]!));
+        planned.push(normalise(source, { directoryPlatform: batch[i]!.directoryPlatform, strict }));
         onProgress?.(++done, collected.files.length, batch[i]!.display);
       });
     }
@@ -100,32 +103,17 @@ async function readInputs(input: ImportInput, onProgress: ImportOptions['onProgr
       const source = parseDocumentText(doc.name, doc.content);
       const first = doc.name.includes('/') ? doc.name.split('/')[0]!.toLowerCase() : undefined;
       const directoryPlatform = first && KNOWN_PLATFORMS.has(first) ? first : undefined;
-      planned.push(normalise(source, { directoryPlatform }));
+      planned.push(normalise(source, { directoryPlatform, strict }));
     }
   }
   return { planned, problems, skipped };
 }
 
-/** One document to a definition; afterwards only its diagnostics are kept, not its syntax tree. */
-function normalise(source: YamlSource, context: NormaliseContext) {
-  const normalised = source.value === undefined ? {} : normaliseDocument(source.value, source.report, context);
-  warnPlaceholders(source);
+/** One document to a definition, through the one validation; afterwards only its diagnostics are kept. */
+function normalise(source: YamlSource, options: CheckOptions) {
+  const normalised = source.value === undefined ? {} : checkDefinitionDocument(source.value, source.report, options);
   source.report.detach();
   return { source: { ...source, value: undefined }, ...normalised };
-}
-
-/** Literal `{{…}}` left in text is almost always an unfilled template placeholder. */
-function warnPlaceholders(source: YamlSource) {
-  const visit = (value: unknown, path: Array<string | number>) => {
-    if (typeof value === 'string') {
-      if (/\{\{[^}]*\}\}/.test(value)) source.report.warn(path, `literal {{…}} placeholder kept as written: ${JSON.stringify(value.slice(0, 60))}`);
-    } else if (Array.isArray(value)) {
-      value.forEach((item, index) => visit(item, [...path, index]));
-    } else if (value && typeof value === 'object') {
-      for (const [key, child] of Object.entries(value)) visit(child, [...path, key]);
-    }
-  };
-  if (source.value !== undefined) visit(source.value, []);
 }
 
 function reject(tool: PlannedTool, reason: string) {
@@ -264,7 +252,7 @@ function count(tools: PlannedTool[], skipped: number, files: number): ImportCoun
  * when any file is rejected (unless `partial`), or nothing at all on a dry run.
  */
 export async function importCatalog(prisma: PrismaClient, input: ImportInput, options: ImportOptions): Promise<ImportReport> {
-  const read = await readInputs(input, options.onProgress);
+  const read = await readInputs(input, options.onProgress, options.strict);
   const tools = await plan(prisma, read);
   const counts = count(tools, read.skipped.length, read.planned.length + read.problems.length);
   const mayWrite = !options.dryRun && (counts.rejected === 0 || options.partial === true);

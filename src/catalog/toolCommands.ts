@@ -2,12 +2,8 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { publishVersions, recordChanges, type ChangeOrigin, type ChangeRecord } from './catalogWrites.js';
 import { contentHash } from './contentHash.js';
-import {
-  toolDefinition,
-  type CapabilityDefinition,
-  type PatternDefinition,
-  type ToolDefinition,
-} from './definition.js';
+import type { CapabilityDefinition, PatternDefinition, ToolDefinition } from './definition.js';
+import { checkDefinitionInput, type CheckOptions } from './validation.js';
 import { CatalogValidationError, ConflictError, NotFoundError, type FieldProblem } from './errors.js';
 import { definitionOf, TOOL_CONTENT_INCLUDE, type ToolWithContent } from './toolContent.js';
 import { diffDefinitions } from './toolDiff.js';
@@ -39,17 +35,18 @@ const MAX_VERSION_BUMPS = 1_000;
 const normalisePlatform = (platform: string) => platform.trim().toLowerCase();
 const label = (identity: ToolIdentity) => `${identity.name} (${normalisePlatform(identity.platform)})`;
 
-/** Checks a candidate definition; problems carry the input path of the offending field. */
-export function parseDefinition(raw: RawDefinition): { definition: ToolDefinition } | { problems: FieldProblem[] } {
-  const parsed = toolDefinition.safeParse(raw);
-  if (parsed.success) return { definition: parsed.data };
-  return {
-    problems: parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })),
-  };
+/**
+ * Checks a candidate definition through the one validation the importer uses (`validation.ts`);
+ * problems and warnings carry the input path of the offending field.
+ */
+export function parseDefinition(raw: RawDefinition, checks: CheckOptions = {}): { definition: ToolDefinition; warnings: FieldProblem[] } | { problems: FieldProblem[]; warnings: FieldProblem[] } {
+  const checked = checkDefinitionInput(raw, checks);
+  if (checked.definition && !checked.problems.length) return { definition: checked.definition, warnings: checked.warnings };
+  return { problems: checked.problems, warnings: checked.warnings };
 }
 
-function requireDefinition(raw: RawDefinition): ToolDefinition {
-  const parsed = parseDefinition(raw);
+function requireDefinition(raw: RawDefinition, checks: CheckOptions = {}): ToolDefinition {
+  const parsed = parseDefinition(raw, checks);
   if ('problems' in parsed) throw CatalogValidationError.of(parsed.problems);
   return parsed.definition;
 }
@@ -145,13 +142,15 @@ function chooseVersion(requested: string | null | undefined, latest: { version: 
 export interface ValidationOutcome {
   definition?: ToolDefinition;
   problems: FieldProblem[];
+  /** What the importer would warn about: accepted, but worth a look. */
+  warnings: FieldProblem[];
 }
 
 /** Dry run of createTool: the normalised definition and every problem, including clashes with stored versions. */
-export async function validateTool(prisma: PrismaClient, raw: RawDefinition): Promise<ValidationOutcome> {
-  const parsed = parseDefinition(raw);
-  if ('problems' in parsed) return { problems: parsed.problems };
-  const { definition } = parsed;
+export async function validateTool(prisma: PrismaClient, raw: RawDefinition, checks: CheckOptions = {}): Promise<ValidationOutcome> {
+  const parsed = parseDefinition(raw, checks);
+  if ('problems' in parsed) return { problems: parsed.problems, warnings: parsed.warnings };
+  const { definition, warnings } = parsed;
   const problems: FieldProblem[] = [];
   const versions = await loadVersions(prisma, definition);
   const latest = versions.find((v) => v.isLatest);
@@ -165,12 +164,12 @@ export async function validateTool(prisma: PrismaClient, raw: RawDefinition): Pr
   if (!latest && definition.status === 'DRAFT') {
     problems.push({ path: 'status', message: 'the first version of a tool is published; drafts are for later versions' });
   }
-  return { definition, problems };
+  return { definition, problems, warnings };
 }
 
 /** Publishes the first version of a new tool. */
-export async function createTool(prisma: PrismaClient, raw: RawDefinition, origin: ChangeOrigin): Promise<string> {
-  const definition = requireDefinition(raw);
+export async function createTool(prisma: PrismaClient, raw: RawDefinition, origin: ChangeOrigin, checks: CheckOptions = {}): Promise<string> {
+  const definition = requireDefinition(raw, checks);
   if (definition.status === 'DRAFT') {
     throw CatalogValidationError.of([
       { path: 'status', message: 'the first version of a tool is published; drafts are for later versions' },

@@ -25,6 +25,7 @@ export function definitionOf(row: ToolWithContent): ToolDefinition {
     category: row.category,
     status: row.status,
     enabled: row.enabled,
+    successor: row.successor,
     executionLocation: row.executionLocation,
     defaults: object(row.defaults),
     dependencies: list(row.dependencies),

@@ -9,5 +9,3 @@ export const KNOWN_PLATFORMS = new Set([
 export const KNOWN_SCOPES = new Set(['single_item', 'batch', 'exhaustive', 'single', 'multiple', 'all']);
 /** complete and its legacy synonym full; partial and summary for answers that are not. */
 export const KNOWN_COMPLETENESS = new Set(['complete', 'full', 'partial', 'summary']);
-/** Variable every estimate may use: the number of items the request covers. */
-export const IMPLICIT_ESTIMATE_VARIABLES = new Set(['N']);

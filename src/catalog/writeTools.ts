@@ -24,6 +24,7 @@ export function rowsFor(version: NewVersion, actor: string) {
     category: definition.category,
     status: definition.status,
     enabled: definition.enabled,
+    successor: definition.successor,
     isLatest: definition.status !== 'DRAFT',
     revision: version.revision,
     parentId: version.parentId,

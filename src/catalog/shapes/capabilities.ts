@@ -1,11 +1,19 @@
 import type { CapabilityDefinition, PatternDefinition } from '../definition.js';
-import { parseEstimate } from '../expressions.js';
-import { IMPLICIT_ESTIMATE_VARIABLES, KNOWN_COMPLETENESS, KNOWN_SCOPES } from '../vocabulary.js';
+import { GLOBAL_ESTIMATE_VARIABLES, parseEstimate } from '../expressions.js';
+import { KNOWN_COMPLETENESS, KNOWN_SCOPES } from '../vocabulary.js';
+import { checkParameters, checkPolicy, checkPreferences, reportUnknownKeys } from './checks.js';
 import type { FileReport, SourcePath } from '../diagnostics.js';
 import { describeValue } from '../yamlSource.js';
 import { isMap, MapReader, type Json } from './reader.js';
 
 type PatternInput = Omit<PatternDefinition, never>;
+
+/** Keys a pattern may have; any other goes to its metadata with a warning. */
+export const PATTERN_KEYS = [
+  'name', 'pattern_name', 'description', 'typical_use_cases', 'time_estimate_ms', 'cost_estimate', 'complexity_score', 'scope',
+  'completeness', 'limitations', 'policy', 'preference_match', 'required_inputs', 'optional_inputs', 'expected_outputs', 'examples', 'metadata',
+];
+export const CAPABILITY_KEYS = ['name', 'capability_name', 'description', 'metadata', 'patterns'];
 
 /** Where each normalised capability and pattern came from, to report model errors at the source. */
 export const sourcePaths = new WeakMap<object, SourcePath>();
@@ -65,7 +73,7 @@ export function namedEntries(
   return [];
 }
 
-function inputNames(inputs: unknown[] | undefined): string[] {
+export function inputNames(inputs: unknown[] | undefined): string[] {
   return (inputs ?? []).flatMap((input) => (isMap(input) && typeof input.name === 'string' ? [input.name] : []));
 }
 
@@ -91,7 +99,9 @@ function estimate(reader: MapReader, key: string, declared: Set<string>): string
 export function readPattern(name: string, reader: MapReader): PatternInput {
   const requiredInputs = reader.list('required_inputs') ?? [];
   const optionalInputs = reader.list('optional_inputs') ?? [];
-  const declared = new Set([...IMPLICIT_ESTIMATE_VARIABLES, ...inputNames(requiredInputs), ...inputNames(optionalInputs)]);
+  checkParameters(requiredInputs, reader.at('required_inputs'), reader.report, 'input');
+  checkParameters(optionalInputs, reader.at('optional_inputs'), reader.report, 'input');
+  const declared = new Set([...Object.keys(GLOBAL_ESTIMATE_VARIABLES), ...inputNames(requiredInputs), ...inputNames(optionalInputs)]);
   const complexity = reader.number('complexity_score');
   if (complexity !== undefined && (complexity < 0 || complexity > 1)) {
     reader.report.error(reader.at('complexity_score'), `expected a number from 0 to 1, found ${complexity}`);
@@ -127,8 +137,13 @@ export function readPattern(name: string, reader: MapReader): PatternInput {
     examples: reader.list('examples') ?? [],
     metadata: {},
   };
+  checkPolicy(pattern.policy, reader.at('policy'), reader.report);
+  checkPreferences(pattern.preferenceMatch, reader.at('preference_match'), reader.report);
+  checkParameters(pattern.expectedOutputs, reader.at('expected_outputs'), reader.report, 'output');
   // A `metadata` map (our canonical shape writes one) and every key not modelled above.
-  pattern.metadata = { ...(reader.map('metadata') ?? {}), ...reader.rest() };
+  pattern.metadata = reader.map('metadata') ?? {};
+  reportUnknownKeys(reader, PATTERN_KEYS);
+  pattern.metadata = { ...pattern.metadata, ...reader.rest() };
   return pattern;
 }
 
@@ -156,7 +171,9 @@ export function readCapabilities(value: unknown, path: SourcePath, report: FileR
     );
     reader.consume('patterns');
     if (entry.name.length > 128) report.error(entry.path, `capability name must be at most 128 characters, found ${entry.name.length}`);
-    const capability = { name: entry.name, description, metadata: { ...(reader.map('metadata') ?? {}), ...reader.rest() }, patterns };
+    const metadata = reader.map('metadata') ?? {};
+    reportUnknownKeys(reader, CAPABILITY_KEYS);
+    const capability = { name: entry.name, description, metadata: { ...metadata, ...reader.rest() }, patterns };
     sourcePaths.set(capability, entry.path);
     return capability;
   });

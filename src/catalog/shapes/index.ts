@@ -4,6 +4,7 @@ import type { FileReport, SourcePath } from '../diagnostics.js';
 import { KNOWN_PLATFORMS } from '../vocabulary.js';
 import { describeValue } from '../yamlSource.js';
 import { PATTERN_SOURCE_KEYS, readCapabilities, readPattern, sourcePaths } from './capabilities.js';
+import { reportUnknownKeys } from './checks.js';
 import { isMap, MapReader, type Json } from './reader.js';
 
 /** Marks files written by `export`; any other file is read as one of the legacy shapes. */
@@ -19,7 +20,19 @@ export interface NormaliseContext {
 export interface Normalised {
   shape?: ShapeName;
   definition?: ToolDefinition;
+  /** `breaking: true` in the document: its author acknowledges breaking changes against the latest version. */
+  breaking?: boolean;
+  /** Whether the document names a successor (absent: a new version keeps the previous one's). */
+  successorGiven?: boolean;
 }
+
+/** Top-level keys of the canonical, standard and stub shapes; any other goes to metadata with a warning. */
+export const TOOL_KEYS = [
+  'schema', 'name', 'tool_name', 'version', 'description', 'platform', 'category', 'status', 'enabled', 'successor', 'breaking',
+  'execution_location', 'tags', 'defaults', 'dependencies', 'metadata', 'examples', 'capabilities',
+];
+/** Keys of the Windows `tool:` wrapper. */
+const WRAPPER_KEYS = ['name', 'version', 'description', 'platform', 'category', 'capability', 'pattern', 'inputs', 'policy', 'tags', 'metadata'];
 
 const STATUS = { draft: 'DRAFT', active: 'ACTIVE', deprecated: 'DEPRECATED', disabled: 'DISABLED' } as const;
 
@@ -67,6 +80,8 @@ function readIdentity(reader: MapReader, nameKey: string): Identity {
 /** Top-level fields that the tool_name, stub and canonical shapes share. */
 function readToolFields(top: MapReader) {
   return {
+    successor: top.string('successor'),
+    breaking: top.boolean('breaking'),
     status: top.string('status'),
     enabled: top.boolean('enabled'),
     executionLocation: top.string('execution_location'),
@@ -106,16 +121,28 @@ function finish(
     tags: string[];
     metadata: Json;
     status?: string;
+    successor?: string;
+    breaking?: boolean;
     enabled?: boolean;
     executionLocation?: string;
     defaults?: Json;
     dependencies?: unknown[];
     examples?: unknown[];
+    /** Keys `reader` may hold; others are reported and kept in metadata. */
+    knownKeys?: readonly string[];
   },
 ): ToolDefinition | undefined {
+  reportUnknownKeys(reader, parts.knownKeys ?? TOOL_KEYS);
   const reported = (path: SourcePath) => report.diagnostics.some((d) => d.field === path.join('.'));
+  // A field reported already, or inside one (a wrong type, a bad policy value), is not reported again by the model.
+  const reportedWithin = (path: SourcePath) => {
+    const dotted = path.join('.');
+    return report.diagnostics.some((d) => d.severity === 'error' && d.field !== undefined && (d.field === dotted || d.field.startsWith(`${dotted}.`) || dotted.startsWith(`${d.field}.`)));
+  };
   let platform = identity.platform;
-  if (!platform) {
+  if (platform !== undefined && !platform.trim()) {
+    // Spaces are no platform: refused here as on every other path, never stored as "".
+  } else if (!platform) {
     if (context.directoryPlatform) {
       platform = context.directoryPlatform;
       report.warn(identity.at.platform, `no platform given; using ${JSON.stringify(platform)} from the file's directory`);
@@ -134,7 +161,6 @@ function finish(
   if (!identity.name && !reported(identity.at.name)) report.error(identity.at.name, 'the tool has no name');
   if (!identity.version && !reported(identity.at.version)) report.error(identity.at.version, 'required field is missing');
   if (!identity.category && !reported(identity.at.category)) report.error(identity.at.category, 'required field is missing');
-  if (report.hasErrors) return undefined;
   const parsed = toolDefinition.safeParse({
     name: identity.name,
     platform,
@@ -142,6 +168,7 @@ function finish(
     description: identity.description ?? '',
     category: identity.category,
     status,
+    successor: parts.successor ?? null,
     enabled: parts.enabled,
     executionLocation: parts.executionLocation ?? null,
     defaults: parts.defaults ?? {},
@@ -152,9 +179,12 @@ function finish(
     capabilities: parts.capabilities,
   });
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) report.error(sourcePathOf(issue.path, identity, parts.capabilities), issue.message);
-    return undefined;
+    for (const issue of parsed.error.issues) {
+      const path = sourcePathOf(issue.path, identity, parts.capabilities);
+      if (!reportedWithin(path)) report.error(path, issue.message);
+    }
   }
+  if (!parsed.success || report.hasErrors) return undefined;
   return parsed.data;
 }
 
@@ -184,13 +214,16 @@ export function normaliseDocument(value: unknown, report: FileReport, context: N
       const metadata = top.map('metadata') ?? {};
       const tags = shape === 'canonical' ? (top.stringList('tags') ?? []) : tagsFrom(metadata.tags);
       top.consume('capabilities');
+      const fields = readToolFields(top);
       return {
         shape,
+        breaking: fields.breaking,
+        successorGiven: fields.successor !== undefined,
         definition: finish(report, context, identity, top, {
           capabilities: readCapabilities(value.capabilities, ['capabilities'], report),
           tags,
           metadata,
-          ...readToolFields(top),
+          ...fields,
         }),
       };
     }
@@ -220,27 +253,33 @@ export function normaliseDocument(value: unknown, report: FileReport, context: N
           patterns,
         });
       }
-      tool.consume('policy', 'inputs');
-      const metadata = { ...(tool.map('metadata') ?? {}), ...tool.rest() };
+      tool.consume('policy', 'inputs', 'tags');
+      const toolMetadata = tool.map('metadata') ?? {};
+      reportUnknownKeys(tool, WRAPPER_KEYS);
+      const metadata = { ...toolMetadata, ...tool.rest() };
       return {
         shape,
         definition: finish(report, context, identity, top, {
           capabilities,
           tags: tagsFrom(tool.value.tags),
           metadata,
+          knownKeys: ['tool'],
         }),
       };
     }
     case 'stub': {
       const identity = readIdentity(top, 'name');
       top.consume('capabilities');
+      const fields = readToolFields(top);
       return {
         shape,
+        breaking: fields.breaking,
+        successorGiven: fields.successor !== undefined,
         definition: finish(report, context, identity, top, {
           capabilities: readCapabilities(value.capabilities, ['capabilities'], report),
           tags: top.stringList('tags') ?? [],
           metadata: top.map('metadata') ?? {},
-          ...readToolFields(top),
+          ...fields,
         }),
       };
     }
@@ -255,6 +294,7 @@ export function normaliseDocument(value: unknown, report: FileReport, context: N
           tags: tagsFrom(meta.value.tags),
           metadata: meta.rest(),
           examples: top.list('examples'),
+          knownKeys: ['metadata', 'capabilities', 'examples'],
         }),
       };
     }
