@@ -1,9 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { exportCatalog } from '../src/catalog/exporter.js';
+import { exportCatalog, stringifyPortable } from '../src/catalog/exporter.js';
 import { importCatalog } from '../src/catalog/importer.js';
 import type { Database } from '../src/db/database.js';
 import { applyMigrations } from '../src/db/migrations.js';
@@ -135,6 +137,38 @@ describe('export', () => {
       for (const scalar of scalars(value)) if (!present.has(scalar)) missing.push(`${relative}: ${JSON.stringify(scalar)}`);
     }
     expect(missing).toEqual([]);
+  });
+
+  it('reads the same with a YAML 1.1 parser as with a YAML 1.2 parser, file by file and value by value', async () => {
+    const exported = await exportCatalog(db.prisma);
+    expect(exported).toHaveLength(222);
+    for (const file of exported) expect(parse(file.content, { version: '1.1' }), file.path).toEqual(parse(file.content));
+    // The four legacy values that a YAML 1.1 reader took for booleans stay text.
+    const texts = new Set(exported.flatMap((file) => scalars(parse(file.content, { version: '1.1' }))));
+    for (const word of ['yes', 'no', 'on', 'off']) expect(texts.has(word), word).toBe(true);
+  });
+
+  it.skipIf(spawnSync('python3', ['-c', 'import yaml']).status !== 0)('reads the same with PyYAML (YAML 1.1) as with the importer', async () => {
+    const exported = await exportCatalog(db.prisma);
+    const dir = mkdtempSync(path.join(tmpdir(), 'tool-catalog-pyyaml-'));
+    try {
+      exported.forEach((file, i) => writeFileSync(path.join(dir, `${i}.yaml`), file.content));
+      const script = 'import json,sys,yaml\nprint(json.dumps([yaml.safe_load(open(sys.argv[1]+"/"+str(i)+".yaml")) for i in range(int(sys.argv[2]))], default=lambda v: "<" + type(v).__name__ + ">"))';
+      const run = spawnSync('python3', ['-c', script, dir, String(exported.length)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 60_000 });
+      expect(run.status, run.stderr).toBe(0);
+      const read = JSON.parse(run.stdout) as unknown[];
+      exported.forEach((file, i) => expect(read[i], file.path).toEqual(parse(file.content)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    'yes', 'No', 'ON', 'off', 'y', 'N', '~', 'null', 'NULL', '', '1_000', '0x1F', '0o17', '017', '0b101', '190:20:30', '1:20',
+    '2001-12-14', '2001-12-14 21:59:43.10 -5', '.inf', '-.Inf', '.NaN', '1e3', '1.5', '.5', '+1', '-0', '=', '<<', 'true', 'False',
+  ])('writes %j so that YAML 1.1 and 1.2 parsers read it back as that text, as a value and as a key', (text) => {
+    const written = stringifyPortable({ [text]: text, list: [text] });
+    for (const version of ['1.1', '1.2'] as const) expect(parse(written, { version }), written).toEqual({ [text]: text, list: [text] });
   });
 
   it('imports into an empty database as the same catalog', async () => {

@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { Document, isScalar, parse, Scalar, visit } from 'yaml';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { CANONICAL_SCHEMA } from './shapes/index.js';
 import { latestVisible } from './visibility.js';
@@ -25,6 +25,50 @@ function compact(entries: Array<[string, unknown]>): Record<string, unknown> {
   return Object.fromEntries(entries.filter(([, value]) => !isEmpty(value)));
 }
 
+/**
+ * Plain scalars that some YAML parser reads as something other than a string. YAML 1.2 (`yaml`)
+ * quotes what it would misread; YAML 1.1 parsers — PyYAML, Go's yaml.v2, Ruby's Psych — also
+ * read yes/no/on/off/y/n as booleans, `0o17`/`017`/`0x1F`/`0b1`/`1_000`/`190:20:30` as numbers,
+ * dates as timestamps, and `<<` and `=` as special keys. These patterns are PyYAML's own resolvers.
+ */
+const YAML_11_PLAIN = [
+  /^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/,
+  /^(?:~|null|Null|NULL|)$/,
+  /^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?$/,
+  /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/,
+  /^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$/,
+  /^[-+]?(?:0b[0-1_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?$/,
+  /^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?$/,
+  /^(?:<<|=)$/,
+];
+
+/** True when a YAML 1.1 or 1.2 parser could read `text`, written plain, as anything but that string. */
+export function needsQuotes(text: string): boolean {
+  if (YAML_11_PLAIN.some((pattern) => pattern.test(text))) return true;
+  for (const version of ['1.1', '1.2'] as const) {
+    try {
+      if (parse(text, { version }) !== text) return true;
+    } catch {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** YAML text of a document in which every string scalar (key or value) that could be misread is double-quoted. */
+export function stringifyPortable(value: unknown): string {
+  const document = new Document(value, { aliasDuplicateObjects: false });
+  visit(document, {
+    Scalar(_key, node: Scalar) {
+      if (typeof node.value === 'string' && node.type !== 'BLOCK_LITERAL' && needsQuotes(node.value)) node.type = 'QUOTE_DOUBLE';
+    },
+    Pair(_key, pair) {
+      if (isScalar(pair.key) && typeof pair.key.value === 'string' && needsQuotes(pair.key.value)) pair.key.type = 'QUOTE_DOUBLE';
+    },
+  });
+  return document.toString({ lineWidth: 0 });
+}
+
 /** The latest version of every tool that is not deleted, as canonical YAML, one file per tool. */
 export async function exportCatalog(prisma: PrismaClient): Promise<ExportedFile[]> {
   const tools = await prisma.tool.findMany({
@@ -43,6 +87,7 @@ export async function exportCatalog(prisma: PrismaClient): Promise<ExportedFile[
         ['category', tool.category],
         ['status', tool.status.toLowerCase()],
         ['enabled', tool.enabled],
+        ['successor', tool.successor],
         ['execution_location', tool.executionLocation],
         ['tags', tool.tags],
         ['defaults', tool.defaults],
@@ -86,7 +131,7 @@ export async function exportCatalog(prisma: PrismaClient): Promise<ExportedFile[
     };
     return {
       path: `${safeFileName(tool.platform)}/${safeFileName(tool.name)}.yaml`,
-      content: `# Exported by tool-catalog (${CANONICAL_SCHEMA}); import with: tool-catalog import <dir>\n${stringify(document, { lineWidth: 0, aliasDuplicateObjects: false })}`,
+      content: `# Exported by tool-catalog (${CANONICAL_SCHEMA}); import with: tool-catalog import <dir>\n${stringifyPortable(document)}`,
     };
   });
 }
