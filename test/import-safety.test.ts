@@ -338,7 +338,7 @@ describe('tags', () => {
 describe('broken syntax', () => {
   it.each([
     ['an unclosed bracket', (t: string) => t.replace(/^category: .*$/m, 'category: [testing, more'), 'category:', /end with a \]/],
-    ['an unclosed quote', (t: string) => t.replace(/^category: .*$/m, 'category: "testing'), 'category:', /Missing closing "quote/],
+    ['an unclosed quote', (t: string) => t.replace(/^category: .*$/m, 'category: "testing'), 'category:', /Missing closing quote/],
     ['bad indentation', (t: string) => t.replace(/^ {8}cost_estimate: .*$/m, '           cost_estimate: "1"'), 'cost_estimate:', /must start at the same column/],
     ['a tab used for indentation', (t: string) => t.replace(/^ {8}cost_estimate: /m, '\t\tcost_estimate: '), 'cost_estimate:', /Tabs are not allowed/],
     ['a duplicate key', (t: string) => t.replace(/^category: .*$/m, 'category: testing\ncategory: other'), 'category: other', /keys must be unique/],

@@ -109,9 +109,9 @@ async function inTransaction<T>(
   }
 }
 
-/** The next free version after `current`: its last number plus one (1.0 → 1.1, 2.0.9-rc.1 → 2.0.9-rc.2). */
-export function nextVersion(current: string, taken: ReadonlySet<string>): string | undefined {
-  const match = /^(.*?)(\d+)(\D*)$/.exec(current);
+/** `version` with its last number plus one, skipping taken versions (1.0 → 1.1, 2.0-rc.1 → 2.0-rc.2). */
+function bumpLast(version: string, taken: ReadonlySet<string>): string | undefined {
+  const match = /^(.*?)(\d+)(\D*)$/.exec(version);
   if (!match) return undefined;
   const [, head, digits, tail] = match;
   let number = BigInt(digits!);
@@ -123,14 +123,31 @@ export function nextVersion(current: string, taken: ReadonlySet<string>): string
   return undefined;
 }
 
-function chooseVersion(requested: string | null | undefined, latest: { version: string }, taken: ReadonlySet<string>): string {
+/**
+ * The next free version after `current`, following semver's order. After a release: its last number
+ * plus one (1.0 → 1.1, 1.2.3 → 1.2.4). After a prerelease (`2.0-rc`, `2.0.9-rc.1`): the release it
+ * precedes (`2.0`, `2.0.9`) unless that exists already; for a draft (`prerelease`), the next
+ * prerelease instead (`2.0-rc` → `2.0-rc.1`, `2.0-rc.1` → `2.0-rc.2`). Build metadata (`+…`) is dropped.
+ */
+export function nextVersion(current: string, taken: ReadonlySet<string>, options: { prerelease?: boolean } = {}): string | undefined {
+  const base = current.split('+')[0]!;
+  const dash = base.indexOf('-');
+  if (dash <= 0) return bumpLast(base, taken);
+  const release = base.slice(0, dash);
+  const pre = base.slice(dash + 1);
+  if (options.prerelease) return bumpLast(/\d$/.test(pre) ? base : `${base}.0`, taken);
+  if (!taken.has(release) && /\d$/.test(release)) return release;
+  return bumpLast(release, taken);
+}
+
+function chooseVersion(requested: string | null | undefined, latest: { version: string }, taken: ReadonlySet<string>, draft = false): string {
   if (requested) {
     if (taken.has(requested)) {
       throw CatalogValidationError.of([{ path: 'version', message: `version ${requested} already exists; versions never repeat` }]);
     }
     return requested;
   }
-  const next = nextVersion(latest.version, taken);
+  const next = nextVersion(latest.version, taken, { prerelease: draft });
   if (!next) {
     throw CatalogValidationError.of([
       { path: 'version', message: `cannot derive a version after ${JSON.stringify(latest.version)}; pass one` },
@@ -217,7 +234,7 @@ async function deriveVersion(
   const latest = await latestForChange(prisma, ref);
   const current = definitionOf(latest);
   const taken = new Set((await loadVersions(prisma, ref)).map((v) => v.version));
-  const version = chooseVersion(options.version, latest, taken);
+  const version = chooseVersion(options.version, latest, taken, options.draft ?? false);
   const changed = change(current);
   const definition = requireDefinition({
     ...changed,

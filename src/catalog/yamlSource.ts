@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { isCollection, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { CST, isCollection, isScalar, LineCounter, Parser, parseDocument, type Document } from 'yaml';
 import { FileReport, type SourcePath } from './diagnostics.js';
 
 /** Limits that keep a hostile file from exhausting memory or time. */
@@ -84,6 +84,29 @@ function flowDepth(text: string): number {
   return max;
 }
 
+/**
+ * Where an unclosed quoted scalar starts. The parser reports a missing closing quote where it ran
+ * out of text (often the end of the file); a person needs the line where the quote was opened.
+ */
+function unclosedQuoteOffset(text: string): number | undefined {
+  let found: number | undefined;
+  for (const token of new Parser().parse(text)) {
+    if (token.type !== 'document') continue;
+    CST.visit(token, (item) => {
+      for (const node of [item.key, item.value]) {
+        if (found !== undefined || !node || (node.type !== 'double-quoted-scalar' && node.type !== 'single-quoted-scalar')) continue;
+        const quote = node.type === 'double-quoted-scalar' ? '"' : "'";
+        const body = node.source.trimEnd();
+        const closed = body.length > 1 && body.endsWith(quote) && (quote === "'" || !/(^|[^\\])(\\\\)*\\"$/.test(body.slice(0, -1) + '"'));
+        if (!closed) found = node.offset;
+      }
+      return found === undefined ? undefined : CST.visit.BREAK;
+    });
+    if (found !== undefined) break;
+  }
+  return found;
+}
+
 /** Parses YAML text into a value, with positions for diagnostics; never evaluates custom tags. */
 export function parseYamlText(file: string, text: string): YamlSource {
   const bytes = Buffer.byteLength(text, 'utf8');
@@ -121,8 +144,20 @@ export function parseYamlText(file: string, text: string): YamlSource {
   for (const problem of [...document.errors, ...document.warnings]) {
     // An unresolved tag (`!!python/object`, `!custom`, `!!binary`) is an error: its meaning is unknown.
     const severity = document.errors.includes(problem as never) || problem.code === 'TAG_RESOLVE_FAILED' ? 'error' : 'warning';
-    const pos = problem.linePos?.[0];
-    report.diagnostics.push({ severity, file, line: pos?.line, column: pos?.col, message: parserMessage(problem.message) });
+    let pos = problem.linePos?.[0];
+    if (problem.code === 'MISSING_CHAR' && /quote/i.test(problem.message)) {
+      const start = unclosedQuoteOffset(text);
+      if (start !== undefined) pos = lineCounter.linePos(start);
+    }
+    const excerpt = pos ? text.split(/\r?\n/)[pos.line - 1] : undefined;
+    report.diagnostics.push({
+      severity,
+      file,
+      line: pos?.line,
+      column: pos?.col,
+      message: parserMessage(problem.message).replace(/^Missing closing ["']?quote/, 'Missing closing quote (the quoted text starts here)'),
+      ...(excerpt !== undefined ? { excerpt } : {}),
+    });
   }
   if (report.hasErrors) return { file, value: undefined, report };
   let value: unknown;
