@@ -17,7 +17,7 @@ afterAll(() => service.close());
 
 /** Selection for every tool-change result: the tool, or which expected error and why. */
 const OUTCOME = `__typename
-  ... on Tool { id name platform version revision isLatest status enabled successor deletedAt
+  ... on Tool { id name platform version revision isLatest status enabled successorName successor { name platform version } deletedAt
     capabilities { name patterns { name timeEstimateMs complexityScore } } }
   ... on Error { message }
   ... on ValidationError { fieldErrors { path message } }
@@ -199,7 +199,7 @@ describe('a tool through its life', () => {
     expect(disabled).toMatchObject({ version: '1.3', enabled: false, revision: 5 });
     expect((await service.graphql(`{ tool(name: "pattern-probe") { id } }`)).data.tool).toBeNull();
     const deprecated = await change(M.deprecate, { ...ref, revision: 5, successor: 'grep' });
-    expect(deprecated).toMatchObject({ status: 'DEPRECATED', successor: 'grep', revision: 6, version: '1.3' });
+    expect(deprecated).toMatchObject({ status: 'DEPRECATED', successorName: 'grep', successor: { name: 'grep', platform: 'linux' }, revision: 6, version: '1.3' });
     const noSuccessor = await change(M.deprecate, { ...ref, revision: 6, successor: 'no-such-tool' });
     expect(noSuccessor).toMatchObject({ __typename: 'ValidationError', fieldErrors: [{ path: 'successor', message: expect.stringMatching(/no tool/) }] });
   });

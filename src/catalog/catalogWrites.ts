@@ -2,7 +2,7 @@ import { auditRow, type ChangeOrigin } from '../audit/auditRow.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { appendEvents, type ToolEventType } from '../events/eventLog.js';
 import type { ToolDefinition } from './definition.js';
-import { ConflictError } from './errors.js';
+import { CatalogValidationError, ConflictError, NotFoundError } from './errors.js';
 import { rowsFor } from './writeTools.js';
 
 type Tx = Prisma.TransactionClient;
@@ -112,4 +112,65 @@ export async function publishVersions(tx: Tx, writes: VersionWrite[], origin: Ch
     origin,
   );
   return rows.map((r) => r.tool.id!);
+}
+
+/** A successor reference (`name`, or `name@platform`) as a tool identity; the platform defaults to `platform`. */
+export function successorIdentity(successor: string, platform: string): { name: string; platform: string } {
+  const at = successor.lastIndexOf('@');
+  return at > 0 ? { name: successor.slice(0, at), platform: successor.slice(at + 1).trim().toLowerCase() } : { name: successor, platform };
+}
+
+/**
+ * Deprecates the latest version of a tool inside the caller's transaction, naming the tool to use
+ * instead (`name` or `name@platform`; null for none), with its audit entry and catalog event. The
+ * successor is a property of the tool: later versions keep it until it is changed. Given
+ * `revision`, refuses with a ConflictError when the tool moved on. Reusable by any writer that
+ * retires a tool (experiments deprecating a losing variant in favour of the winner).
+ */
+export async function deprecateInTransaction(
+  tx: Tx,
+  tool: { name: string; platform: string; revision?: number },
+  successor: string | null,
+  origin: ChangeOrigin,
+): Promise<{ id: string; revision: number }> {
+  const platform = tool.platform.trim().toLowerCase();
+  const label = `${tool.name} (${platform})`;
+  const latest = await tx.tool.findFirst({
+    where: { name: tool.name, platform, isLatest: true, deletedAt: null },
+    select: { id: true, version: true, status: true, successor: true, revision: true },
+  });
+  if (!latest) throw new NotFoundError(`there is no tool ${label}`, 'Tool');
+  if (tool.revision !== undefined && latest.revision !== tool.revision) {
+    throw new ConflictError(`tool ${label} is at revision ${latest.revision}, not ${tool.revision}: someone changed it since you read it`, latest.revision);
+  }
+  const next = successor?.trim() || null;
+  if (next) {
+    const target = successorIdentity(next, platform);
+    if (target.name === tool.name && target.platform === platform) {
+      throw CatalogValidationError.of([{ path: 'successor', message: 'a tool cannot succeed itself' }]);
+    }
+    const exists = await tx.tool.findFirst({ where: { ...target, isLatest: true, deletedAt: null }, select: { id: true } });
+    if (!exists) throw CatalogValidationError.of([{ path: 'successor', message: `there is no tool ${next} to use instead` }]);
+  }
+  const changed = await tx.tool.updateMany({
+    where: { id: latest.id, isLatest: true, revision: latest.revision },
+    data: { status: 'DEPRECATED', successor: next, revision: latest.revision + 1, updatedBy: origin.actor },
+  });
+  if (changed.count !== 1) throw new ConflictError(`tool ${label} changed since revision ${latest.revision}; nothing was written`, null);
+  await recordChanges(
+    tx,
+    [
+      {
+        action: 'tool.deprecate',
+        event: 'TOOL_DEPRECATED',
+        toolId: latest.id,
+        name: tool.name,
+        platform,
+        version: latest.version,
+        diff: { before: { status: latest.status, successor: latest.successor }, after: { status: 'DEPRECATED', successor: next } },
+      },
+    ],
+    origin,
+  );
+  return { id: latest.id, revision: latest.revision + 1 };
 }

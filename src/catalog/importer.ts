@@ -130,7 +130,9 @@ async function plan(prisma: PrismaClient, read: Awaited<ReturnType<typeof readIn
     tools.push({ file: report.file, action: 'rejected', reason: report.diagnostics[0]?.message, diagnostics: report.diagnostics });
   }
   const valid: PlannedTool[] = [];
-  for (const { source, shape, definition } of read.planned) {
+  const successorGiven = new Map<PlannedTool, boolean>();
+  const breakingAcknowledged = new Map<PlannedTool, boolean>();
+  for (const { source, shape, definition, successorGiven: given, breaking } of read.planned) {
     const tool: PlannedTool = {
       file: source.file,
       shape,
@@ -141,6 +143,8 @@ async function plan(prisma: PrismaClient, read: Awaited<ReturnType<typeof readIn
       diagnostics: source.report.diagnostics,
       definition,
     };
+    successorGiven.set(tool, given ?? false);
+    breakingAcknowledged.set(tool, breaking ?? false);
     if (!definition || source.report.hasErrors) {
       tool.reason = source.report.diagnostics.find((d) => d.severity === 'error')?.message ?? 'invalid';
     } else {
@@ -153,7 +157,7 @@ async function plan(prisma: PrismaClient, read: Awaited<ReturnType<typeof readIn
   const existing = names.length
     ? await prisma.tool.findMany({
         where: { name: { in: names } },
-        select: { id: true, name: true, platform: true, version: true, isLatest: true, contentHash: true, revision: true, deletedAt: true },
+        select: { id: true, name: true, platform: true, version: true, isLatest: true, contentHash: true, revision: true, deletedAt: true, successor: true },
       })
     : [];
   const byIdentity = new Map<string, typeof existing>();
@@ -164,6 +168,9 @@ async function plan(prisma: PrismaClient, read: Awaited<ReturnType<typeof readIn
 
   const firstFile = new Map<string, string>();
   for (const tool of valid) {
+    // The successor is a property of the tool: a file that names none keeps the one the tool has.
+    const stored = (byIdentity.get(`${tool.definition!.name}\u0000${tool.definition!.platform}`) ?? []).find((r) => r.isLatest);
+    if (!successorGiven.get(tool) && stored?.successor) tool.definition = { ...tool.definition!, successor: stored.successor };
     const definition = tool.definition!;
     const key = `${definition.name}\u0000${definition.platform}`;
     const earlier = firstFile.get(key);

@@ -1,6 +1,6 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
-import { publishVersions, recordChanges, type ChangeOrigin, type ChangeRecord } from './catalogWrites.js';
+import { deprecateInTransaction, publishVersions, recordChanges, type ChangeOrigin, type ChangeRecord } from './catalogWrites.js';
 import { contentHash } from './contentHash.js';
 import type { CapabilityDefinition, PatternDefinition, ToolDefinition } from './definition.js';
 import { checkDefinitionInput, type CheckOptions } from './validation.js';
@@ -395,7 +395,8 @@ export async function rollbackTool(
   const version = chooseVersion(options.version, latest, taken);
   const current = definitionOf(latest);
   // The old content comes back; the operator's on/off switch on the tool stays as it is now.
-  const definition = requireDefinition({ ...definitionOf(target), version, status: 'ACTIVE', enabled: latest.enabled });
+  // The successor is a property of the tool, not of the old content: it stays as it is now too.
+  const definition = requireDefinition({ ...definitionOf(target), version, status: 'ACTIVE', enabled: latest.enabled, successor: latest.successor });
   const [id] = await inTransaction(prisma, ref, (tx) =>
     publishVersions(
       tx,
@@ -459,7 +460,8 @@ export async function publishDraft(prisma: PrismaClient, ref: ToolRevisionRef, v
     if (moved.count !== 1) throw new ConflictError(`tool ${label(ref)} changed since revision ${latest.revision}; nothing was written`);
     await tx.tool.update({
       where: { id: draft.id },
-      data: { isLatest: true, status: 'ACTIVE', revision: latest.revision + 1, updatedBy: origin.actor },
+      // A draft written before the tool got its successor takes the successor the tool has now.
+      data: { isLatest: true, status: 'ACTIVE', revision: latest.revision + 1, updatedBy: origin.actor, successor: draft.successor ?? latest.successor },
     });
     await recordChanges(
       tx,
@@ -470,24 +472,13 @@ export async function publishDraft(prisma: PrismaClient, ref: ToolRevisionRef, v
   return draft.id;
 }
 
-/** Marks the latest version deprecated, naming the tool to use instead. */
+/** Marks the latest version deprecated, naming the tool to use instead (kept by later versions until changed). */
 export async function deprecateTool(prisma: PrismaClient, ref: ToolRevisionRef, successor: string | null | undefined, origin: ChangeOrigin) {
   const latest = await latestForChange(prisma, ref);
-  if (successor) {
-    const [name, platform = latest.platform] = successor.split('@');
-    const exists = await prisma.tool.findFirst({ where: { name, platform: normalisePlatform(platform), isLatest: true, deletedAt: null }, select: { id: true } });
-    if (!exists) throw CatalogValidationError.of([{ path: 'successor', message: `there is no tool ${successor} to use instead` }]);
-    if (name === latest.name && normalisePlatform(platform) === latest.platform) {
-      throw CatalogValidationError.of([{ path: 'successor', message: 'a tool cannot succeed itself' }]);
-    }
-  }
-  return changeLatest(
-    prisma,
-    latest,
-    { status: 'DEPRECATED', successor: successor ?? null },
-    { action: 'tool.deprecate', event: 'TOOL_DEPRECATED', diff: { before: { status: latest.status, successor: latest.successor }, after: { status: 'DEPRECATED', successor: successor ?? null } } },
-    origin,
+  const { id } = await inTransaction(prisma, ref, (tx) =>
+    deprecateInTransaction(tx, { name: latest.name, platform: latest.platform, revision: ref.revision }, successor ?? null, origin),
   );
+  return id;
 }
 
 export async function setToolEnabled(prisma: PrismaClient, ref: ToolRevisionRef, enabled: boolean, origin: ChangeOrigin) {

@@ -17,14 +17,14 @@ const SINGLE_STATEMENT_ROOTS = new Set(['tool', 'toolById']);
 /**
  * Fields the Prisma plugin plans into the root field's own statement: columns, and relations it
  * joins. An allow-list on purpose: a new field is read under a snapshot until it is added here.
- * (Not here: `latest`, `executionStats`, `diff`, which issue statements of their own.)
+ * (Not here: `latest`, `successor`, `executionStats`, `diff`, which issue statements of their own.)
  */
 const SINGLE_STATEMENT_FIELDS = new Set([
   '__typename',
   // Tool
   'capabilities', 'capabilityCount', 'category', 'createdAt', 'createdBy', 'defaults', 'deletedAt', 'dependencies', 'description',
   'enabled', 'examples', 'executionLocation', 'id', 'isLatest', 'metadata', 'name', 'parent', 'platform', 'revision', 'status',
-  'successor', 'tags', 'updatedAt', 'updatedBy', 'version',
+  'successorName', 'tags', 'updatedAt', 'updatedBy', 'version',
   // Capability
   'patterns', 'tool',
   // Pattern

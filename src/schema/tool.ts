@@ -5,6 +5,7 @@ import type { Prisma } from '../generated/prisma/client.js';
 import { TOOL_CONTENT_INCLUDE, definitionOf } from '../catalog/toolContent.js';
 import { diffDefinitions, type ToolChange } from '../catalog/toolDiff.js';
 import { latestVisible } from '../catalog/visibility.js';
+import { successorIdentity } from '../catalog/catalogWrites.js';
 import {
   createTool,
   deleteTool,
@@ -93,7 +94,10 @@ export const ToolRef = builder.prismaObject('Tool', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'Last lifecycle change of this version.' }),
     updatedBy: t.exposeString('updatedBy', { description: 'Who made the last lifecycle change.' }),
     deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true, description: 'Set when the tool is soft-deleted.' }),
-    successor: t.exposeString('successor', { nullable: true, description: 'For a deprecated tool: the tool to use instead (`name` or `name@platform`).' }),
+    successorName: t.exposeString('successor', {
+      nullable: true,
+      description: 'For a deprecated tool: the tool to use instead, as written (`name` or `name@platform`). Kept by later versions until changed.',
+    }),
     diff: t.field({
       type: [ToolChangeRef],
       description: 'What changed from version `from` of this tool to version `to` (this version when left out), field by field.',
@@ -127,6 +131,20 @@ export const ToolRef = builder.prismaObject('Tool', {
     }),
   }),
 });
+
+builder.prismaObjectField('Tool', 'successor', (t) =>
+  t.field({
+    type: ToolRef,
+    nullable: true,
+    select: { platform: true, successor: true },
+    description: 'For a deprecated tool: the latest version of the tool to use instead (`successorName` resolved); null when none is named or it was deleted.',
+    resolve: (tool, _args, ctx, info) => {
+      if (!tool.successor) return null;
+      const target = successorIdentity(tool.successor, tool.platform);
+      return ctx.loaders.latestVersion(queryFromInfo({ context: ctx, info, typeName: 'Tool' }) as ToolQuery).load(identityKey(target.name, target.platform));
+    },
+  }),
+);
 
 builder.prismaObjectField('Tool', 'latest', (t) =>
   t.field({
@@ -297,6 +315,11 @@ const ToolValidationRef = builder.objectRef<ValidationOutcome>('ToolValidation')
       description: 'The normalised tool (defaults filled in, platform and category lower-case), when the input could be read.',
     }),
     problems: t.field({ type: [FieldErrorRef], resolve: (outcome) => outcome.problems, description: 'Every problem, by field.' }),
+    warnings: t.field({
+      type: [FieldErrorRef],
+      resolve: (outcome) => outcome.warnings,
+      description: 'What the importer would warn about (unknown words or keys, undeclared estimate variables, placeholders): accepted, but worth a look.',
+    }),
   }),
 });
 
