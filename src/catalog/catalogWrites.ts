@@ -20,6 +20,8 @@ export interface ChangeRecord {
   version: string;
   /** Before/after detail for the audit log. */
   diff: Record<string, unknown>;
+  /** More for the catalog event's details (e.g. `breaking` and `breakingChanges`). */
+  details?: Record<string, unknown>;
 }
 
 /** Writes the audit entries and catalog events for `changes`; call it inside the change's transaction. */
@@ -38,7 +40,7 @@ export async function recordChanges(tx: Tx, changes: ChangeRecord[], origin: Cha
       platform: change.platform,
       toolId: change.toolId,
       version: change.version,
-      payload: { actor: origin.actor, trigger: origin.trigger, action: change.action },
+      payload: { actor: origin.actor, trigger: origin.trigger, action: change.action, ...change.details },
     })),
     origin.trigger,
   );
@@ -55,6 +57,8 @@ export interface VersionWrite {
   action: string;
   event: 'TOOL_CREATED' | 'TOOL_VERSIONED';
   diff: Record<string, unknown>;
+  /** More for the catalog event's details. */
+  details?: Record<string, unknown>;
 }
 
 /**
@@ -108,6 +112,7 @@ export async function publishVersions(tx: Tx, writes: VersionWrite[], origin: Ch
       platform: w.definition.platform,
       version: w.definition.version,
       diff: w.diff,
+      details: w.details,
     })),
     origin,
   );

@@ -10,6 +10,8 @@ import type { ShapeName } from './shapes/index.js';
 import { checkDefinitionDocument, type CheckOptions } from './validation.js';
 import { collectSources, parseDocumentText, readSource } from './sources.js';
 import { KNOWN_PLATFORMS } from './vocabulary.js';
+import { judgeCompatibility } from './compatibility.js';
+import { definitionOf, TOOL_CONTENT_INCLUDE } from './toolContent.js';
 import type { YamlSource } from './yamlSource.js';
 
 export type ImportAction = 'create' | 'new_version' | 'unchanged' | 'rejected';
@@ -166,6 +168,7 @@ async function plan(prisma: PrismaClient, read: Awaited<ReturnType<typeof readIn
     byIdentity.set(key, [...(byIdentity.get(key) ?? []), row]);
   }
 
+  const replacing: Array<{ tool: PlannedTool; latestId: string }> = [];
   const firstFile = new Map<string, string>();
   for (const tool of valid) {
     // The successor is a property of the tool: a file that names none keeps the one the tool has.
@@ -195,6 +198,7 @@ async function plan(prisma: PrismaClient, read: Awaited<ReturnType<typeof readIn
       // A draft never becomes the latest, so a tool whose only version is a draft could not be read.
       reject(tool, `tool ${definition.name} (${definition.platform}) has no published version yet; its first version cannot be a draft`);
     } else {
+      if (latest) replacing.push({ tool, latestId: latest.id });
       tool.action = latest ? 'new_version' : 'create';
       tool.write = {
         definition,
@@ -208,7 +212,32 @@ async function plan(prisma: PrismaClient, read: Awaited<ReturnType<typeof readIn
       };
     }
   }
+  await checkBreakingChanges(prisma, replacing, breakingAcknowledged);
   return tools;
+}
+
+/**
+ * A new version is compared with the latest by input and output name: breaking changes need a new
+ * major version (or `breaking: true` when versions are not semver), and are recorded when allowed.
+ */
+async function checkBreakingChanges(prisma: PrismaClient, replacing: Array<{ tool: PlannedTool; latestId: string }>, acknowledged: Map<PlannedTool, boolean>) {
+  for (let start = 0; start < replacing.length; start += WRITE_BATCH) {
+    const batch = replacing.slice(start, start + WRITE_BATCH);
+    const rows = await prisma.tool.findMany({ where: { id: { in: batch.map((b) => b.latestId) } }, include: TOOL_CONTENT_INCLUDE });
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    for (const { tool, latestId } of batch) {
+      const row = byId.get(latestId);
+      if (!row || !tool.write) continue;
+      const verdict = judgeCompatibility(definitionOf(row), tool.definition!, acknowledged.get(tool) ?? false);
+      if (!verdict.allowed) {
+        for (const change of verdict.changes) tool.diagnostics = [...tool.diagnostics, { severity: 'error', file: tool.file, field: change.path, message: change.message }];
+        reject(tool, `${verdict.reason}: ${verdict.changes.map((c) => c.message).join('; ')}`);
+      } else if (verdict.breaking) {
+        const details = { breaking: true, breakingChanges: verdict.changes };
+        tool.write = { ...tool.write, diff: { ...tool.write.diff, ...details }, details };
+      }
+    }
+  }
 }
 
 /** Writes the planned creates and new versions in one transaction, through the shared write path. */

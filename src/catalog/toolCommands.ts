@@ -4,6 +4,7 @@ import { deprecateInTransaction, publishVersions, recordChanges, type ChangeOrig
 import { contentHash } from './contentHash.js';
 import type { CapabilityDefinition, PatternDefinition, ToolDefinition } from './definition.js';
 import { checkDefinitionInput, type CheckOptions } from './validation.js';
+import { breakingRefusal, judgeCompatibility } from './compatibility.js';
 import { CatalogValidationError, ConflictError, NotFoundError, type FieldProblem } from './errors.js';
 import { definitionOf, TOOL_CONTENT_INCLUDE, type ToolWithContent } from './toolContent.js';
 import { diffDefinitions } from './toolDiff.js';
@@ -217,6 +218,18 @@ export interface NewVersionOptions {
   version?: string | null;
   /** Write the version as a draft: stored and queryable, but `latest` stays where it is. */
   draft?: boolean | null;
+  /** Acknowledges breaking changes when the versions are not semver (semver versions need a new major instead). */
+  breaking?: boolean | null;
+}
+
+/** Refuses a breaking change that is not allowed; otherwise what to record with the new version. */
+export function checkBreaking(current: ToolDefinition, next: ToolDefinition, acknowledged: boolean): Record<string, unknown> {
+  const verdict = judgeCompatibility(current, next, acknowledged);
+  if (!verdict.allowed) {
+    const refusal = breakingRefusal(verdict);
+    throw new CatalogValidationError(refusal.message, refusal.problems);
+  }
+  return verdict.breaking ? { breaking: true, breakingChanges: verdict.changes } : {};
 }
 
 /**
@@ -247,6 +260,7 @@ async function deriveVersion(
   if (!changes.length) {
     throw CatalogValidationError.of([{ path: '', message: `nothing changed from version ${current.version}` }]);
   }
+  const breaking = checkBreaking(current, definition, options.breaking ?? false);
   const [id] = await inTransaction(prisma, ref, (tx) =>
     publishVersions(
       tx,
@@ -258,7 +272,8 @@ async function deriveVersion(
           previous: { id: latest.id, revision: latest.revision },
           action: options.draft ? `${action}.draft` : action,
           event: 'TOOL_VERSIONED',
-          diff: { from: current.version, to: version, changes },
+          diff: { from: current.version, to: version, changes, ...breaking },
+          details: breaking,
         },
       ],
       origin,

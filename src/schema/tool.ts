@@ -6,6 +6,7 @@ import { TOOL_CONTENT_INCLUDE, definitionOf } from '../catalog/toolContent.js';
 import { diffDefinitions, type ToolChange } from '../catalog/toolDiff.js';
 import { latestVisible } from '../catalog/visibility.js';
 import { successorIdentity } from '../catalog/catalogWrites.js';
+import { judgeCompatibility, type BreakingChange, type CompatibilityVerdict } from '../catalog/compatibility.js';
 import {
   createTool,
   deleteTool,
@@ -45,6 +46,38 @@ const ToolChangeRef = builder.objectRef<ToolChange>('ToolChange').implement({
     kind: t.field({ type: ChangeKindEnum, resolve: (change) => change.kind, description: 'Added, removed or changed.' }),
     before: t.field({ type: 'JSON', nullable: true, resolve: (change) => change.before ?? null, description: 'The older value.' }),
     after: t.field({ type: 'JSON', nullable: true, resolve: (change) => change.after ?? null, description: 'The newer value.' }),
+  }),
+});
+
+const BreakingKindEnum = builder.enumType('BreakingChangeKind', {
+  description: 'What kind of breaking change.',
+  values: {
+    INPUT_REMOVED: { description: 'A required input was removed or renamed.' },
+    INPUT_REQUIRED_ADDED: { description: 'An input is newly required and has no default.' },
+    INPUT_TYPE_CHANGED: { description: 'An input changed type.' },
+    OUTPUT_REMOVED: { description: 'An output was removed or renamed.' },
+    OUTPUT_TYPE_CHANGED: { description: 'An output changed type.' },
+  } as const,
+});
+
+const BreakingChangeRef = builder.objectRef<BreakingChange>('BreakingChange').implement({
+  description: 'One change that breaks callers of the older version.',
+  fields: (t) => ({
+    kind: t.field({ type: BreakingKindEnum, resolve: (change) => change.kind, description: 'What kind of change.' }),
+    path: t.exposeString('path', { description: 'The input or output, by name: `capabilities.<capability>.patterns.<pattern>.requiredInputs.<input>`.' }),
+    message: t.exposeString('message', { description: 'The change in words.' }),
+  }),
+});
+
+const CompatibilityRef = builder.objectRef<CompatibilityVerdict>('Compatibility').implement({
+  description: 'Whether one version of a tool breaks callers of another.',
+  fields: (t) => ({
+    breaking: t.exposeBoolean('breaking', { description: 'True when there is at least one breaking change.' }),
+    allowed: t.exposeBoolean('allowed', {
+      description: 'True when the newer version may follow the older one without `breaking: true`: no breaking change, or a new major version (semver).',
+    }),
+    reason: t.exposeString('reason', { nullable: true, description: 'Why it is not allowed, when it is not.' }),
+    changes: t.field({ type: [BreakingChangeRef], resolve: (verdict) => verdict.changes, description: 'Every breaking change.' }),
   }),
 });
 
@@ -294,6 +327,29 @@ builder.queryFields((t) => ({
         where: { name: args.name, platform: { equals: args.platform, mode: 'insensitive' }, deletedAt: null },
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       }),
+  }),
+  compatibility: t.field({
+    type: CompatibilityRef,
+    description:
+      'Whether version `to` of a tool breaks callers of version `from`: inputs and outputs compared by name within each pattern. ' +
+      'A removed or renamed required input, a new required input without a default, a changed input type, a removed output or a changed output type is breaking.',
+    args: {
+      name: t.arg.string({ required: true, description: 'Tool name, exact.' }),
+      platform: t.arg.string({ required: true, description: 'Platform, case-insensitive.' }),
+      from: t.arg.string({ required: true, description: 'The older version.' }),
+      to: t.arg.string({ required: true, description: 'The newer version.' }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const wanted = [args.from, args.to];
+      const rows = await ctx.prisma.tool.findMany({
+        where: { name: args.name, platform: args.platform.trim().toLowerCase(), version: { in: wanted }, deletedAt: null },
+        include: TOOL_CONTENT_INCLUDE,
+      });
+      const [from, to] = wanted.map((version) => rows.find((row) => row.version === version));
+      const missing = wanted.find((_, i) => ![from, to][i]);
+      if (missing !== undefined) throw new PothosValidationError(`Tool ${args.name} (${args.platform}) has no version "${missing}"`);
+      return judgeCompatibility(definitionOf(from!), definitionOf(to!));
+    },
   }),
 }));
 

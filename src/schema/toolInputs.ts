@@ -129,4 +129,8 @@ export const toolRefArgs = builder.args((t) => ({
 export const newVersionArgs = builder.args((t) => ({
   version: t.string({ description: 'Version string of the new version; by default the last number of the latest plus one.' }),
   draft: t.boolean({ description: 'Store it as a draft: queryable in toolVersions, but not the latest until published.' }),
+  breaking: t.boolean({
+    description:
+      'Acknowledges breaking changes (see `compatibility`) when versions are not semver. With semver versions a breaking change needs a new major version instead.',
+  }),
 }));
