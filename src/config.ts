@@ -16,6 +16,11 @@ const envSchema = z.object({
   DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
   DB_IDLE_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  /**
+   * Client-side deadline on every database call (waiting for a pooled connection, each statement,
+   * and a request's whole database work): enforced even when the server does not answer at all.
+   */
+  DB_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   /** Directory of tool YAML files loaded into an empty database on first start. */
   CATALOG_DIR: z.string().min(1).default('./catalog'),
   SEED_ON_EMPTY: z.stringbool().default(true),
@@ -87,12 +92,16 @@ export interface Config {
         connectTimeoutMs: number;
         statementTimeoutMs: number;
         idleTimeoutMs: number;
+        /** Client-side deadline per statement and per connection wait (DB_QUERY_TIMEOUT_MS). */
+        queryTimeoutMs?: number;
       };
   catalogDir: string;
   seedOnEmpty: boolean;
   reloadTriggers: { watch: boolean; debounceMs: number; intervalMs: number };
   logLevel: Env['LOG_LEVEL'];
   shutdownTimeoutMs: number;
+  /** Longest any request waits on the database before it is answered 503 (DB_QUERY_TIMEOUT_MS; PGlite too). */
+  dbQueryTimeoutMs: number;
   graphiql: boolean;
   adminApiKey?: string;
   readsRequireKey: boolean;
@@ -141,6 +150,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
           connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
           statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
           idleTimeoutMs: env.DB_IDLE_TIMEOUT_MS,
+          queryTimeoutMs: env.DB_QUERY_TIMEOUT_MS,
         }
       : { kind: 'pglite', dataDir: env.DATA_DIR },
     catalogDir: env.CATALOG_DIR,
@@ -152,6 +162,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     logLevel: env.LOG_LEVEL,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    dbQueryTimeoutMs: env.DB_QUERY_TIMEOUT_MS,
     graphiql: env.GRAPHIQL ?? env.NODE_ENV !== 'production',
     adminApiKey: env.ADMIN_API_KEY,
     readsRequireKey: env.READS_REQUIRE_KEY,
