@@ -14,6 +14,7 @@ import type { Database } from './db/database.js';
 import { maskError } from './errors.js';
 import { RETRY_AFTER_SECONDS, withDeadline } from './db/availability.js';
 import { useServiceAvailability } from './http/serviceAvailability.js';
+import { useCorsAllowList } from './http/cors.js';
 import { useReadSnapshot } from './db/readSnapshot.js';
 import type { Logger } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
@@ -31,7 +32,7 @@ export interface AppState {
 export interface AppDeps {
   db: Database;
   config: Pick<Config, 'graphiql' | 'adminApiKey'> &
-    Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir' | 'subscriptions' | 'dbQueryTimeoutMs'>>;
+    Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir' | 'subscriptions' | 'dbQueryTimeoutMs' | 'corsOrigins'>>;
   /** The catalog generation the caches follow; one per process, shared with reloads and listeners. */
   clock?: CatalogClock;
   log: Logger;
@@ -111,6 +112,8 @@ export function createApp(deps: AppDeps) {
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
     landingPage: false,
+    // Yoga's default CORS reflects any origin with credentials; ours is an allow-list (CORS_ORIGINS).
+    cors: false,
     graphiql: deps.config.graphiql
       ? {
           title: 'Tool Catalog',
@@ -139,6 +142,9 @@ export function createApp(deps: AppDeps) {
       error: (...args) => deps.log.error(args.length === 1 ? args[0] : args),
     },
     plugins: [
+      // First: preflights are answered before anything else, and its headers are set on the answer
+      // before a later plugin (the conditional GET) replaces it with a copy.
+      useCorsAllowList(deps.config.corsOrigins ?? []),
       useServiceAvailability({
         serving: () => (deps.state.stopping ? 'stopping' : deps.state.catalogLoaded ? 'ready' : 'starting'),
         // PGlite runs one transaction at a time: a read may rightly wait for a whole import.
@@ -174,7 +180,7 @@ export function createApp(deps: AppDeps) {
   });
   /** What the HTTP server runs: cached query responses straight from memory, everything else through Yoga. */
   const handler: RequestListener = cacheConfig.enabled
-    ? cachedResponses({ yoga, clock, limits: cacheConfig, registry, roleOf, maxBodyBytes: Math.min(limits.bodyBytes, 64 * 1024) })
+    ? cachedResponses({ yoga, clock, limits: cacheConfig, registry, roleOf, maxBodyBytes: Math.min(limits.bodyBytes, 64 * 1024), corsOrigins: deps.config.corsOrigins })
     : (req, res) => void yoga(req, res);
   return { yoga, registry, clock, handler, reloader, events };
 }

@@ -61,6 +61,18 @@ const envSchema = z.object({
   WS_KEEPALIVE_MS: z.coerce.number().int().min(1_000).max(600_000).default(12_000),
   /** Catalog events are kept this long for subscribers that resume with `since`. */
   EVENT_RETENTION_DAYS: z.coerce.number().min(0.001).max(3_650).default(30),
+  /**
+   * Origins (scheme://host[:port], comma-separated) whose web pages may call the API from a browser,
+   * with credentials. Empty (the default): CORS is off and no other origin can read answers.
+   */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean))
+    .refine(
+      (origins) => origins.every((origin) => /^https?:\/\/[^/\s*]+$/.test(origin)),
+      'must be a comma-separated list of origins such as https://ops.example.com (scheme, host, optional port; no path, no *)',
+    ),
   /** Behind a reverse proxy: take the client address for the audit log from X-Forwarded-For. */
   TRUST_PROXY: z.stringbool().default(false),
 });
@@ -106,6 +118,8 @@ export interface Config {
   adminApiKey?: string;
   readsRequireKey: boolean;
   trustProxy: boolean;
+  /** Origins allowed to read the API from a browser (CORS_ORIGINS); empty: CORS off. */
+  corsOrigins: string[];
   cache: { enabled: boolean; maxEntries: number; maxBytes: number; ttlMs: number };
   subscriptions: { queueLimit: number; wsInitTimeoutMs: number; wsKeepAliveMs: number; eventRetentionMs: number };
   limits: {
@@ -167,6 +181,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     adminApiKey: env.ADMIN_API_KEY,
     readsRequireKey: env.READS_REQUIRE_KEY,
     trustProxy: env.TRUST_PROXY,
+    corsOrigins: env.CORS_ORIGINS,
     cache: { enabled: env.CACHE_ENABLED, maxEntries: env.CACHE_MAX_ENTRIES, maxBytes: env.CACHE_MAX_BYTES, ttlMs: env.CACHE_TTL_MS },
     subscriptions: {
       queueLimit: env.SUBSCRIPTION_QUEUE_LIMIT,
