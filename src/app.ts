@@ -12,19 +12,27 @@ import { protections } from './protections.js';
 import { createContextFactory, type Context, type ServerContext } from './context.js';
 import type { Database } from './db/database.js';
 import { maskError } from './errors.js';
+import { RETRY_AFTER_SECONDS, withDeadline } from './db/availability.js';
+import { useServiceAvailability } from './http/serviceAvailability.js';
+import { useCorsAllowList } from './http/cors.js';
 import { useReadSnapshot } from './db/readSnapshot.js';
 import type { Logger } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
 import { schema } from './schema/index.js';
 
 export interface AppState {
-  /** Set once start-up (migrations, seeding) has finished; /ready answers 503 until then. */
+  /** Set once start-up (migrations, seeding) has finished; /ready and GraphQL answer 503 until then. */
   catalogLoaded: boolean;
+  /** Set when shutdown begins: new GraphQL requests get 503 while in-flight ones finish. */
+  stopping?: boolean;
+  /** The catalog change listener (PostgreSQL only); /ready fails while it has no connection. */
+  listener?: { readonly connected: boolean };
 }
 
 export interface AppDeps {
   db: Database;
-  config: Pick<Config, 'graphiql' | 'adminApiKey'> & Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir' | 'subscriptions'>>;
+  config: Pick<Config, 'graphiql' | 'adminApiKey'> &
+    Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir' | 'subscriptions' | 'dbQueryTimeoutMs' | 'corsOrigins'>>;
   /** The catalog generation the caches follow; one per process, shared with reloads and listeners. */
   clock?: CatalogClock;
   log: Logger;
@@ -32,9 +40,10 @@ export interface AppDeps {
 }
 
 const READY_PING_TIMEOUT_MS = 2_000;
-/** Longest a query may wait for a database connection, and then run. */
-const QUERY_TIMEOUT_MS = 15_000;
+/** Longest a query may wait for a database connection, and then run (DB_QUERY_TIMEOUT_MS). */
+const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
 const PGLITE_READ_MAX_WAIT_MS = 600_000;
+const PGLITE_READ_TIMEOUT_MS = 15_000;
 
 /** What GraphiQL shows first: the query the README suggests. */
 export const FIRST_QUERY = `# Tools on linux, with what each can do and how long it takes.
@@ -56,19 +65,24 @@ query LinuxTools {
 }
 `;
 
+/**
+ * /ready names the check that fails (`catalog`, `database`, `listener`) and nothing else: no driver
+ * text, no host or port (those go to the log, for the operator).
+ */
 async function readiness(deps: AppDeps): Promise<Response> {
-  const unready = (reason: string) => Response.json({ status: 'unavailable', reason }, { status: 503 });
-  if (!deps.state.catalogLoaded) return unready('catalog not loaded yet');
+  const unready = (failing: 'catalog' | 'database' | 'listener' | 'stopping') =>
+    Response.json({ status: 'unavailable', failing }, { status: 503, headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } });
+  if (deps.state.stopping) return unready('stopping');
+  if (!deps.state.catalogLoaded) return unready('catalog');
   try {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${READY_PING_TIMEOUT_MS} ms`)), READY_PING_TIMEOUT_MS);
-    });
-    await Promise.race([deps.db.ping(), timeout]).finally(() => clearTimeout(timer));
+    // The ping's own connection is bounded by the pool's deadlines and released (or destroyed) by
+    // the driver; this deadline only stops /ready from waiting longer than its budget.
+    await withDeadline(deps.db.ping(), READY_PING_TIMEOUT_MS, 'readiness ping');
   } catch (error) {
     deps.log.warn({ err: error }, 'readiness check: database unreachable');
-    return unready(`database unreachable: ${(error as Error).message}`);
+    return unready('database');
   }
+  if (deps.state.listener && !deps.state.listener.connected) return unready('listener');
   return Response.json({ status: 'ready', database: deps.db.kind });
 }
 
@@ -76,7 +90,8 @@ async function readiness(deps: AppDeps): Promise<Response> {
 export function createApp(deps: AppDeps) {
   const registry = createMetricsRegistry(deps.db);
   const clock = deps.clock ?? new CatalogClock();
-  const resolveCaller = createCallerResolver(deps.db.prisma, { adminApiKey: deps.config.adminApiKey });
+  const queryTimeoutMs = deps.config.dbQueryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  const resolveCaller = createCallerResolver(deps.db.prisma, { adminApiKey: deps.config.adminApiKey, lookupTimeoutMs: queryTimeoutMs });
   const events = new CatalogEventFeed(deps.db.prisma, { clock, registry, log: deps.log, queueLimit: deps.config.subscriptions?.queueLimit });
   const reloader = new CatalogReloader(deps.db.prisma, { catalogDir: deps.config.catalogDir ?? './catalog', clock, log: deps.log });
   const cacheConfig = deps.config.cache ?? DEFAULT_CACHE;
@@ -97,6 +112,8 @@ export function createApp(deps: AppDeps) {
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
     landingPage: false,
+    // Yoga's default CORS reflects any origin with credentials; ours is an allow-list (CORS_ORIGINS).
+    cors: false,
     graphiql: deps.config.graphiql
       ? {
           title: 'Tool Catalog',
@@ -125,6 +142,14 @@ export function createApp(deps: AppDeps) {
       error: (...args) => deps.log.error(args.length === 1 ? args[0] : args),
     },
     plugins: [
+      // First: preflights are answered before anything else, and its headers are set on the answer
+      // before a later plugin (the conditional GET) replaces it with a copy.
+      useCorsAllowList(deps.config.corsOrigins ?? []),
+      useServiceAvailability({
+        serving: () => (deps.state.stopping ? 'stopping' : deps.state.catalogLoaded ? 'ready' : 'starting'),
+        // PGlite runs one transaction at a time: a read may rightly wait for a whole import.
+        queryDeadlineMs: deps.db.kind === 'postgres' ? queryTimeoutMs : undefined,
+      }),
       ...protections(limits),
       useReadinessCheck({ endpoint: '/ready', check: () => readiness(deps) }),
       usePrometheus({
@@ -147,12 +172,15 @@ export function createApp(deps: AppDeps) {
       // After the cache: a cached answer needs no snapshot.
       // PGlite runs one transaction at a time, so a read waits for a whole import to commit; on a
       // server a read only waits for a pooled connection.
-      useReadSnapshot(deps.db.prisma, { maxWaitMs: deps.db.kind === 'pglite' ? PGLITE_READ_MAX_WAIT_MS : QUERY_TIMEOUT_MS, timeoutMs: QUERY_TIMEOUT_MS }),
+      useReadSnapshot(deps.db.prisma, {
+        maxWaitMs: deps.db.kind === 'pglite' ? PGLITE_READ_MAX_WAIT_MS : queryTimeoutMs,
+        timeoutMs: deps.db.kind === 'pglite' ? PGLITE_READ_TIMEOUT_MS : queryTimeoutMs,
+      }),
     ],
   });
   /** What the HTTP server runs: cached query responses straight from memory, everything else through Yoga. */
   const handler: RequestListener = cacheConfig.enabled
-    ? cachedResponses({ yoga, clock, limits: cacheConfig, registry, roleOf, maxBodyBytes: Math.min(limits.bodyBytes, 64 * 1024) })
+    ? cachedResponses({ yoga, clock, limits: cacheConfig, registry, roleOf, maxBodyBytes: Math.min(limits.bodyBytes, 64 * 1024), corsOrigins: deps.config.corsOrigins })
     : (req, res) => void yoga(req, res);
   return { yoga, registry, clock, handler, reloader, events };
 }

@@ -16,6 +16,11 @@ const envSchema = z.object({
   DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
   DB_IDLE_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  /**
+   * Client-side deadline on every database call (waiting for a pooled connection, each statement,
+   * and a request's whole database work): enforced even when the server does not answer at all.
+   */
+  DB_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   /** Directory of tool YAML files loaded into an empty database on first start. */
   CATALOG_DIR: z.string().min(1).default('./catalog'),
   SEED_ON_EMPTY: z.stringbool().default(true),
@@ -56,6 +61,18 @@ const envSchema = z.object({
   WS_KEEPALIVE_MS: z.coerce.number().int().min(1_000).max(600_000).default(12_000),
   /** Catalog events are kept this long for subscribers that resume with `since`. */
   EVENT_RETENTION_DAYS: z.coerce.number().min(0.001).max(3_650).default(30),
+  /**
+   * Origins (scheme://host[:port], comma-separated) whose web pages may call the API from a browser,
+   * with credentials. Empty (the default): CORS is off and no other origin can read answers.
+   */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean))
+    .refine(
+      (origins) => origins.every((origin) => /^https?:\/\/[^/\s*]+$/.test(origin)),
+      'must be a comma-separated list of origins such as https://ops.example.com (scheme, host, optional port; no path, no *)',
+    ),
   /** Behind a reverse proxy: take the client address for the audit log from X-Forwarded-For. */
   TRUST_PROXY: z.stringbool().default(false),
 });
@@ -87,16 +104,22 @@ export interface Config {
         connectTimeoutMs: number;
         statementTimeoutMs: number;
         idleTimeoutMs: number;
+        /** Client-side deadline per statement and per connection wait (DB_QUERY_TIMEOUT_MS). */
+        queryTimeoutMs?: number;
       };
   catalogDir: string;
   seedOnEmpty: boolean;
   reloadTriggers: { watch: boolean; debounceMs: number; intervalMs: number };
   logLevel: Env['LOG_LEVEL'];
   shutdownTimeoutMs: number;
+  /** Longest any request waits on the database before it is answered 503 (DB_QUERY_TIMEOUT_MS; PGlite too). */
+  dbQueryTimeoutMs: number;
   graphiql: boolean;
   adminApiKey?: string;
   readsRequireKey: boolean;
   trustProxy: boolean;
+  /** Origins allowed to read the API from a browser (CORS_ORIGINS); empty: CORS off. */
+  corsOrigins: string[];
   cache: { enabled: boolean; maxEntries: number; maxBytes: number; ttlMs: number };
   subscriptions: { queueLimit: number; wsInitTimeoutMs: number; wsKeepAliveMs: number; eventRetentionMs: number };
   limits: {
@@ -141,6 +164,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
           connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
           statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
           idleTimeoutMs: env.DB_IDLE_TIMEOUT_MS,
+          queryTimeoutMs: env.DB_QUERY_TIMEOUT_MS,
         }
       : { kind: 'pglite', dataDir: env.DATA_DIR },
     catalogDir: env.CATALOG_DIR,
@@ -152,10 +176,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     logLevel: env.LOG_LEVEL,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    dbQueryTimeoutMs: env.DB_QUERY_TIMEOUT_MS,
     graphiql: env.GRAPHIQL ?? env.NODE_ENV !== 'production',
     adminApiKey: env.ADMIN_API_KEY,
     readsRequireKey: env.READS_REQUIRE_KEY,
     trustProxy: env.TRUST_PROXY,
+    corsOrigins: env.CORS_ORIGINS,
     cache: { enabled: env.CACHE_ENABLED, maxEntries: env.CACHE_MAX_ENTRIES, maxBytes: env.CACHE_MAX_BYTES, ttlMs: env.CACHE_TTL_MS },
     subscriptions: {
       queueLimit: env.SUBSCRIPTION_QUEUE_LIMIT,

@@ -1,7 +1,8 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import type { Plugin } from 'graphql-yoga';
+import { getOperationAST, GraphQLError, Kind, visit, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import { createGraphQLError, type GraphQLParams, type Plugin } from 'graphql-yoga';
+import { decodeUtf8Body, INVALID_UTF8_MESSAGE } from './http/requestBody.js';
 import type { Config } from './config.js';
 
 export type Limits = Config['limits'];
@@ -23,6 +24,148 @@ function useBodyLimit(maxBytes: number): Plugin {
   };
 }
 
+/** Content types a browser may send cross-site without a CORS preflight. */
+const SIMPLE_CONTENT_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'];
+const CSRF_HEADER = 'x-graphql-yoga-csrf';
+
+/**
+ * CSRF prevention (as @graphql-yoga/plugin-csrf-prevention does it): a request a browser could send
+ * cross-site without a preflight (a GET, or a "simple" content type) must carry a custom header.
+ * Refused with the code CSRF_REJECTED, so a client knows what to add.
+ */
+function useCsrfPrevention(): Plugin {
+  return {
+    onRequestParse({ request }) {
+      const contentType = request.headers.get('content-type');
+      const preflighted = Boolean(contentType) && !SIMPLE_CONTENT_TYPES.some((simple) => contentType!.toLowerCase().startsWith(simple));
+      if (preflighted || request.headers.has(CSRF_HEADER)) return;
+      throw createGraphQLError(`Required CSRF header not present: send the header ${CSRF_HEADER} (any value) or a JSON body`, {
+        extensions: { code: 'CSRF_REJECTED', http: { status: 403 } },
+      });
+    },
+  };
+}
+
+/** graphql-armor labels its refusals "Syntax Error: …"; they are limits, not syntax. */
+const ARMOR_REFUSAL = /^Syntax Error: ((?:Token limit|Query depth limit|Aliases limit|Query Cost limit|Directives limit|Cost limit)\b.*)$/is;
+
+function typedRefusal(error: GraphQLError): GraphQLError {
+  // Yoga labels every parse failure GRAPHQL_PARSE_FAILED, the token limit's included.
+  if (error.extensions?.code && error.extensions.code !== 'GRAPHQL_PARSE_FAILED') return error;
+  const armor = ARMOR_REFUSAL.exec(error.message);
+  const code = armor ? 'QUERY_TOO_COMPLEX' : error.message.startsWith('Syntax Error:') ? 'GRAPHQL_PARSE_FAILED' : error.path ? undefined : 'GRAPHQL_VALIDATION_FAILED';
+  if (!code || (code === error.extensions?.code && !armor)) return error;
+  return new GraphQLError(armor ? armor[1]! : error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, code },
+  });
+}
+
+/**
+ * Every refusal carries a code a client can act on: query limits are QUERY_TOO_COMPLEX (without the
+ * misleading "Syntax Error" label), real syntax errors GRAPHQL_PARSE_FAILED, other document errors
+ * GRAPHQL_VALIDATION_FAILED. Errors raised during execution already carry theirs (or are masked).
+ */
+export function useTypedRefusals(): Plugin {
+  return {
+    onResultProcess({ result, setResult }) {
+      if (!result || typeof result !== 'object' || Array.isArray(result) || Symbol.asyncIterator in result) return;
+      const single = result as { errors?: readonly GraphQLError[] };
+      const untyped = (error: GraphQLError) => !error.extensions?.code || error.extensions.code === 'GRAPHQL_PARSE_FAILED';
+      if (!single.errors?.some((error) => error instanceof GraphQLError && untyped(error))) return;
+      setResult({ ...single, errors: single.errors.map((error) => (error instanceof GraphQLError ? typedRefusal(error) : error)) } as typeof result);
+    },
+  };
+}
+
+const badRequest = (message: string, code = 'BAD_REQUEST') => createGraphQLError(message, { extensions: { code, http: { status: 400 } } });
+
+/**
+ * JSON bodies are decoded strictly: invalid UTF-8 is refused with 400 INVALID_UTF8 instead of being
+ * stored as U+FFFD substitutes (Yoga's own parser decodes leniently).
+ */
+function useStrictUtf8Body(): Plugin {
+  return {
+    onRequestParse({ request, setRequestParser }) {
+      const type = request.headers.get('content-type')?.toLowerCase() ?? '';
+      if (request.method !== 'POST' || !(type.startsWith('application/json') || type.startsWith('application/graphql+json'))) return;
+      setRequestParser(async (req): Promise<GraphQLParams> => {
+        const text = decodeUtf8Body(new Uint8Array(await req.arrayBuffer()));
+        if (text === null) throw badRequest(INVALID_UTF8_MESSAGE, 'INVALID_UTF8');
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          throw badRequest('POST body sent invalid JSON.');
+        }
+        if (body === null || typeof body !== 'object') throw badRequest(`POST body is expected to be object but received ${body === null ? 'null' : typeof body}`);
+        return body as GraphQLParams;
+      });
+    },
+  };
+}
+
+function containsNul(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (depth > 64 || value === null || typeof value !== 'object') return false;
+  return Object.entries(value).some(([key, inner]) => key.includes('\u0000') || containsNul(inner, depth + 1));
+}
+
+/** Top-level string arguments of the operation's root fields (names, platforms, reasons…). */
+function rootStringArguments(operation: OperationDefinitionNode, variables: Record<string, unknown>): unknown[] {
+  const values: unknown[] = [];
+  for (const selection of operation.selectionSet.selections) {
+    if (selection.kind !== Kind.FIELD) continue;
+    for (const argument of selection.arguments ?? []) {
+      const value = argument.value.kind === Kind.VARIABLE ? variables[argument.value.name.value] : argument.value.kind === Kind.STRING ? argument.value.value : undefined;
+      if (typeof value === 'string') values.push(value);
+    }
+  }
+  return values;
+}
+
+function literalStrings(document: DocumentNode): string[] {
+  const strings: string[] = [];
+  visit(document, { StringValue: (node) => void strings.push(node.value) });
+  return strings;
+}
+
+/**
+ * PostgreSQL cannot store a NUL character: one reaching it fails the statement and used to come
+ * back as a masked "Unexpected error.". Reads (queries, subscriptions) are checked whole, arguments
+ * and variables; for mutations the root fields' string arguments (names, platforms, reasons) are,
+ * while tool definitions are validated field by field by the definition schema, which names the field.
+ */
+function useNoNulCharacters(): Plugin {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const operation = getOperationAST(args.document, args.operationName);
+      if (!operation) return;
+      const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+      const suspicious =
+        operation.operation === 'mutation'
+          ? rootStringArguments(operation, variables).some((value) => containsNul(value))
+          : containsNul(variables) || literalStrings(args.document).some((value) => containsNul(value));
+      if (suspicious) {
+        setResultAndStopExecution({
+          errors: [createGraphQLError('arguments must not contain NUL (\\u0000) characters', { extensions: { code: 'BAD_USER_INPUT' } })],
+        });
+      }
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      if (containsNul(args.variableValues ?? {}) || literalStrings(args.document).some((value) => containsNul(value))) {
+        setResultAndStopExecution({
+          errors: [createGraphQLError('arguments must not contain NUL (\\u0000) characters', { extensions: { code: 'BAD_USER_INPUT' } })],
+        });
+      }
+    },
+  };
+}
+
 /**
  * Everything that bounds what one request may cost: size, depth, aliases, tokens, estimated cost,
  * introspection (off in production), and CSRF prevention for browsers. Batching stays off (Yoga's
@@ -31,8 +174,10 @@ function useBodyLimit(maxBytes: number): Plugin {
 export function protections(limits: Limits): Array<Plugin<any>> {
   return [
     useBodyLimit(limits.bodyBytes),
+    useStrictUtf8Body(),
+    useNoNulCharacters(),
     // A browser cannot send JSON or a custom header cross-site without a CORS preflight.
-    useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
+    useCsrfPrevention(),
     EnvelopArmorPlugin({
       maxDepth: { n: limits.maxDepth, ignoreIntrospection: true, exposeLimits: true },
       maxAliases: { n: limits.maxAliases, exposeLimits: true },
@@ -43,5 +188,6 @@ export function protections(limits: Limits): Array<Plugin<any>> {
       blockFieldSuggestion: { enabled: false },
     }),
     ...(limits.introspection ? [] : [useDisableIntrospection()]),
+    useTypedRefusals(),
   ];
 }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createApp } from './app.js';
+import { createApp, type AppState } from './app.js';
 import { listenForCatalogChanges } from './cache/catalogListener.js';
 import { scheduleReloads, watchCatalogDir } from './catalog/reloadTriggers.js';
 import { prepareDatabase } from './bootstrap.js';
@@ -23,13 +23,14 @@ try {
 
 const log = createLogger(config.logLevel);
 const db = await openDatabase(config.database);
-const state = { catalogLoaded: false };
+const state: AppState = { catalogLoaded: false };
 const { handler, clock, registry, reloader, yoga, events } = createApp({ db, config, log, state });
 // On a PostgreSQL server other processes (instances, the CLI) change the catalog too.
 const listener =
   config.database.kind === 'postgres'
     ? listenForCatalogChanges({ url: config.database.url, clock, log, registry, connectTimeoutMs: config.database.connectTimeoutMs })
     : undefined;
+state.listener = listener;
 listener?.ready.catch((error: unknown) => log.warn({ err: error }, 'catalog change listener could not connect yet; retrying'));
 const server = createServer(handler);
 // Node closes a keep-alive connection idle for 5 s by default. A client that reuses it at that
@@ -81,6 +82,7 @@ let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
+  state.stopping = true;
   log.info({ signal }, 'draining in-flight requests');
   const forced = setTimeout(() => {
     log.warn('drain timeout reached; closing open connections');

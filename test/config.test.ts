@@ -32,6 +32,7 @@ describe('configuration', () => {
       DB_POOL_MAX: '7',
       DB_CONNECT_TIMEOUT_MS: '1500',
       DB_STATEMENT_TIMEOUT_MS: '3000',
+      DB_QUERY_TIMEOUT_MS: '2500',
     });
     expect(config.database).toEqual({
       kind: 'postgres',
@@ -40,7 +41,10 @@ describe('configuration', () => {
       connectTimeoutMs: 1500,
       statementTimeoutMs: 3000,
       idleTimeoutMs: 30000,
+      queryTimeoutMs: 2500,
     });
+    expect(config.dbQueryTimeoutMs).toBe(2500);
+    expect(loadConfig({}).dbQueryTimeoutMs).toBe(5000);
   });
 
   it('turns GraphiQL off in production unless asked for', () => {

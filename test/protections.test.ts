@@ -97,3 +97,32 @@ describe('introspection', () => {
     }
   });
 });
+
+describe('typed refusals', () => {
+  it.each([
+    ['depth', '{ tools { edges { node { capabilities { patterns { capability { tool { capabilities { name } } } } } } } } }'],
+    ['aliases', `{ ${[1, 2, 3, 4, 5].map((i) => `a${i}: catalogStats { tools }`).join(' ')} }`],
+    ['tokens', `{ catalogStats { ${Array.from({ length: 500 }, () => 'tools').join(' ')} } }`],
+    ['cost', `{ tools(first: 200) { edges { node { name capabilities { name description patterns { name description scope completeness policy limitations typicalUseCases requiredInputs optionalInputs expectedOutputs } } } } } }`],
+  ])('a query over the %s limit is QUERY_TOO_COMPLEX, never labelled a syntax error', async (_limit, query) => {
+    const { errors } = await service.graphql(query);
+    expect(errors?.length).toBeGreaterThan(0);
+    for (const error of errors!) {
+      expect(error.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+      expect(error.message).not.toMatch(/syntax error/i);
+    }
+  });
+
+  it('a real syntax error is GRAPHQL_PARSE_FAILED, an unknown field GRAPHQL_VALIDATION_FAILED', async () => {
+    expect((await service.graphql('{ tools(')).errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+    expect((await service.graphql('{ noSuchField }')).errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('a GET without the CSRF header is refused 403 CSRF_REJECTED', async () => {
+    const response = await service.app.yoga.fetch(`http://catalog.test/graphql?query=${encodeURIComponent('{ catalogStats { tools } }')}`, {
+      headers: { accept: 'application/json' },
+    });
+    expect(response.status).toBe(403);
+    expect((await response.json()).errors[0].extensions.code).toBe('CSRF_REJECTED');
+  });
+});

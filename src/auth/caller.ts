@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import type { PrismaClient } from '../generated/prisma/client.js';
+import { withDeadline } from '../db/availability.js';
 import { hashKey, ROLES, type Role } from './keys.js';
 
 export interface Caller {
@@ -25,7 +26,10 @@ const ANONYMOUS: Caller = { role: 'anonymous', name: 'anonymous' };
  */
 export type CallerResolver = (authorization: string | null) => Promise<Caller>;
 
-export function createCallerResolver(prisma: PrismaClient, options: { adminApiKey?: string; cacheTtlMs?: number }): CallerResolver {
+export function createCallerResolver(
+  prisma: PrismaClient,
+  options: { adminApiKey?: string; cacheTtlMs?: number; /** Deadline on the key lookup (DB_QUERY_TIMEOUT_MS). */ lookupTimeoutMs?: number },
+): CallerResolver {
   const adminHash = options.adminApiKey ? Buffer.from(hashKey(options.adminApiKey), 'hex') : undefined;
   const cache = new LRUCache<string, Caller | false>({ max: 10_000, ttl: options.cacheTtlMs ?? 10_000 });
   return async (authorization) => {
@@ -38,7 +42,8 @@ export function createCallerResolver(prisma: PrismaClient, options: { adminApiKe
     if (adminHash && timingSafeEqual(Buffer.from(hash, 'hex'), adminHash)) return { role: 'admin', name: 'admin' };
     let caller = cache.get(hash);
     if (caller === undefined) {
-      const row = await prisma.apiKey.findUnique({ where: { keyHash: hash }, select: { name: true, role: true, revokedAt: true } });
+      const lookup = prisma.apiKey.findUnique({ where: { keyHash: hash }, select: { name: true, role: true, revokedAt: true } });
+      const row = await (options.lookupTimeoutMs ? withDeadline(lookup, options.lookupTimeoutMs, 'key lookup') : lookup);
       caller = row && !row.revokedAt && (ROLES as readonly string[]).includes(row.role) ? { role: row.role as Role, name: row.name } : false;
       cache.set(hash, caller);
     }

@@ -1,7 +1,10 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Histogram, Registry } from 'prom-client';
 import type { YogaServerInstance } from 'graphql-yoga';
+import { corsHeaders } from '../http/cors.js';
 import { fetchHeaders } from '../http/headers.js';
+import { decodeUtf8Body, invalidUtf8Body } from '../http/requestBody.js';
+import { matchesEtag } from './responseCache.js';
 import { BoundedCache, type CacheLimits } from './boundedCache.js';
 import type { CatalogClock } from './catalogClock.js';
 
@@ -10,7 +13,12 @@ interface SentResponse {
   body: string;
   etag: string;
   operationName: string;
+  /** The fresh answer's own headers (content type, ETag…), CORS excepted: those depend on the asker. */
+  headers: Record<string, string>;
 }
+
+/** Headers that belong to one request, not to the cached answer. */
+const PER_REQUEST_HEADER = /^(access-control-|vary$|content-length$|date$|connection$|keep-alive$|transfer-encoding$)/i;
 
 export interface CachedResponsesOptions {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -22,12 +30,14 @@ export interface CachedResponsesOptions {
   maxBodyBytes: number;
   roleOf(authorization: string | null): Promise<string>;
   graphqlPath?: string;
+  /** CORS_ORIGINS: answers from memory carry the same CORS headers as fresh ones. */
+  corsOrigins?: readonly string[];
 }
 
 /** Headers Yoga's CSRF prevention accepts on a GET; without one, the request goes to Yoga to be refused. */
 const CSRF_HEADER = 'x-graphql-yoga-csrf';
 
-function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -38,7 +48,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | undefin
         resolve(undefined);
       } else chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -53,7 +63,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | undefin
 export function cachedResponses(options: CachedResponsesOptions): RequestListener {
   const { yoga, clock } = options;
   const path = options.graphqlPath ?? '/graphql';
-  const store = new BoundedCache<SentResponse>('http', clock, options.limits, options.registry, (sent) => sent.body.length + sent.etag.length + sent.operationName.length);
+  const store = new BoundedCache<SentResponse>('http', clock, options.limits, options.registry, (sent) => sent.body.length + sent.etag.length + sent.operationName.length + 200);
+  const allowedOrigins = new Set(options.corsOrigins ?? []);
   const histogram = () => options.registry.getSingleMetric('graphql_yoga_http_duration') as Histogram<string> | undefined;
 
   const send = (res: ServerResponse, status: number, headers: Record<string, string>, body?: string) => {
@@ -74,7 +85,8 @@ export function cachedResponses(options: CachedResponsesOptions): RequestListene
     const etag = response.headers.get('etag');
     if (response.status === 200 && etag) {
       const operationName = (body ? safeOperationName(body) : url.searchParams.get('operationName')) ?? 'Anonymous';
-      store.set(key, { body: text, etag, operationName }, generation);
+      const headers = Object.fromEntries(Object.entries(outgoing).filter(([name]) => !PER_REQUEST_HEADER.test(name)));
+      store.set(key, { body: text, etag, operationName, headers }, generation);
     }
   }
 
@@ -98,28 +110,31 @@ export function cachedResponses(options: CachedResponsesOptions): RequestListene
     const generation = clock.generation;
     void (async () => {
       const role = await options.roleOf(req.headers.authorization ?? null);
-      const body = isPost ? await readBody(req, options.maxBodyBytes) : undefined;
-      if (isPost && body === undefined) return;
+      const bytes = isPost ? await readBody(req, options.maxBodyBytes) : undefined;
+      if (isPost && bytes === undefined) return;
+      const body = bytes === undefined ? undefined : decodeUtf8Body(bytes);
+      if (body === null) {
+        const refusal = invalidUtf8Body();
+        send(res, refusal.status, { 'content-type': 'application/json; charset=utf-8', ...corsHeaders(req.headers.origin, allowedOrigins) }, refusal.body);
+        return;
+      }
       const key = `${req.method} ${role} ${isPost ? body : url}`;
       const hit = role === 'invalid' ? undefined : store.get(key);
       if (!hit) {
         await viaYoga(req, res, body, key, generation);
         return;
       }
-      if (isGet && req.headers['if-none-match'] === hit.etag) send(res, 304, { etag: hit.etag });
-      else {
-        send(res, 200, {
-          'content-type': 'application/json; charset=utf-8',
-          'content-length': String(Buffer.byteLength(hit.body)),
-          etag: hit.etag,
-        }, hit.body);
-      }
+      const cors = corsHeaders(req.headers.origin, allowedOrigins);
+      if (isGet && matchesEtag(req.headers['if-none-match'], hit.etag)) {
+        const { 'content-type': _type, ...headers } = hit.headers;
+        send(res, 304, { ...headers, ...cors });
+      } else send(res, 200, { ...hit.headers, 'content-length': String(Buffer.byteLength(hit.body)), ...cors }, hit.body);
       histogram()?.observe(
         { method: req.method ?? 'GET', statusCode: res.statusCode, operationType: 'query', operationName: hit.operationName },
         (performance.now() - started) / 1000,
       );
     })().catch((error: unknown) => {
-      if (!res.headersSent) send(res, 500, { 'content-type': 'application/json' }, JSON.stringify({ errors: [{ message: 'Unexpected error.' }] }));
+      if (!res.headersSent) send(res, 500, { 'content-type': 'application/json' }, JSON.stringify({ errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }));
       else res.destroy(error as Error);
     });
   };

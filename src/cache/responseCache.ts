@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { getOperationAST, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { useResponseCache, type Cache } from '@graphql-yoga/plugin-response-cache';
@@ -15,6 +16,15 @@ export interface ResponseCacheOptions {
 }
 
 const KEY = /^g(\d+):/;
+
+/**
+ * An ETag that addresses the content: a hash of the answer itself, so identical answers get
+ * identical tags on every instance and across restarts, and different answers never share one.
+ * (The plugin's own tag is its cache key, which holds this process's generation counter.)
+ */
+export function contentEtag(result: Pick<ExecutionResult, 'data' | 'errors'>): string {
+  return `"${createHash('sha256').update(JSON.stringify({ data: result.data, errors: result.errors })).digest('base64url')}"`;
+}
 
 /**
  * Whole responses of queries, keyed by document, variables, operation name, caller role and catalog
@@ -36,7 +46,9 @@ export function catalogResponseCache(options: ResponseCacheOptions): Plugin[] {
     return pending > 0;
   };
   const cache: Cache = {
-    get: (key) => parse(firstLookup(key) ? store.get(key) : store.peek(key)),
+    // The plugin also looks up an If-None-Match value as a key; ETags (quoted hashes) never are keys,
+    // so its shortcut never answers 304 — useConditionalGet does, by comparing content.
+    get: (key) => (key.startsWith('"') || key.startsWith('W/') ? undefined : parse(firstLookup(key) ? store.get(key) : store.peek(key))),
     // The generation in the key is the one current when the request arrived, before anything was read.
     set: (key, result) => store.set(key, { json: JSON.stringify(result) }, Number(KEY.exec(key)?.[1] ?? -1)),
     // Invalidation is by generation (see useAdvanceOnMutation), never entity by entity.
@@ -50,6 +62,7 @@ export function catalogResponseCache(options: ResponseCacheOptions): Plugin[] {
       invalidateViaMutation: false,
       includeExtensionMetadata: false,
       session: (request) => options.roleOf(request),
+
       buildResponseCacheKey: async ({ request: _request, ...params }) => {
         const key = `g${options.clock.generation}:${await defaultBuildResponseCacheKey(params)}`;
         if (uncounted.size > 10_000) uncounted.clear();
@@ -58,7 +71,46 @@ export function catalogResponseCache(options: ResponseCacheOptions): Plugin[] {
       },
     }),
     useAdvanceOnMutation(options.clock),
+    useConditionalGet(),
   ];
+}
+
+/** True when an If-None-Match header names `etag` (or is `*`). */
+export function matchesEtag(ifNoneMatch: string | null | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  return ifNoneMatch.split(',').some((candidate) => {
+    const tag = candidate.trim().replace(/^W\//, '');
+    return tag === '*' || tag === etag;
+  });
+}
+
+/**
+ * A GET whose If-None-Match names the ETag of the answer just produced gets 304 without a body.
+ * Compared by content, so a tag from another instance or from before a restart is honoured exactly
+ * when the answer is still the same.
+ */
+export function useConditionalGet(): Plugin {
+  return {
+    // The response cache plugin tags what it caches with its cache key; the tag that goes out is
+    // the content's (computed on a copy: the cached result itself stays as it is).
+    onResultProcess({ result, setResult }) {
+      if (!result || typeof result !== 'object' || Array.isArray(result) || Symbol.asyncIterator in result) return;
+      const single = result as ExecutionResult & { extensions?: { http?: { headers?: Record<string, string> } } };
+      const headers = single.extensions?.http?.headers;
+      if (!headers?.ETag) return;
+      const { 'Last-Modified': _lastModified, ...kept } = headers;
+      setResult({ ...single, extensions: { ...single.extensions, http: { ...single.extensions!.http, headers: { ...kept, ETag: contentEtag(single) } } } } as typeof result);
+    },
+    onResponse({ request, response, setResponse }) {
+      if (request.method !== 'GET' || response.status !== 200) return;
+      const etag = response.headers.get('etag');
+      if (!etag || !matchesEtag(request.headers.get('if-none-match'), etag)) return;
+      const headers = new Headers(response.headers);
+      headers.delete('content-type');
+      headers.delete('content-length');
+      setResponse(new Response(null, { status: 304, headers }));
+    },
+  };
 }
 
 /**

@@ -120,11 +120,15 @@ async function openPglite(dataDir: string): Promise<Database> {
 }
 
 function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>): Database {
-  // Prisma 7 with node-postgres waits forever for a pooled connection unless told otherwise.
+  // Prisma 7 with node-postgres waits forever for a pooled connection unless told otherwise, and
+  // the server's statement_timeout means nothing when the server itself does not answer (frozen,
+  // half-open connection): query_timeout is the client's own deadline on every statement.
+  const queryTimeoutMs = config.queryTimeoutMs ?? config.statementTimeoutMs;
   const poolConfig = {
     connectionString: config.url,
     max: config.poolMax,
-    connectionTimeoutMillis: config.connectTimeoutMs,
+    connectionTimeoutMillis: Math.min(config.connectTimeoutMs, queryTimeoutMs),
+    query_timeout: queryTimeoutMs,
     idleTimeoutMillis: config.idleTimeoutMs,
     statement_timeout: config.statementTimeoutMs,
     application_name: 'tool-catalog',
@@ -133,7 +137,8 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>): Da
     kind: 'postgres',
     // The adapter owns its pool and ends it on $disconnect.
     adapter: new PrismaPg(poolConfig),
-    migrationAdapter: () => new PrismaPg({ ...poolConfig, max: 2 }),
+    // Migrations may run long statements: the server's statement_timeout bounds them, not the client's deadline.
+    migrationAdapter: () => new PrismaPg({ ...poolConfig, max: 2, query_timeout: undefined }),
     ping: async (prisma) => {
       await prisma.$queryRaw`SELECT 1`;
     },

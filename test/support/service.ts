@@ -89,6 +89,7 @@ export async function startTestService(
     cache?: Config['cache'];
     subscriptions?: Config['subscriptions'];
     readsRequireKey?: boolean;
+    corsOrigins?: string[];
   } = {},
 ): Promise<TestService> {
   const { db, drop } = await openTestDatabase();
@@ -108,6 +109,7 @@ export async function startTestService(
       catalogDir: options.catalogDir ?? SAMPLE_CATALOG_DIR,
       subscriptions: options.subscriptions,
       readsRequireKey: options.readsRequireKey,
+      corsOrigins: options.corsOrigins,
     },
     log: silentLog,
     state,
