@@ -16,6 +16,9 @@ import { useReadSnapshot } from './db/readSnapshot.js';
 import type { Logger } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
 import { schema } from './schema/index.js';
+import { MemoryCatalog } from './memoryCatalog/memoryCatalog.js';
+import { SelectionService } from './selection/selectionService.js';
+import { useProfilesRoute } from './profiles/profilesRoute.js';
 
 export interface AppState {
   /** Set once start-up (migrations, seeding) has finished; /ready answers 503 until then. */
@@ -78,6 +81,8 @@ export function createApp(deps: AppDeps) {
   const clock = deps.clock ?? new CatalogClock();
   const resolveCaller = createCallerResolver(deps.db.prisma, { adminApiKey: deps.config.adminApiKey });
   const events = new CatalogEventFeed(deps.db.prisma, { clock, registry, log: deps.log, queueLimit: deps.config.subscriptions?.queueLimit });
+  const memory = new MemoryCatalog(deps.db.prisma, { clock, log: deps.log, registry });
+  const selection = new SelectionService(memory, registry);
   const reloader = new CatalogReloader(deps.db.prisma, { catalogDir: deps.config.catalogDir ?? './catalog', clock, log: deps.log });
   const cacheConfig = deps.config.cache ?? DEFAULT_CACHE;
   const limits = deps.config.limits ?? DEFAULT_LIMITS;
@@ -114,6 +119,8 @@ export function createApp(deps: AppDeps) {
       resolveCaller,
       reloader,
       events,
+      memory,
+      selection,
       readsRequireKey: deps.config.readsRequireKey,
       trustProxy: deps.config.trustProxy,
     }),
@@ -127,6 +134,7 @@ export function createApp(deps: AppDeps) {
     plugins: [
       ...protections(limits),
       useReadinessCheck({ endpoint: '/ready', check: () => readiness(deps) }),
+      useProfilesRoute({ memory, resolveCaller, readsRequireKey: deps.config.readsRequireKey, onStale: () => selection.countStale() }),
       usePrometheus({
         registry,
         endpoint: '/metrics',
@@ -154,7 +162,7 @@ export function createApp(deps: AppDeps) {
   const handler: RequestListener = cacheConfig.enabled
     ? cachedResponses({ yoga, clock, limits: cacheConfig, registry, roleOf, maxBodyBytes: Math.min(limits.bodyBytes, 64 * 1024) })
     : (req, res) => void yoga(req, res);
-  return { yoga, registry, clock, handler, reloader, events };
+  return { yoga, registry, clock, handler, reloader, events, memory, selection };
 }
 
 export type App = ReturnType<typeof createApp>;

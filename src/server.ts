@@ -24,12 +24,14 @@ try {
 const log = createLogger(config.logLevel);
 const db = await openDatabase(config.database);
 const state = { catalogLoaded: false };
-const { handler, clock, registry, reloader, yoga, events } = createApp({ db, config, log, state });
+const { handler, clock, registry, reloader, yoga, events, memory } = createApp({ db, config, log, state });
 // On a PostgreSQL server other processes (instances, the CLI) change the catalog too.
 const listener =
   config.database.kind === 'postgres'
     ? listenForCatalogChanges({ url: config.database.url, clock, log, registry, connectTimeoutMs: config.database.connectTimeoutMs })
     : undefined;
+// While the listener has lost the database, selection and profiles answer from memory marked stale.
+memory.setDatabaseLink(listener);
 listener?.ready.catch((error: unknown) => log.warn({ err: error }, 'catalog change listener could not connect yet; retrying'));
 const server = createServer(handler);
 // Node closes a keep-alive connection idle for 5 s by default. A client that reuses it at that
@@ -59,6 +61,7 @@ let schedule: ReturnType<typeof scheduleReloads> | undefined;
 let retention: ReturnType<typeof pruneEventsEvery> | undefined;
 try {
   await prepareDatabase(db, config, log, reloader);
+  if (!(await memory.refresh())) throw new Error('the in-memory catalog could not be loaded');
   state.catalogLoaded = true;
   if (config.reloadTriggers.watch && existsSync(config.catalogDir)) {
     watcher = watchCatalogDir(reloader, config.catalogDir, { debounceMs: config.reloadTriggers.debounceMs, log });
@@ -90,6 +93,7 @@ async function shutdown(signal: string) {
   // Subscriptions never finish on their own: end them (SSE streams complete, WebSockets close with
   // 1001 "going away") so that their connections do not hold the drain open.
   events.stop();
+  memory.stop();
   const socketsClosed = webSockets.close();
   // Stops accepting, lets in-flight requests finish, then closes keep-alive sockets.
   await new Promise<void>((resolve) => {
