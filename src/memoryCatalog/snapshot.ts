@@ -177,3 +177,12 @@ export function compileOrReuse(row: MemoryToolRow, previous: CatalogSnapshot | u
   const existing = previous?.byIdentity.get(identityKey(row.name, row.platform));
   return existing && existing.stamp === stampOf(row) ? existing : compileTool(row);
 }
+
+/** What `tool(name, platform)` reads without a version: the latest enabled version(s) of that name, at most two. */
+export function latestEnabledByName(snapshot: CatalogSnapshot, name: string, platform?: string | null): MemoryToolRow[] {
+  const wanted = platform?.toLowerCase();
+  return (snapshot.byName.get(name) ?? [])
+    .filter((tool) => tool.row.enabled && (!wanted || tool.row.platform.toLowerCase() === wanted))
+    .slice(0, 2)
+    .map((tool) => tool.row);
+}

@@ -10,6 +10,7 @@ import {
   type ToolSelection,
 } from '../selection/selectTools.js';
 import { builder } from './builder.js';
+import { answeredFromMemory } from './memoryRows.js';
 
 const PreferenceModeEnum = builder.enumType('PreferenceMode', {
   description: 'Named weightings of the five features. BALANCED: 0.2 each; every other mode puts 0.4 on its feature and 0.15 on each of the others.',
@@ -119,16 +120,6 @@ const EstimateRef = builder.objectRef<{ timeMs: number; cost: number }>('Selecti
 
 const ToolRefName = 'Tool' as const;
 
-/**
- * A Tool answered from the in-memory catalog: its row holds every column, the capabilities with their
- * patterns and the capability count, which is all the planned query can ask for there (fields beyond
- * those, such as executionStats, are loaded by their own resolvers). Marks the plan as used, since no
- * ORM call is made with it.
- */
-export function answeredFromMemory<T>(query: object, row: T): T {
-  (query as Record<symbol, boolean>)[Symbol.for('Pothos.isUsed')] = true;
-  return row;
-}
 
 const SelectionCandidateRef = builder.objectRef<SelectionCandidate>('SelectionCandidate').implement({
   description: 'One ranked pattern of one tool version.',
