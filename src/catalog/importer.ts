@@ -7,6 +7,7 @@ import type { ToolDefinition } from './definition.js';
 import { FileReport, type Diagnostic } from './diagnostics.js';
 import { ConflictError } from './errors.js';
 import { normaliseDocument, type NormaliseContext, type ShapeName } from './shapes/index.js';
+import { expandProfiles, isProfilesDocument } from './shapes/profiles.js';
 import { collectSources, parseDocumentText, readSource } from './sources.js';
 import { KNOWN_PLATFORMS } from './vocabulary.js';
 import type { YamlSource } from './yamlSource.js';
@@ -60,6 +61,8 @@ export interface ImportOptions {
   onProgress?: (done: number, total: number, file: string) => void;
   /** How the import was triggered, recorded in events and the audit log. */
   trigger?: string;
+  /** Platform for the tools of a legacy profiles file, which name none (default `custom`). */
+  platform?: string;
 }
 
 export type ImportInput = { paths: string[] } | { documents: Array<{ name: string; content: string }> };
@@ -76,7 +79,7 @@ export class ImportConflictError extends ConflictError {
 /** Catalog files read at the same time. */
 const READ_CONCURRENCY = 32;
 
-async function readInputs(input: ImportInput, onProgress: ImportOptions['onProgress']) {
+async function readInputs(input: ImportInput, onProgress: ImportOptions['onProgress'], platform?: string) {
   const planned: Array<{ source: YamlSource; shape?: ShapeName; definition?: ToolDefinition }> = [];
   const problems: FileReport[] = [];
   let skipped: ImportReport['skipped'] = [];
@@ -91,7 +94,7 @@ async function readInputs(input: ImportInput, onProgress: ImportOptions['onProgr
       const batch = collected.files.slice(start, start + READ_CONCURRENCY);
       const sources = await Promise.all(batch.map((file) => readSource(file)));
       sources.forEach((source, i) => {
-        planned.push(normalise(source, batch[i]!));
+        planned.push(...normalise(source, batch[i]!, platform));
         onProgress?.(++done, collected.files.length, batch[i]!.display);
       });
     }
@@ -100,18 +103,34 @@ async function readInputs(input: ImportInput, onProgress: ImportOptions['onProgr
       const source = parseDocumentText(doc.name, doc.content);
       const first = doc.name.includes('/') ? doc.name.split('/')[0]!.toLowerCase() : undefined;
       const directoryPlatform = first && KNOWN_PLATFORMS.has(first) ? first : undefined;
-      planned.push(normalise(source, { directoryPlatform }));
+      planned.push(...normalise(source, { directoryPlatform }, platform));
     }
   }
   return { planned, problems, skipped };
 }
 
-/** One document to a definition; afterwards only its diagnostics are kept, not its syntax tree. */
-function normalise(source: YamlSource, context: NormaliseContext) {
-  const normalised = source.value === undefined ? {} : normaliseDocument(source.value, source.report, context);
+/**
+ * One document to its definitions (one, or one per tool of a legacy profiles file); afterwards only
+ * their diagnostics are kept, not the syntax tree.
+ */
+function normalise(source: YamlSource, context: NormaliseContext, platform?: string) {
   warnPlaceholders(source);
+  if (isProfilesDocument(source.value)) {
+    const tools = expandProfiles(source.value, platform).map((tool) => {
+      const report = source.report.scoped(tool.path);
+      for (const field of tool.filled) {
+        report.warn([], `a profiles file gives no ${field}; using ${JSON.stringify(tool.document[field])}${field === 'platform' ? ' (set it with --platform)' : ''}`);
+      }
+      const normalised = normaliseDocument(tool.document, report, context);
+      report.detach();
+      return { source: { file: source.file, value: undefined, report }, ...normalised };
+    });
+    source.report.detach();
+    return tools;
+  }
+  const normalised = source.value === undefined ? {} : normaliseDocument(source.value, source.report, context);
   source.report.detach();
-  return { source: { ...source, value: undefined }, ...normalised };
+  return [{ source: { ...source, value: undefined }, ...normalised }];
 }
 
 /** Literal `{{…}}` left in text is almost always an unfilled template placeholder. */
@@ -264,7 +283,7 @@ function count(tools: PlannedTool[], skipped: number, files: number): ImportCoun
  * when any file is rejected (unless `partial`), or nothing at all on a dry run.
  */
 export async function importCatalog(prisma: PrismaClient, input: ImportInput, options: ImportOptions): Promise<ImportReport> {
-  const read = await readInputs(input, options.onProgress);
+  const read = await readInputs(input, options.onProgress, options.platform);
   const tools = await plan(prisma, read);
   const counts = count(tools, read.skipped.length, read.planned.length + read.problems.length);
   const mayWrite = !options.dryRun && (counts.rejected === 0 || options.partial === true);
