@@ -19,6 +19,7 @@ import { schema } from './schema/index.js';
 import { MemoryCatalog } from './memoryCatalog/memoryCatalog.js';
 import { SelectionService } from './selection/selectionService.js';
 import { useProfilesRoute } from './profiles/profilesRoute.js';
+import { REVISION_HEADER, useRevisionHeader } from './memoryCatalog/revisionHeader.js';
 
 export interface AppState {
   /** Set once start-up (migrations, seeding) has finished; /ready answers 503 until then. */
@@ -135,6 +136,7 @@ export function createApp(deps: AppDeps) {
       ...protections(limits),
       useReadinessCheck({ endpoint: '/ready', check: () => readiness(deps) }),
       useProfilesRoute({ memory, resolveCaller, readsRequireKey: deps.config.readsRequireKey, onStale: () => selection.countStale() }),
+      useRevisionHeader(memory),
       usePrometheus({
         registry,
         endpoint: '/metrics',
@@ -160,7 +162,7 @@ export function createApp(deps: AppDeps) {
   });
   /** What the HTTP server runs: cached query responses straight from memory, everything else through Yoga. */
   const handler: RequestListener = cacheConfig.enabled
-    ? cachedResponses({ yoga, clock, limits: cacheConfig, registry, roleOf, maxBodyBytes: Math.min(limits.bodyBytes, 64 * 1024) })
+    ? cachedResponses({ yoga, clock, limits: cacheConfig, registry, roleOf, maxBodyBytes: Math.min(limits.bodyBytes, 64 * 1024), keepHeaders: [REVISION_HEADER] })
     : (req, res) => void yoga(req, res);
   return { yoga, registry, clock, handler, reloader, events, memory, selection };
 }

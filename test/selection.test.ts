@@ -63,6 +63,17 @@ describe('selectTools', () => {
     expect(selection.candidates[0].features.time).toBe(1);
   });
 
+  it('names the revision an answer was computed on in every GraphQL response (X-Catalog-Revision)', async () => {
+    const response = await service.app.yoga.fetch('http://catalog.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ tool(name: "grep") { name } catalogRevision }' }),
+    });
+    const body = (await response.json()) as any;
+    expect(body.data.tool.name).toBe('grep');
+    expect(response.headers.get('x-catalog-revision')).toBe(String(body.data.catalogRevision));
+  });
+
   it('supplies variables from the request over the inputs and the globals', async () => {
     const request = { capability: 'connectivity_check', variables: { N: 1, hosts: 40 }, environment: 'NON_PRODUCTION', limit: 50 };
     const result = await service.graphql(SELECT, { request });

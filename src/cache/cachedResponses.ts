@@ -10,6 +10,8 @@ interface SentResponse {
   body: string;
   etag: string;
   operationName: string;
+  /** Headers named in `keepHeaders`, as first sent. */
+  headers: Record<string, string>;
 }
 
 export interface CachedResponsesOptions {
@@ -22,6 +24,8 @@ export interface CachedResponsesOptions {
   maxBodyBytes: number;
   roleOf(authorization: string | null): Promise<string>;
   graphqlPath?: string;
+  /** Response headers replayed with a stored answer (it was computed within one catalog generation). */
+  keepHeaders?: string[];
 }
 
 /** Headers Yoga's CSRF prevention accepts on a GET; without one, the request goes to Yoga to be refused. */
@@ -74,7 +78,12 @@ export function cachedResponses(options: CachedResponsesOptions): RequestListene
     const etag = response.headers.get('etag');
     if (response.status === 200 && etag) {
       const operationName = (body ? safeOperationName(body) : url.searchParams.get('operationName')) ?? 'Anonymous';
-      store.set(key, { body: text, etag, operationName }, generation);
+      const headers: Record<string, string> = {};
+      for (const name of options.keepHeaders ?? []) {
+        const value = response.headers.get(name);
+        if (value !== null) headers[name] = value;
+      }
+      store.set(key, { body: text, etag, operationName, headers }, generation);
     }
   }
 
@@ -106,9 +115,10 @@ export function cachedResponses(options: CachedResponsesOptions): RequestListene
         await viaYoga(req, res, body, key, generation);
         return;
       }
-      if (isGet && req.headers['if-none-match'] === hit.etag) send(res, 304, { etag: hit.etag });
+      if (isGet && req.headers['if-none-match'] === hit.etag) send(res, 304, { ...hit.headers, etag: hit.etag });
       else {
         send(res, 200, {
+          ...hit.headers,
           'content-type': 'application/json; charset=utf-8',
           'content-length': String(Buffer.byteLength(hit.body)),
           etag: hit.etag,
