@@ -31,7 +31,7 @@
 //   npm run bench [-- --duration 5 --rounds 3 --connections 1,10,50 --count 5000]
 import { Command } from 'commander';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +76,8 @@ type ScenarioId =
   | 'nocache-tools20'
   | 'nocache-search'
   | 'nocache-stats'
+  | 'select-vars'
+  | 'profiles'
   | 'node-post'
   | 'node-get'
   | 'yoga-post';
@@ -94,6 +96,8 @@ const SCENARIOS: Scenario[] = [
   { id: 'nocache-tools20', title: 'tools first:20 nested, cache off', server: 'nocache' },
   { id: 'nocache-search', title: 'search "net" first:20, cache off', server: 'nocache' },
   { id: 'nocache-stats', title: 'catalogStats, cache off', server: 'nocache' },
+  { id: 'select-vars', title: 'selectTools, different variables every request', server: 'nocache' },
+  { id: 'profiles', title: 'GET /profiles, whole catalog', server: 'nocache' },
   { id: 'node-post', title: 'baseline node:http POST', server: 'node' },
   { id: 'node-get', title: 'baseline node:http GET', server: 'node' },
   { id: 'yoga-post', title: 'baseline bare yoga POST', server: 'yoga' },
@@ -113,6 +117,27 @@ const bareToolQuery = (t: ToolRef) => `{ tool(name: ${JSON.stringify(t.name)}, p
 const TOOLS_20 = 'query Tools { tools(first: 20) { totalCount edges { node { name platform version capabilities { name patterns { name timeEstimateMs } } } } } }';
 const SEARCH = 'query Search { tools(search: "net", first: 20) { totalCount edges { node { name platform } } } }';
 const STATS = 'query Stats { catalogStats { tools versions capabilities patterns } }';
+const SELECT =
+  'query Select($request: SelectToolsInput!) { selectTools(request: $request) { revision stale ambiguous ' +
+  'candidates { rank score pattern capability tool { name platform version } estimate { timeMs cost } executionHint } ' +
+  'excluded { pattern reason detail tool { name platform } } } }';
+/** Capabilities that the generated catalog and the legacy corpus share, so every selection has candidates. */
+const SELECT_CAPABILITIES = ['text_search', 'process_listing', 'service_status', 'disk_usage', 'dns_lookup', 'port_probe', 'network_scan'];
+const PREFERENCES = ['BALANCED', 'FAST', 'ACCURATE', 'THOROUGH', 'CHEAP', 'SIMPLE'];
+/** Distinct selection bodies: every request of a cell has variables no earlier one had (nothing to cache). */
+const SELECT_BODIES = Array.from({ length: 50_000 }, (_, i) =>
+  JSON.stringify({
+    query: SELECT,
+    variables: {
+      request: {
+        capability: SELECT_CAPABILITIES[i % SELECT_CAPABILITIES.length],
+        preference: PREFERENCES[i % PREFERENCES.length],
+        variables: { N: 1 + i, pages: 1 + (i % 7), lines: 1000 + i * 3, hosts: 1 + (i % 50) },
+        limit: 5,
+      },
+    },
+  }),
+);
 
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
 const GET_HEADERS = { accept: 'application/json', 'x-graphql-yoga-csrf': '1' };
@@ -141,6 +166,10 @@ function requestFor(id: ScenarioId, tool: ToolRef, all: ToolRef[]): RequestSpec 
       return post(SEARCH);
     case 'nocache-stats':
       return post(STATS);
+    case 'select-vars':
+      return { ...post(SELECT), body: SELECT_BODIES[0], bodies: SELECT_BODIES, offset: 0 };
+    case 'profiles':
+      return { method: 'GET', path: '/profiles', headers: { accept: 'application/json' }, checkGraphQLErrors: false };
   }
 }
 
@@ -424,8 +453,12 @@ async function send(base: string, request: RequestSpec): Promise<{ status: numbe
 }
 
 /** A problem with one response of a GraphQL scenario, or null when it looks right. */
-function probeProblem(answer: { status: number; body: string }): string | null {
+function probeProblem(answer: { status: number; body: string }, scenario?: ScenarioId): string | null {
   if (answer.status !== 200) return `HTTP ${answer.status}: ${answer.body.slice(0, 200)}`;
+  if (scenario === 'profiles') {
+    const parsed = JSON.parse(answer.body) as { tools?: Record<string, unknown> };
+    return parsed.tools && Object.keys(parsed.tools).length ? null : `no tools: ${answer.body.slice(0, 200)}`;
+  }
   try {
     const parsed = JSON.parse(answer.body) as { data?: Record<string, unknown> | null; errors?: unknown[] };
     if (parsed.errors?.length) return `GraphQL errors: ${JSON.stringify(parsed.errors).slice(0, 300)}`;
@@ -505,6 +538,11 @@ function computeGoals(medians: CellMedian[], databases: DbKind[], level: number,
     latency(db, 'tools first:20 nested (cache off) p99', tools20, '< 100 ms', (v) => v < 100);
     add(db, 'warm (cached POST) p99 ÷ cold p99', ratio(cachedPost?.p99Ms, cold?.p99Ms), x, '≤ 0.33 (one third)', (v) => v <= 1 / 3);
     add(db, `service RSS with ${count} tools and a full response cache`, fullCacheRss[db], (v) => `${v.toFixed(0)} MB`, '≤ 300 MB', (v) => v <= 300);
+    const select = cell('select-vars', db);
+    add(db, 'selectTools (new variables every request) req/s', select?.reqPerSec, (v) => v.toFixed(0), '≥ 1,500', (v) => v >= 1500);
+    latency(db, 'selectTools p99', select, '< 20 ms', (v) => v < 20);
+    add(db, 'selectTools SQL statements per request', select?.sqlPerRequest, (v) => v.toFixed(3), '= 0', (v) => v === 0);
+    add(db, 'GET /profiles (whole catalog) req/s', cell('profiles', db)?.reqPerSec, (v) => v.toFixed(0), '≥ 200', (v) => v >= 200);
   }
   return goals;
 }
@@ -530,6 +568,8 @@ interface Options {
   connections: number[];
   count: number;
   seed: number;
+  /** A legacy corpus imported beside the generated catalog; false with --no-legacy. */
+  legacy: string | false;
   warmup: number;
   scenarios?: ScenarioId[];
   databases?: DbKind[];
@@ -538,9 +578,9 @@ interface Options {
   nodeFlags: string;
 }
 
-async function importCatalogInto(target: DbTarget, catalogDir: string): Promise<{ ms: number; summary: string }> {
+async function importCatalogInto(target: DbTarget, catalogDir: string, extra: string[] = []): Promise<{ ms: number; summary: string }> {
   const started = performance.now();
-  const child = spawnNode(['bin/tool-catalog.js', 'import', catalogDir, '--actor', 'bench'], null, {
+  const child = spawnNode(['bin/tool-catalog.js', 'import', catalogDir, '--actor', 'bench', ...extra], null, {
     cwd: projectRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...baseEnv(), LOG_LEVEL: 'warn', ...target.env },
@@ -564,6 +604,8 @@ async function main() {
     .option('--connections <list>', 'concurrent connections, comma-separated', integerList('--connections'), [1, 10, 50])
     .option('--count <n>', 'tools in the generated catalog', integer('--count'), 5000)
     .option('--seed <n>', 'seed of the generated catalog', integer('--seed', 0), 42)
+    .option('--legacy <dir>', 'also import this legacy corpus (what selectTools ranks in the issue\'s goal)', path.join(projectRoot, '..', 'shared', 'legacy-catalog'))
+    .option('--no-legacy', 'import only the generated catalog')
     .option('--warmup <s>', 'seconds of unrecorded load before each scenario on a server (0: none; cold warms up on names that do not exist)', integer('--warmup', 0), 2)
     .option('--scenarios <list>', `only these scenarios (${SCENARIOS.map((s) => s.id).join(', ')})`, choiceList('--scenarios', SCENARIOS.map((s) => s.id)))
     .option('--databases <list>', 'only these databases (pglite, postgres; default: pglite, and postgres when DATABASE_URL is set)', choiceList('--databases', ['pglite', 'postgres'] as const))
@@ -642,6 +684,12 @@ async function main() {
       progress(`importing ${opts.count} tools into ${target.kind}…`);
       imports[target.kind] = await importCatalogInto(target, catalogDir);
       progress(`imported into ${target.kind} in ${(imports[target.kind]!.ms / 1000).toFixed(1)} s: ${imports[target.kind]!.summary}`);
+      if (opts.legacy && existsSync(opts.legacy)) {
+        // --partial: a generated tool that happens to share a legacy tool's name and platform must not stop the run.
+        const legacy = await importCatalogInto(target, opts.legacy, ['--partial']);
+        imports[`${target.kind} legacy`] = legacy;
+        progress(`imported the legacy corpus into ${target.kind} in ${(legacy.ms / 1000).toFixed(1)} s: ${legacy.summary}`);
+      }
     }
 
     // ---- the cached response: captured once, compared everywhere
@@ -767,7 +815,7 @@ async function main() {
       probed.add(key);
       const request = requestFor(scenario.id, tool, tools);
       const answer = await send(server.base, request).catch((error: unknown) => ({ status: 0, body: (error as Error).message, contentType: '' }));
-      const problem = probeProblem(answer);
+      const problem = probeProblem(answer, scenario.id);
       if (problem) notes.push(`${database ?? 'baseline'} ${scenario.id}: ${problem}`);
       if (scenario.id === 'nocache-tool' && answer.body !== captured!.body) notes.push(`${database} nocache-tool: response bytes differ from the cached response`);
     };

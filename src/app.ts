@@ -19,6 +19,10 @@ import { useReadSnapshot } from './db/readSnapshot.js';
 import type { Logger } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
 import { schema } from './schema/index.js';
+import { MemoryCatalog } from './memoryCatalog/memoryCatalog.js';
+import { SelectionService } from './selection/selectionService.js';
+import { useProfilesRoute } from './profiles/profilesRoute.js';
+import { REVISION_HEADER, useRevisionHeader } from './memoryCatalog/revisionHeader.js';
 
 export interface AppState {
   /** Set once start-up (migrations, seeding) has finished; /ready and GraphQL answer 503 until then. */
@@ -93,6 +97,8 @@ export function createApp(deps: AppDeps) {
   const queryTimeoutMs = deps.config.dbQueryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const resolveCaller = createCallerResolver(deps.db.prisma, { adminApiKey: deps.config.adminApiKey, lookupTimeoutMs: queryTimeoutMs });
   const events = new CatalogEventFeed(deps.db.prisma, { clock, registry, log: deps.log, queueLimit: deps.config.subscriptions?.queueLimit });
+  const memory = new MemoryCatalog(deps.db.prisma, { clock, log: deps.log, registry });
+  const selection = new SelectionService(memory, registry);
   const reloader = new CatalogReloader(deps.db.prisma, { catalogDir: deps.config.catalogDir ?? './catalog', clock, log: deps.log });
   const cacheConfig = deps.config.cache ?? DEFAULT_CACHE;
   const limits = deps.config.limits ?? DEFAULT_LIMITS;
@@ -131,6 +137,8 @@ export function createApp(deps: AppDeps) {
       resolveCaller,
       reloader,
       events,
+      memory,
+      selection,
       readsRequireKey: deps.config.readsRequireKey,
       trustProxy: deps.config.trustProxy,
     }),
@@ -152,6 +160,8 @@ export function createApp(deps: AppDeps) {
       }),
       ...protections(limits),
       useReadinessCheck({ endpoint: '/ready', check: () => readiness(deps) }),
+      useProfilesRoute({ memory, resolveCaller, readsRequireKey: deps.config.readsRequireKey, onStale: () => selection.countStale() }),
+      useRevisionHeader(memory),
       usePrometheus({
         registry,
         endpoint: '/metrics',
@@ -182,7 +192,7 @@ export function createApp(deps: AppDeps) {
   const handler: RequestListener = cacheConfig.enabled
     ? cachedResponses({ yoga, clock, limits: cacheConfig, registry, roleOf, maxBodyBytes: Math.min(limits.bodyBytes, 64 * 1024), corsOrigins: deps.config.corsOrigins })
     : (req, res) => void yoga(req, res);
-  return { yoga, registry, clock, handler, reloader, events };
+  return { yoga, registry, clock, handler, reloader, events, memory, selection };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -75,6 +75,8 @@ const envSchema = z.object({
     ),
   /** Behind a reverse proxy: take the client address for the audit log from X-Forwarded-For. */
   TRUST_PROXY: z.stringbool().default(false),
+  /** Where the profiles JSON is written after every change, and served from (stale) when the database is unreachable at start-up. */
+  PROFILES_SNAPSHOT_PATH: z.string().min(1).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -120,6 +122,8 @@ export interface Config {
   trustProxy: boolean;
   /** Origins allowed to read the API from a browser (CORS_ORIGINS); empty: CORS off. */
   corsOrigins: string[];
+  /** PROFILES_SNAPSHOT_PATH, when set. */
+  profilesSnapshotPath?: string;
   cache: { enabled: boolean; maxEntries: number; maxBytes: number; ttlMs: number };
   subscriptions: { queueLimit: number; wsInitTimeoutMs: number; wsKeepAliveMs: number; eventRetentionMs: number };
   limits: {
@@ -182,6 +186,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     readsRequireKey: env.READS_REQUIRE_KEY,
     trustProxy: env.TRUST_PROXY,
     corsOrigins: env.CORS_ORIGINS,
+    profilesSnapshotPath: env.PROFILES_SNAPSHOT_PATH,
     cache: { enabled: env.CACHE_ENABLED, maxEntries: env.CACHE_MAX_ENTRIES, maxBytes: env.CACHE_MAX_BYTES, ttlMs: env.CACHE_TTL_MS },
     subscriptions: {
       queueLimit: env.SUBSCRIPTION_QUEUE_LIMIT,

@@ -9,6 +9,7 @@ import { openDatabase } from './db/database.js';
 import { createLogger } from './logger.js';
 import { pruneEventsEvery } from './events/retention.js';
 import { serveWebSockets } from './http/webSockets.js';
+import { keepProfilesFile, readProfilesFile } from './profiles/profilesFile.js';
 
 let config: Config;
 try {
@@ -24,13 +25,15 @@ try {
 const log = createLogger(config.logLevel);
 const db = await openDatabase(config.database);
 const state: AppState = { catalogLoaded: false };
-const { handler, clock, registry, reloader, yoga, events } = createApp({ db, config, log, state });
+const { handler, clock, registry, reloader, yoga, events, memory } = createApp({ db, config, log, state });
 // On a PostgreSQL server other processes (instances, the CLI) change the catalog too.
 const listener =
   config.database.kind === 'postgres'
     ? listenForCatalogChanges({ url: config.database.url, clock, log, registry, connectTimeoutMs: config.database.connectTimeoutMs })
     : undefined;
 state.listener = listener;
+// While the listener has lost the database, selection and profiles answer from memory marked stale.
+memory.setDatabaseLink(listener);
 listener?.ready.catch((error: unknown) => log.warn({ err: error }, 'catalog change listener could not connect yet; retrying'));
 const server = createServer(handler);
 // Node closes a keep-alive connection idle for 5 s by default. A client that reuses it at that
@@ -55,22 +58,64 @@ await new Promise<void>((resolve) => server.listen(config.port, config.host, res
 const address = server.address();
 const port = typeof address === 'object' && address ? address.port : config.port;
 
+let stopping = false;
 let watcher: ReturnType<typeof watchCatalogDir> | undefined;
 let schedule: ReturnType<typeof scheduleReloads> | undefined;
 let retention: ReturnType<typeof pruneEventsEvery> | undefined;
-try {
+/** Migrations, seeding and the in-memory catalog; then the reload triggers and event pruning. */
+async function startCatalog(): Promise<void> {
   await prepareDatabase(db, config, log, reloader);
+  if (!(await memory.refresh())) throw new Error('the in-memory catalog could not be loaded');
   state.catalogLoaded = true;
   if (config.reloadTriggers.watch && existsSync(config.catalogDir)) {
     watcher = watchCatalogDir(reloader, config.catalogDir, { debounceMs: config.reloadTriggers.debounceMs, log });
   }
   retention = pruneEventsEvery(db.prisma, config.subscriptions.eventRetentionMs, log);
   if (config.reloadTriggers.intervalMs) schedule = scheduleReloads(reloader, config.reloadTriggers.intervalMs, log);
+}
+
+// The profiles of every new revision go to PROFILES_SNAPSHOT_PATH, for a start-up without a database.
+const stopProfilesFile = config.profilesSnapshotPath ? keepProfilesFile(memory, config.profilesSnapshotPath, log) : undefined;
+let startingInBackground = false;
+try {
+  await startCatalog();
 } catch (error) {
-  log.fatal({ err: error }, 'start-up failed');
-  server.close();
-  await db.close().catch(() => {});
-  process.exit(1);
+  // A database that does not answer at start-up: with a profiles snapshot, serve it (stale) and keep
+  // trying; without one there is nothing to serve.
+  const snapshot = config.profilesSnapshotPath
+    ? await readProfilesFile(config.profilesSnapshotPath).catch((fileError: unknown) => {
+        log.warn({ err: fileError }, 'the profiles snapshot could not be read');
+        return undefined;
+      })
+    : undefined;
+  if (!snapshot) {
+    log.fatal({ err: error }, 'start-up failed');
+    server.close();
+    await db.close().catch(() => {});
+    process.exit(1);
+  }
+  memory.adopt(snapshot);
+  log.warn(
+    { err: error, file: config.profilesSnapshotPath, revision: Number(snapshot.revision) },
+    'database unreachable at start-up: serving the profiles snapshot (stale) until it answers',
+  );
+  startingInBackground = true;
+}
+
+if (startingInBackground) {
+  void (async () => {
+    for (let attempt = 1; !stopping; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(500 * attempt, 5_000)));
+      if (stopping) return;
+      try {
+        await startCatalog();
+        log.info({ attempt }, 'database answered: start-up finished, serving the catalog from the database');
+        return;
+      } catch (error) {
+        log.warn({ err: error, attempt }, 'database still unreachable; serving the profiles snapshot (stale)');
+      }
+    }
+  })();
 }
 
 log.info(
@@ -78,7 +123,6 @@ log.info(
   'tool catalog listening',
 );
 
-let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
@@ -92,6 +136,8 @@ async function shutdown(signal: string) {
   // Subscriptions never finish on their own: end them (SSE streams complete, WebSockets close with
   // 1001 "going away") so that their connections do not hold the drain open.
   events.stop();
+  memory.stop();
+  stopProfilesFile?.();
   const socketsClosed = webSockets.close();
   // Stops accepting, lets in-flight requests finish, then closes keep-alive sockets.
   await new Promise<void>((resolve) => {

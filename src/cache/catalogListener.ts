@@ -14,6 +14,14 @@ export interface CatalogListenerOptions {
   log: Logger;
   registry?: Registry;
   connectTimeoutMs?: number;
+  /**
+   * How often the listening connection is asked for a round trip (LISTEN again, a no-op). A server that stops answering (frozen,
+   * or a network that drops packets without closing anything) leaves a TCP connection open for a
+   * long time; without a heartbeat nobody would notice. 0 turns it off.
+   */
+  heartbeatMs?: number;
+  /** How long a heartbeat may go unanswered before the connection counts as lost. */
+  heartbeatTimeoutMs?: number;
 }
 
 export interface CatalogListener {
@@ -43,6 +51,9 @@ export function listenForCatalogChanges(options: CatalogListenerOptions): Catalo
   let retryMs = RETRY_MIN_MS;
   let timer: NodeJS.Timeout | undefined;
   let everConnected = false;
+  let heartbeat: NodeJS.Timeout | undefined;
+  const heartbeatMs = options.heartbeatMs ?? 2_000;
+  const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 2_000;
 
   const setConnected = (value: boolean) => {
     connected = value;
@@ -65,6 +76,11 @@ export function listenForCatalogChanges(options: CatalogListenerOptions): Catalo
       if (client !== next) return;
       client = undefined;
       setConnected(false);
+      if (heartbeat) clearInterval(heartbeat);
+      heartbeat = undefined;
+      // From now on changes go unheard: answers cached until now must not be served as current, and
+      // whatever is computed next from memory is marked stale (the in-memory catalog reads `connected`).
+      clock.advance();
       next.removeAllListeners();
       void next.end().catch(() => {});
       if (!stopped) {
@@ -94,6 +110,28 @@ export function listenForCatalogChanges(options: CatalogListenerOptions): Catalo
     client = next;
     setConnected(true);
     retryMs = RETRY_MIN_MS;
+    if (heartbeatMs > 0) {
+      let waiting = false;
+      heartbeat = setInterval(() => {
+        if (waiting || client !== next) return;
+        waiting = true;
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`the database did not answer a heartbeat within ${heartbeatTimeoutMs} ms`)), heartbeatTimeoutMs);
+        });
+        // LISTEN again: a no-op round trip that keeps the connection recognisable as the listener.
+        Promise.race([next.query(`LISTEN ${CATALOG_CHANNEL}`), timeout])
+          .then(
+            () => undefined,
+            (error: Error) => lost(error),
+          )
+          .finally(() => {
+            clearTimeout(timer);
+            waiting = false;
+          });
+      }, heartbeatMs);
+      heartbeat.unref();
+    }
     // Whatever changed while nobody listened is unknown: start the caches afresh.
     if (everConnected) {
       clock.advance();
@@ -113,6 +151,7 @@ export function listenForCatalogChanges(options: CatalogListenerOptions): Catalo
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
+      if (heartbeat) clearInterval(heartbeat);
       const current = client;
       client = undefined;
       setConnected(false);

@@ -38,6 +38,12 @@ export class FileReport {
     return report;
   }
 
+  /** A report on one part of this file (a tool of a profiles file): positions are looked up under `prefix`. */
+  scoped(prefix: SourcePath): FileReport {
+    const locate = this.locate;
+    return new FileReport(this.file, (path) => locate([...prefix, ...path]));
+  }
+
   /**
    * Lets go of the parsed document behind `locate`: an import of thousands of files keeps only
    * diagnostics, not every syntax tree. Later findings carry no line.

@@ -159,12 +159,32 @@ export function estimateVariables(
   inputs: { requiredInputs?: readonly DeclaredInput[]; optionalInputs?: readonly DeclaredInput[] },
   supplied: Readonly<Record<string, unknown>> | null | undefined,
 ): Record<string, number> {
+  return withSuppliedVariables(declaredEstimateVariables(inputs), supplied);
+}
+
+/**
+ * The first two steps of estimateVariables (globals, then the inputs' numeric defaults): what a
+ * pattern means before any caller speaks. The in-memory catalog computes it once per revision.
+ */
+export function declaredEstimateVariables(inputs: {
+  requiredInputs?: readonly DeclaredInput[];
+  optionalInputs?: readonly DeclaredInput[];
+}): Record<string, number> {
   const variables: Record<string, number> = { ...GLOBAL_ESTIMATE_VARIABLES };
   for (const input of [...(inputs.requiredInputs ?? []), ...(inputs.optionalInputs ?? [])]) {
     if (input === null || typeof input !== 'object') continue;
     const { name, default: fallback } = input as { name?: unknown; default?: unknown };
     if (typeof name === 'string' && typeof fallback === 'number' && Number.isFinite(fallback)) variables[name] = fallback;
   }
+  return variables;
+}
+
+/** The last step of estimateVariables: the caller's finite numbers override the declared ones. */
+export function withSuppliedVariables(
+  declared: Readonly<Record<string, number>>,
+  supplied: Readonly<Record<string, unknown>> | null | undefined,
+): Record<string, number> {
+  const variables: Record<string, number> = { ...declared };
   for (const [name, value] of Object.entries(supplied ?? {})) {
     if (typeof value === 'number' && Number.isFinite(value)) variables[name] = value;
   }

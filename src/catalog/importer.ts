@@ -7,6 +7,7 @@ import type { ToolDefinition } from './definition.js';
 import { FileReport, type Diagnostic } from './diagnostics.js';
 import { ConflictError } from './errors.js';
 import type { ShapeName } from './shapes/index.js';
+import { expandProfiles, isProfilesDocument } from './shapes/profiles.js';
 import { checkDefinitionDocument, type CheckOptions } from './validation.js';
 import { collectSources, parseDocumentText, readSource } from './sources.js';
 import { KNOWN_PLATFORMS } from './vocabulary.js';
@@ -65,6 +66,8 @@ export interface ImportOptions {
   trigger?: string;
   /** Unknown keys are errors instead of warnings. */
   strict?: boolean;
+  /** Platform for the tools of a legacy profiles file, which name none (default `custom`). */
+  platform?: string;
 }
 
 export type ImportInput = { paths: string[] } | { documents: Array<{ name: string; content: string }> };
@@ -81,7 +84,8 @@ export class ImportConflictError extends ConflictError {
 /** Catalog files read at the same time. */
 const READ_CONCURRENCY = 32;
 
-async function readInputs(input: ImportInput, onProgress: ImportOptions['onProgress'], strict = false) {
+async function readInputs(input: ImportInput, onProgress: ImportOptions['onProgress'], options: { strict?: boolean; platform?: string } = {}) {
+  const { strict = false, platform } = options;
   const planned: Array<{ source: YamlSource; shape?: ShapeName; definition?: ToolDefinition; breaking?: boolean; successorGiven?: boolean }> = [];
   const problems: FileReport[] = [];
   let skipped: ImportReport['skipped'] = [];
@@ -96,7 +100,7 @@ async function readInputs(input: ImportInput, onProgress: ImportOptions['onProgr
       const batch = collected.files.slice(start, start + READ_CONCURRENCY);
       const sources = await Promise.all(batch.map((file) => readSource(file)));
       sources.forEach((source, i) => {
-        planned.push(normalise(source, { directoryPlatform: batch[i]!.directoryPlatform, strict }));
+        planned.push(...normalise(source, { directoryPlatform: batch[i]!.directoryPlatform, strict }, platform));
         onProgress?.(++done, collected.files.length, batch[i]!.display);
       });
     }
@@ -105,17 +109,33 @@ async function readInputs(input: ImportInput, onProgress: ImportOptions['onProgr
       const source = parseDocumentText(doc.name, doc.content);
       const first = doc.name.includes('/') ? doc.name.split('/')[0]!.toLowerCase() : undefined;
       const directoryPlatform = first && KNOWN_PLATFORMS.has(first) ? first : undefined;
-      planned.push(normalise(source, { directoryPlatform, strict }));
+      planned.push(...normalise(source, { directoryPlatform, strict }, platform));
     }
   }
   return { planned, problems, skipped };
 }
 
-/** One document to a definition, through the one validation; afterwards only its diagnostics are kept. */
-function normalise(source: YamlSource, options: CheckOptions) {
+/**
+ * One document to its definitions (one, or one per tool of a legacy profiles file), through the one
+ * validation; afterwards only their diagnostics are kept, not the syntax tree.
+ */
+function normalise(source: YamlSource, options: CheckOptions, platform?: string) {
+  if (isProfilesDocument(source.value)) {
+    const tools = expandProfiles(source.value, platform).map((tool) => {
+      const report = source.report.scoped(tool.path);
+      for (const field of tool.filled) {
+        report.warn([], `a profiles file gives no ${field}; using ${JSON.stringify(tool.document[field])}${field === 'platform' ? ' (set it with --platform)' : ''}`);
+      }
+      const normalised = checkDefinitionDocument(tool.document, report, options);
+      report.detach();
+      return { source: { file: source.file, value: undefined, report }, ...normalised };
+    });
+    source.report.detach();
+    return tools;
+  }
   const normalised = source.value === undefined ? {} : checkDefinitionDocument(source.value, source.report, options);
   source.report.detach();
-  return { source: { ...source, value: undefined }, ...normalised };
+  return [{ source: { ...source, value: undefined }, ...normalised }];
 }
 
 function reject(tool: PlannedTool, reason: string) {
@@ -288,7 +308,7 @@ function count(tools: PlannedTool[], skipped: number, files: number): ImportCoun
  * when any file is rejected (unless `partial`), or nothing at all on a dry run.
  */
 export async function importCatalog(prisma: PrismaClient, input: ImportInput, options: ImportOptions): Promise<ImportReport> {
-  const read = await readInputs(input, options.onProgress, options.strict);
+  const read = await readInputs(input, options.onProgress, { strict: options.strict, platform: options.platform });
   const tools = await plan(prisma, read);
   const counts = count(tools, read.skipped.length, read.planned.length + read.problems.length);
   const mayWrite = !options.dryRun && (counts.rejected === 0 || options.partial === true);

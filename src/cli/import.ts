@@ -8,6 +8,7 @@ interface ImportOptions {
   partial?: boolean;
   actor: string;
   json?: boolean;
+  platform?: string;
 }
 
 const VERB: Record<PlannedTool['action'], string> = {
@@ -47,6 +48,7 @@ export async function importCommand(paths: string[], options: ImportOptions): Pr
         dryRun: options.dryRun,
         partial: options.partial,
         trigger: 'cli',
+        platform: options.platform,
         onProgress: (done, total, file) => {
           if (!bar) return;
           if (!started) {

@@ -4,6 +4,7 @@ import { importCommand } from './import.js';
 import { exportCommand } from './export.js';
 import { createKeyCommand, listKeysCommand, revokeKeyCommand } from './keys.js';
 import { reloadCommand } from './reload.js';
+import { exportProfilesCommand } from './profiles.js';
 
 const program = new Command('tool-catalog')
   .description('Manage the tool catalog from the command line (uses DATABASE_URL, or the embedded database in DATA_DIR).')
@@ -25,6 +26,7 @@ program
   .option('--partial', 'write the valid tools even if some files are rejected (default: all or nothing)')
   .option('--actor <name>', 'who the audit log names', actorName())
   .option('--json', 'print the full report as JSON instead of text')
+  .option('--platform <platform>', 'platform for the tools of a legacy optimization-profiles file, which name none', 'custom')
   .action(async (paths: string[], options) => {
     process.exitCode = await importCommand(paths, options);
   });
@@ -47,6 +49,16 @@ program
   .option('--actor <name>', 'who the history and the audit log name', actorName())
   .action(async (options) => {
     process.exitCode = await reloadCommand(options);
+  });
+
+const profiles = program.command('profiles').description('the catalog as optimization profiles (the legacy tool_optimization_profiles shape)');
+profiles
+  .command('export')
+  .description('print the profiles as JSON, or write them to a file (atomically)')
+  .option('--platform <platform>', 'only this platform, keyed by tool name')
+  .option('--out <file>', 'write to this file instead of standard output')
+  .action(async (options) => {
+    process.exitCode = await exportProfilesCommand(options);
   });
 
 const keys = program.command('keys').description('manage API keys (stored hashed; shown once when created)');

@@ -32,11 +32,31 @@ const SINGLE_STATEMENT_FIELDS = new Set([
   'preferenceMatch', 'requiredInputs', 'scope', 'timeEstimateMs', 'typicalUseCases',
 ]);
 
-function withinSingleStatement(selectionSet: SelectionSetNode | undefined): boolean {
+/**
+ * Root fields answered from the in-memory catalog (one immutable revision, no SQL) when their
+ * selection stays within MEMORY_FIELDS: they need no snapshot, and must not wait for a database
+ * that may be unreachable.
+ */
+const MEMORY_ROOTS = new Set(['selectTools', 'profiles', 'catalogRevision']);
+
+/** SINGLE_STATEMENT_FIELDS (a Tool's columns, capabilities and patterns, all in memory) plus the selection types' fields. */
+const MEMORY_FIELDS = new Set([
+  ...SINGLE_STATEMENT_FIELDS,
+  // ToolSelection, SelectionCandidate, ExcludedCandidate, FeatureVector, SelectionEstimate
+  'ambiguous', 'candidates', 'excluded', 'preference', 'weights', 'stale', 'rank', 'pattern', 'score', 'estimate', 'features',
+  'contributions', 'executionHint', 'slaClass', 'why', 'reason', 'detail', 'missingVariables', 'limit', 'value', 'time', 'cost',
+  'complexity', 'accuracy', 'timeMs',
+]);
+
+function within(allowed: Set<string>, selectionSet: SelectionSetNode | undefined): boolean {
   if (!selectionSet) return true;
   return selectionSet.selections.every(
-    (selection) => selection.kind === Kind.FIELD && SINGLE_STATEMENT_FIELDS.has(selection.name.value) && withinSingleStatement(selection.selectionSet),
+    (selection) => selection.kind === Kind.FIELD && allowed.has(selection.name.value) && within(allowed, selection.selectionSet),
   );
+}
+
+function withinSingleStatement(selectionSet: SelectionSetNode | undefined): boolean {
+  return within(SINGLE_STATEMENT_FIELDS, selectionSet);
 }
 
 /** True when the operation is a query whose answer may take more than one statement. */
@@ -44,6 +64,10 @@ export function needsSnapshot(document: DocumentNode, operationName?: string | n
   const operation = getOperationAST(document, operationName);
   if (operation?.operation !== 'query') return false;
   const roots = operation.selectionSet.selections;
+  const fromMemory = roots.every(
+    (root) => root.kind === Kind.FIELD && (MEMORY_ROOTS.has(root.name.value) || root.name.value === '__typename') && within(MEMORY_FIELDS, root.selectionSet),
+  );
+  if (fromMemory) return false;
   if (roots.length !== 1) return true;
   const [root] = roots;
   return !(root!.kind === Kind.FIELD && SINGLE_STATEMENT_ROOTS.has(root!.name.value) && withinSingleStatement(root!.selectionSet));

@@ -111,6 +111,7 @@ builder.mutationField('importCatalog', (t) =>
       dryRun: t.arg.boolean({ defaultValue: false, description: 'Plan only.' }),
       partial: t.arg.boolean({ defaultValue: false, description: 'Write the valid tools even if others are rejected.' }),
       reason: t.arg.string({ description: 'Why, for the audit log.' }),
+      platform: t.arg.string({ description: 'Platform for the tools of a legacy optimization-profiles document, which name none (default `custom`).' }),
     },
     resolve: async (_root, args, ctx) => {
       if (args.documents.length > MAX_DOCUMENTS) {
@@ -119,7 +120,7 @@ builder.mutationField('importCatalog', (t) =>
       return importCatalog(
         ctx.prisma,
         { documents: args.documents },
-        { ...changeOrigin(ctx, args.reason), dryRun: args.dryRun ?? false, partial: args.partial ?? false },
+        { ...changeOrigin(ctx, args.reason), dryRun: args.dryRun ?? false, partial: args.partial ?? false, platform: args.platform ?? undefined },
       );
     },
   }),

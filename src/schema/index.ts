@@ -8,6 +8,8 @@ import './audit.js';
 import './apiKey.js';
 import './reload.js';
 import './catalogEvents.js';
+import './selection.js';
+import './profiles.js';
 
 export const schema = builder.toSchema({ sortSchema: false });
 export const sortedSchema = lexicographicSortSchema(schema);

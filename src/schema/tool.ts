@@ -7,6 +7,8 @@ import { diffDefinitions, type ToolChange } from '../catalog/toolDiff.js';
 import { latestVisible } from '../catalog/visibility.js';
 import { successorIdentity } from '../catalog/catalogWrites.js';
 import { judgeCompatibility, type BreakingChange, type CompatibilityVerdict } from '../catalog/compatibility.js';
+import { latestEnabledByName } from '../memoryCatalog/snapshot.js';
+import type { Tool } from '../generated/prisma/client.js';
 import {
   createTool,
   deleteTool,
@@ -21,6 +23,7 @@ import {
 } from '../catalog/toolCommands.js';
 import { changeOrigin, type Context } from '../context.js';
 import { builder } from './builder.js';
+import { answeredFromMemory } from './memoryRows.js';
 import { FieldErrorRef, TOOL_CHANGE_ERRORS } from './errors.js';
 import { newVersionArgs, toolFromInput, ToolInput, ToolPatchInput, toolRefArgs } from './toolInputs.js';
 import { ToolStatusEnum } from './toolStatus.js';
@@ -269,12 +272,28 @@ builder.queryFields((t) => ({
       version: t.arg.string({ description: 'A specific version instead of the latest.' }),
     },
     resolve: async (query, _root, args, ctx) => {
-      // Batched: every `tool(...)` in one request (aliases, fragments) is one SQL statement.
-      const rows = await ctx.loaders.toolByLookup(query).load({ name: args.name, platform: args.platform, version: args.version });
+      // While the database is unreachable, the latest version comes from the in-memory catalog
+      // (as the last revision this instance knew) instead of waiting for a connection that will fail.
+      const fromMemory = () => {
+        const snapshot = ctx.memory.snapshot;
+        return !args.version && snapshot && ctx.memory.databaseUnreachable ? latestEnabledByName(snapshot, args.name, args.platform) : undefined;
+      };
+      let rows: unknown[] | undefined = fromMemory();
+      if (rows) answeredFromMemory(query, rows);
+      else {
+        try {
+          // Batched: every `tool(...)` in one request (aliases, fragments) is one SQL statement.
+          rows = await ctx.loaders.toolByLookup(query).load({ name: args.name, platform: args.platform, version: args.version });
+        } catch (error) {
+          rows = fromMemory();
+          if (!rows) throw error;
+          answeredFromMemory(query, rows);
+        }
+      }
       if (rows.length > 1) {
         throw new PothosValidationError(`Tool "${args.name}" exists on several platforms; pass the "platform" argument`);
       }
-      return rows[0] ?? null;
+      return (rows[0] ?? null) as Tool | null;
     },
   }),
   toolById: t.prismaField({

@@ -1,0 +1,26 @@
+import { CatalogClock } from '../cache/catalogClock.js';
+import { MemoryCatalog } from '../memoryCatalog/memoryCatalog.js';
+import { profilesOf } from '../profiles/profiles.js';
+import { writeFileAtomically } from '../profiles/profilesFile.js';
+import { pino } from 'pino';
+import { withCliDatabase } from './database.js';
+
+/** Prints (or writes to `out`, atomically) the optimization profiles of the catalog as JSON. */
+export async function exportProfilesCommand(options: { platform?: string; out?: string }): Promise<number> {
+  const json = await withCliDatabase(async (db) => {
+    const memory = new MemoryCatalog(db.prisma, { clock: new CatalogClock(), log: pino({ level: 'silent' }) });
+    try {
+      const { snapshot } = await memory.read();
+      return profilesOf(snapshot, options.platform).json;
+    } finally {
+      memory.stop();
+    }
+  });
+  if (options.out) {
+    await writeFileAtomically(options.out, `${json}\n`);
+    console.error(`wrote the profiles to ${options.out}`);
+  } else {
+    process.stdout.write(`${json}\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,188 @@
+import type { Capability, Pattern, Tool } from '../generated/prisma/client.js';
+import { compileEstimate, declaredEstimateVariables, type CompileResult } from '../catalog/expressions.js';
+
+/**
+ * One revision of the catalog held in memory: the latest version of every tool that is not deleted,
+ * with its capabilities and patterns, compiled once. Every object in it is frozen, and a snapshot is
+ * never changed after it is built: a reader holds one snapshot for its whole request, so it can never
+ * see half of a change. A newer snapshot reuses the compiled tools that did not change.
+ */
+
+/** A tool row as Prisma returns it with its content (the shape the GraphQL Tool type resolves from). */
+export type MemoryPatternRow = Pattern;
+export type MemoryCapabilityRow = Capability & { patterns: readonly MemoryPatternRow[] };
+export type MemoryToolRow = Tool & { capabilities: readonly MemoryCapabilityRow[]; _count: { capabilities: number } };
+
+/** A pattern's policy as selection reads it: a value of another type counts as absent. */
+export interface PatternPolicy {
+  /** `policy.max_cost` when it is a finite number. */
+  maxCost: number | null;
+  /** False only when `policy.production_safe` is literally `false`. */
+  productionSafe: boolean;
+  /** True only when `policy.requires_approval` is literally `true`. */
+  requiresApproval: boolean;
+}
+
+/** A pattern compiled for selection: its estimates parsed once per revision, never per request. */
+export interface CompiledPattern {
+  tool: MemoryTool;
+  capability: MemoryCapabilityRow;
+  pattern: MemoryPatternRow;
+  /** null when the pattern has no such estimate. */
+  time: CompileResult | null;
+  cost: CompileResult | null;
+  /** Globals overridden by the numeric defaults its inputs declare (estimateVariables' first two steps). */
+  declaredVariables: Readonly<Record<string, number>>;
+  policy: PatternPolicy;
+  /** complexity_score, or null when absent. */
+  complexityScore: number | null;
+  /** preference_match.accuracy / .completeness when numbers, else null. */
+  accuracy: number | null;
+  completeness: number | null;
+}
+
+export interface MemoryTool {
+  row: MemoryToolRow;
+  patterns: readonly CompiledPattern[];
+  /** What identifies this exact state of the row: a new version or lifecycle change makes a new one. */
+  stamp: string;
+}
+
+export type SnapshotSource = 'database' | 'file';
+
+export interface CatalogSnapshot {
+  /** The catalog revision (event log) this snapshot reflects. */
+  revision: bigint;
+  builtAt: Date;
+  /** Where it came from: the database, or the profiles snapshot file while the database was unreachable. */
+  source: SnapshotSource;
+  /** Every tool, by `name\u0000platform`. */
+  byIdentity: ReadonlyMap<string, MemoryTool>;
+  /** Tools by exact name, ordered by platform. */
+  byName: ReadonlyMap<string, readonly MemoryTool[]>;
+  /** Compiled patterns by lower-cased capability name. */
+  byCapability: ReadonlyMap<string, readonly CompiledPattern[]>;
+  /** Every tool, ordered by name then platform (code point order). */
+  tools: readonly MemoryTool[];
+}
+
+export const identityKey = (name: string, platform: string) => `${name}\u0000${platform}`;
+
+/** Plain string comparison by code point (not UTF-16 unit, not locale). */
+export function compareCodePoints(a: string, b: string): number {
+  if (a === b) return 0;
+  const left = a[Symbol.iterator]();
+  const right = b[Symbol.iterator]();
+  for (;;) {
+    const l = left.next();
+    const r = right.next();
+    if (l.done) return r.done ? 0 : -1;
+    if (r.done) return 1;
+    const lc = l.value.codePointAt(0)!;
+    const rc = r.value.codePointAt(0)!;
+    if (lc !== rc) return lc < rc ? -1 : 1;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value as object)) deepFreeze(child);
+  }
+  return value;
+}
+
+const finite = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
+const asObject = (value: unknown): Record<string, unknown> =>
+  value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+
+function stampOf(row: Tool): string {
+  return `${row.id}:${row.revision}:${row.updatedAt.getTime()}:${row.enabled}:${row.status}:${row.successor ?? ''}`;
+}
+
+/** Compiles one tool row (already frozen or not) into its in-memory form. */
+export function compileTool(input: MemoryToolRow): MemoryTool {
+  const row = deepFreeze(input);
+  const tool = { row, patterns: [] as CompiledPattern[], stamp: stampOf(row) };
+  for (const capability of row.capabilities) {
+    for (const pattern of capability.patterns) {
+      const policy = asObject(pattern.policy);
+      const preference = asObject(pattern.preferenceMatch);
+      tool.patterns.push(
+        Object.freeze({
+          tool,
+          capability,
+          pattern,
+          time: pattern.timeEstimateMs === null ? null : compileEstimate(pattern.timeEstimateMs),
+          cost: pattern.costEstimate === null ? null : compileEstimate(pattern.costEstimate),
+          declaredVariables: Object.freeze(
+            declaredEstimateVariables({ requiredInputs: pattern.requiredInputs as unknown[], optionalInputs: pattern.optionalInputs as unknown[] }),
+          ),
+          policy: Object.freeze({
+            maxCost: finite(policy.max_cost),
+            productionSafe: policy.production_safe !== false,
+            requiresApproval: policy.requires_approval === true,
+          }),
+          complexityScore: finite(pattern.complexityScore),
+          accuracy: finite(preference.accuracy),
+          completeness: finite(preference.completeness),
+        }),
+      );
+    }
+  }
+  Object.freeze(tool.patterns);
+  return Object.freeze(tool);
+}
+
+/**
+ * Builds a snapshot from every tool of a revision. `previous` lends its compiled tools to rows that
+ * did not change (same id, revision, lifecycle), so a rebuild compiles only what changed.
+ */
+export function buildSnapshot(
+  revision: bigint,
+  tools: Iterable<MemoryTool>,
+  source: SnapshotSource = 'database',
+): CatalogSnapshot {
+  const sorted = [...tools].sort((a, b) => compareCodePoints(a.row.name, b.row.name) || compareCodePoints(a.row.platform, b.row.platform));
+  const byIdentity = new Map<string, MemoryTool>();
+  const byName = new Map<string, MemoryTool[]>();
+  const byCapability = new Map<string, CompiledPattern[]>();
+  for (const tool of sorted) {
+    byIdentity.set(identityKey(tool.row.name, tool.row.platform), tool);
+    const named = byName.get(tool.row.name);
+    if (named) named.push(tool);
+    else byName.set(tool.row.name, [tool]);
+    for (const compiled of tool.patterns) {
+      const key = compiled.capability.name.toLowerCase();
+      const list = byCapability.get(key);
+      if (list) list.push(compiled);
+      else byCapability.set(key, [compiled]);
+    }
+  }
+  for (const list of byName.values()) Object.freeze(list);
+  for (const list of byCapability.values()) Object.freeze(list);
+  return Object.freeze({
+    revision,
+    builtAt: new Date(),
+    source,
+    byIdentity,
+    byName,
+    byCapability,
+    tools: Object.freeze(sorted),
+  });
+}
+
+/** Reuses the compiled form of a row when `previous` holds the same state of it. */
+export function compileOrReuse(row: MemoryToolRow, previous: CatalogSnapshot | undefined): MemoryTool {
+  const existing = previous?.byIdentity.get(identityKey(row.name, row.platform));
+  return existing && existing.stamp === stampOf(row) ? existing : compileTool(row);
+}
+
+/** What `tool(name, platform)` reads without a version: the latest enabled version(s) of that name, at most two. */
+export function latestEnabledByName(snapshot: CatalogSnapshot, name: string, platform?: string | null): MemoryToolRow[] {
+  const wanted = platform?.toLowerCase();
+  return (snapshot.byName.get(name) ?? [])
+    .filter((tool) => tool.row.enabled && (!wanted || tool.row.platform.toLowerCase() === wanted))
+    .slice(0, 2)
+    .map((tool) => tool.row);
+}

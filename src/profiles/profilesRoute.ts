@@ -1,0 +1,73 @@
+import type { Plugin } from 'graphql-yoga';
+import { hasRole, type CallerResolver } from '../auth/caller.js';
+import { CatalogUnavailableError, type MemoryCatalog } from '../memoryCatalog/memoryCatalog.js';
+import { profilesOf } from './profiles.js';
+
+export interface ProfilesRouteOptions {
+  memory: MemoryCatalog;
+  resolveCaller: CallerResolver;
+  readsRequireKey?: boolean;
+  /** Counts answers given while memory could not be confirmed current. */
+  onStale?: () => void;
+  path?: string;
+}
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } });
+
+/**
+ * `GET /profiles?platform=…`: the optimization profiles as JSON, from the in-memory catalog (no SQL).
+ * The ETag is derived from the revision and the arguments; a matching If-None-Match gets 304.
+ * `X-Catalog-Stale: true` says the database could not confirm the revision is current.
+ */
+export function useProfilesRoute(options: ProfilesRouteOptions): Plugin {
+  const path = options.path ?? '/profiles';
+  return {
+    async onRequest({ request, url, endResponse }) {
+      if (url.pathname !== path) return;
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        endResponse(json(405, { error: 'use GET' }, { allow: 'GET, HEAD' }));
+        return;
+      }
+      if (options.readsRequireKey) {
+        try {
+          const caller = await options.resolveCaller(request.headers.get('authorization'));
+          if (!hasRole(caller, 'reader')) {
+            endResponse(json(401, { error: 'this needs an API key (Authorization: Bearer <key>)' }));
+            return;
+          }
+        } catch {
+          endResponse(json(401, { error: 'the API key is not valid' }));
+          return;
+        }
+      }
+      let read;
+      try {
+        read = await options.memory.read();
+      } catch (error) {
+        if (!(error instanceof CatalogUnavailableError)) throw error;
+        endResponse(json(503, { error: error.message, code: 'SERVICE_UNAVAILABLE' }, { 'retry-after': '5' }));
+        return;
+      }
+      if (read.stale) options.onStale?.();
+      const rendered = profilesOf(read.snapshot, url.searchParams.get('platform'));
+      const headers = {
+        etag: rendered.etag,
+        'cache-control': 'no-cache',
+        'x-catalog-revision': String(read.snapshot.revision),
+        'x-catalog-stale': String(read.stale),
+      };
+      const match = request.headers.get('if-none-match');
+      if (match && match.split(',').some((tag) => tag.trim().replace(/^W\//, '') === rendered.etag)) {
+        endResponse(new Response(null, { status: 304, headers }));
+        return;
+      }
+      endResponse(
+        new Response(request.method === 'HEAD' ? null : rendered.json, {
+          status: 200,
+          headers: { ...headers, 'content-type': 'application/json; charset=utf-8' },
+        }),
+      );
+    },
+  };
+}

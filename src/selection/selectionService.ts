@@ -1,0 +1,63 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { MemoryCatalog } from '../memoryCatalog/memoryCatalog.js';
+import { EXCLUSION_REASONS, selectTools, type SelectToolsRequest, type SelectionHooks, type ToolSelection } from './selectTools.js';
+
+/**
+ * selectTools as the service runs it: one in-memory revision per call, and the selection metrics.
+ * `hooks` is where later candidate and estimate sources (observed run times, experiment arms) plug in.
+ */
+export class SelectionService {
+  readonly #selections?: Counter<'outcome'>;
+  readonly #duration?: Histogram;
+  readonly #exclusions?: Counter<'reason'>;
+  readonly #stale?: Counter;
+
+  constructor(
+    readonly memory: MemoryCatalog,
+    registry?: Registry,
+    readonly hooks: SelectionHooks = {},
+  ) {
+    if (!registry) return;
+    this.#selections = new Counter({
+      name: 'tool_catalog_selections_total',
+      help: 'selectTools answers, by whether any candidate remained (selected) or none (empty)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
+    this.#duration = new Histogram({
+      name: 'tool_catalog_selection_duration_seconds',
+      help: 'Time to compute one selectTools answer from the in-memory catalog',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+      registers: [registry],
+    });
+    this.#exclusions = new Counter({
+      name: 'tool_catalog_selection_exclusions_total',
+      help: 'Candidate patterns excluded by selectTools, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+    this.#stale = new Counter({
+      name: 'tool_catalog_selection_stale_total',
+      help: 'selectTools and profiles answers given from memory while the database was unreachable or memory could not be confirmed current',
+      registers: [registry],
+    });
+    for (const outcome of ['selected', 'empty']) this.#selections.inc({ outcome }, 0);
+    for (const reason of EXCLUSION_REASONS) this.#exclusions.inc({ reason }, 0);
+  }
+
+  /** Counts an answer given from memory that may be behind the database (profiles use this too). */
+  countStale(): void {
+    this.#stale?.inc();
+  }
+
+  async select(request: SelectToolsRequest): Promise<ToolSelection> {
+    const { snapshot, stale } = await this.memory.read();
+    const started = performance.now();
+    const selection = selectTools(snapshot, request, { stale, hooks: this.hooks });
+    this.#duration?.observe((performance.now() - started) / 1000);
+    this.#selections?.inc({ outcome: selection.candidates.length ? 'selected' : 'empty' });
+    for (const excluded of selection.excluded) this.#exclusions?.inc({ reason: excluded.reason });
+    if (stale) this.countStale();
+    return selection;
+  }
+}
