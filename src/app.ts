@@ -16,6 +16,8 @@ import { useReadSnapshot } from './db/readSnapshot.js';
 import type { Logger } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
 import { schema } from './schema/index.js';
+import { createTelemetry, DEFAULT_TELEMETRY } from './telemetry/index.js';
+import { EXECUTIONS_PATH, executionsRoute } from './telemetry/ndjsonRoute.js';
 
 export interface AppState {
   /** Set once start-up (migrations, seeding) has finished; /ready answers 503 until then. */
@@ -24,7 +26,7 @@ export interface AppState {
 
 export interface AppDeps {
   db: Database;
-  config: Pick<Config, 'graphiql' | 'adminApiKey'> & Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir' | 'subscriptions'>>;
+  config: Pick<Config, 'graphiql' | 'adminApiKey'> & Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir' | 'subscriptions' | 'telemetry'>>;
   /** The catalog generation the caches follow; one per process, shared with reloads and listeners. */
   clock?: CatalogClock;
   log: Logger;
@@ -35,6 +37,11 @@ const READY_PING_TIMEOUT_MS = 2_000;
 /** Longest a query may wait for a database connection, and then run. */
 const QUERY_TIMEOUT_MS = 15_000;
 const PGLITE_READ_MAX_WAIT_MS = 600_000;
+
+/** Mutations that do not change the catalog: they leave the catalog generation (and the caches) alone. */
+const NOT_CATALOG_CHANGES = new Set(['reportExecutions']);
+/** Types computed from reported runs; a response holding one is never cached by catalog generation. */
+const TELEMETRY_TYPES = ['ExecutionStats', 'DriftingPattern', 'DriftingPatternConnection', 'FailingTool', 'ReportExecutionsResult'];
 
 /** What GraphiQL shows first: the query the README suggests. */
 export const FIRST_QUERY = `# Tools on linux, with what each can do and how long it takes.
@@ -79,6 +86,7 @@ export function createApp(deps: AppDeps) {
   const resolveCaller = createCallerResolver(deps.db.prisma, { adminApiKey: deps.config.adminApiKey });
   const events = new CatalogEventFeed(deps.db.prisma, { clock, registry, log: deps.log, queueLimit: deps.config.subscriptions?.queueLimit });
   const reloader = new CatalogReloader(deps.db.prisma, { catalogDir: deps.config.catalogDir ?? './catalog', clock, log: deps.log });
+  const telemetry = createTelemetry(deps.db.prisma, { registry, log: deps.log, config: deps.config.telemetry ?? DEFAULT_TELEMETRY });
   const cacheConfig = deps.config.cache ?? DEFAULT_CACHE;
   const limits = deps.config.limits ?? DEFAULT_LIMITS;
   // An invalid key gets its 401 from the context; it must not fail a cache lookup first.
@@ -90,8 +98,11 @@ export function createApp(deps: AppDeps) {
         registry,
         // An invalid key gets its 401 from the context; it must not fail the cache lookup first.
         roleOf: (request) => roleOf(request.headers.get('authorization')),
+        notCatalogChanges: NOT_CATALOG_CHANGES,
+        // Stats follow reported runs, not the catalog generation: answers holding them are never cached.
+        uncachedTypes: TELEMETRY_TYPES,
       })
-    : [useAdvanceOnMutation(clock)];
+    : [useAdvanceOnMutation(clock, NOT_CATALOG_CHANGES)];
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -114,6 +125,7 @@ export function createApp(deps: AppDeps) {
       resolveCaller,
       reloader,
       events,
+      telemetry,
       readsRequireKey: deps.config.readsRequireKey,
       trustProxy: deps.config.trustProxy,
     }),
@@ -151,10 +163,17 @@ export function createApp(deps: AppDeps) {
     ],
   });
   /** What the HTTP server runs: cached query responses straight from memory, everything else through Yoga. */
-  const handler: RequestListener = cacheConfig.enabled
+  const graphqlHandler: RequestListener = cacheConfig.enabled
     ? cachedResponses({ yoga, clock, limits: cacheConfig, registry, roleOf, maxBodyBytes: Math.min(limits.bodyBytes, 64 * 1024) })
     : (req, res) => void yoga(req, res);
-  return { yoga, registry, clock, handler, reloader, events };
+  // Run reports bypass the GraphQL front door and its response cache altogether.
+  const reportExecutions = executionsRoute({ ingestor: telemetry.ingestor, resolveCaller, maxBodyBytes: limits.bodyBytes, log: deps.log });
+  const handler: RequestListener = (req, res) => {
+    const url = req.url ?? '/';
+    if (url === EXECUTIONS_PATH || url.startsWith(`${EXECUTIONS_PATH}?`)) void reportExecutions(req, res);
+    else graphqlHandler(req, res);
+  };
+  return { yoga, registry, clock, handler, reloader, events, telemetry };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -7,6 +7,7 @@ import { createLoaders, type Loaders } from './loaders.js';
 import type { ChangeOrigin } from './catalog/catalogWrites.js';
 import type { CatalogReloader } from './catalog/reload.js';
 import type { CatalogEventFeed } from './events/catalogEventFeed.js';
+import type { Telemetry } from './telemetry/index.js';
 
 export interface Context {
   prisma: PrismaClient;
@@ -21,6 +22,8 @@ export interface Context {
   readsRequireKey: boolean;
   /** The process's one reader of the event log, which subscriptions follow. */
   events: CatalogEventFeed;
+  /** Execution telemetry: reporting runs, drift rule, observed performance. */
+  telemetry: Telemetry;
   /** How the operation arrived: `http` (including server-sent events) or `websocket`. */
   transport: 'http' | 'websocket';
   /** Closes the client's connection at once (a subscriber dropped for not reading); absent without a socket. */
@@ -41,6 +44,7 @@ export interface ContextDeps {
   resolveCaller: CallerResolver;
   reloader: CatalogReloader;
   events: CatalogEventFeed;
+  telemetry: Telemetry;
   /** Reads without a key are allowed unless this is set. */
   readsRequireKey?: boolean;
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
@@ -58,7 +62,7 @@ export function createContextFactory(deps: ContextDeps) {
   const { resolveCaller } = deps;
   return async (initial: YogaInitialContext & ServerContext): Promise<Context> => ({
     prisma: deps.prisma,
-    loaders: createLoaders(deps.prisma),
+    loaders: createLoaders(deps.prisma, deps.telemetry.drift),
     requestId: initial.request.headers.get('x-request-id') ?? randomUUID(),
     caller: await resolveCaller(initial.request.headers.get('authorization')),
     client: {
@@ -68,6 +72,7 @@ export function createContextFactory(deps: ContextDeps) {
     readsRequireKey: deps.readsRequireKey ?? false,
     reloader: deps.reloader,
     events: deps.events,
+    telemetry: deps.telemetry,
     transport: initial.transport ?? 'http',
     dropConnection: initial.dropConnection ?? (initial.req ? () => initial.req?.socket.destroy() : undefined),
   });

@@ -1,4 +1,4 @@
-import { getOperationAST, type ExecutionResult } from 'graphql';
+import { getOperationAST, Kind, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { useResponseCache, type Cache } from '@graphql-yoga/plugin-response-cache';
 import { defaultBuildResponseCacheKey } from '@envelop/response-cache';
@@ -12,6 +12,10 @@ export interface ResponseCacheOptions {
   registry: Registry;
   /** The caller's role for a request: responses are cached per role, never shared across roles. */
   roleOf(request: Request): Promise<string>;
+  /** Mutation fields that change no catalog data (a mutation made only of these leaves the generation alone). */
+  notCatalogChanges?: ReadonlySet<string>;
+  /** Types whose presence in a response keeps it out of the cache (their data does not follow the catalog generation). */
+  uncachedTypes?: readonly string[];
 }
 
 const KEY = /^g(\d+):/;
@@ -48,6 +52,7 @@ export function catalogResponseCache(options: ResponseCacheOptions): Plugin[] {
       cache,
       ttl: options.limits.ttlMs,
       invalidateViaMutation: false,
+      ttlPerSchemaCoordinate: Object.fromEntries((options.uncachedTypes ?? []).map((type) => [type, 0])),
       includeExtensionMetadata: false,
       session: (request) => options.roleOf(request),
       buildResponseCacheKey: async ({ request: _request, ...params }) => {
@@ -57,7 +62,7 @@ export function catalogResponseCache(options: ResponseCacheOptions): Plugin[] {
         return key;
       },
     }),
-    useAdvanceOnMutation(options.clock),
+    useAdvanceOnMutation(options.clock, options.notCatalogChanges),
   ];
 }
 
@@ -65,10 +70,13 @@ export function catalogResponseCache(options: ResponseCacheOptions): Plugin[] {
  * Every mutation may have changed the catalog: once it has run (and its transaction has committed),
  * the generation moves on, before the response leaves, so the caller's next read is fresh.
  */
-export function useAdvanceOnMutation(clock: CatalogClock): Plugin {
+export function useAdvanceOnMutation(clock: CatalogClock, notCatalogChanges: ReadonlySet<string> = new Set()): Plugin {
   return {
     onExecute({ args }) {
-      if (getOperationAST(args.document, args.operationName)?.operation !== 'mutation') return undefined;
+      const operation = getOperationAST(args.document, args.operationName);
+      if (operation?.operation !== 'mutation') return undefined;
+      const fields = operation.selectionSet.selections;
+      if (fields.length > 0 && fields.every((field) => field.kind === Kind.FIELD && notCatalogChanges.has(field.name.value))) return undefined;
       return {
         onExecuteDone() {
           clock.advance();

@@ -1,6 +1,6 @@
 import { PothosValidationError } from '@pothos/core';
 import { queryFromInfo } from '@pothos/plugin-prisma';
-import { identityKey, type ExecutionStats, type ToolQuery } from '../loaders.js';
+import { identityKey, type ToolQuery } from '../loaders.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { TOOL_CONTENT_INCLUDE, definitionOf } from '../catalog/toolContent.js';
 import { diffDefinitions, type ToolChange } from '../catalog/toolDiff.js';
@@ -44,21 +44,6 @@ const ToolChangeRef = builder.objectRef<ToolChange>('ToolChange').implement({
     kind: t.field({ type: ChangeKindEnum, resolve: (change) => change.kind, description: 'Added, removed or changed.' }),
     before: t.field({ type: 'JSON', nullable: true, resolve: (change) => change.before ?? null, description: 'The older value.' }),
     after: t.field({ type: 'JSON', nullable: true, resolve: (change) => change.after ?? null, description: 'The newer value.' }),
-  }),
-});
-
-const ExecutionStatsRef = builder.objectRef<ExecutionStats>('ExecutionStats').implement({
-  description: 'Aggregated telemetry of one tool version.',
-  fields: (t) => ({
-    runs: t.exposeInt('runs', { description: 'Runs reported.' }),
-    successes: t.exposeInt('successes', { description: 'Runs that succeeded.' }),
-    successRate: t.float({
-      nullable: true,
-      resolve: (stats) => (stats.runs ? stats.successes / stats.runs : null),
-      description: 'Successes over runs; null without runs.',
-    }),
-    avgDurationMs: t.exposeFloat('avgDurationMs', { nullable: true, description: 'Mean duration in milliseconds.' }),
-    lastRunAt: t.expose('lastRunAt', { type: 'DateTime', nullable: true, description: 'When the latest reported run started.' }),
   }),
 });
 
@@ -120,11 +105,6 @@ export const ToolRef = builder.prismaObject('Tool', {
       query: { orderBy: [{ position: 'asc' }, { name: 'asc' }] },
     }),
     capabilityCount: t.relationCount('capabilities', { description: 'Number of capabilities of this version.' }),
-    executionStats: t.field({
-      type: ExecutionStatsRef,
-      description: 'How this version behaved in the runs the pipeline reported.',
-      resolve: (tool, _args, ctx) => ctx.loaders.executionStats.load(tool.id),
-    }),
   }),
 });
 
