@@ -40,8 +40,8 @@ const PGLITE_READ_MAX_WAIT_MS = 600_000;
 
 /** Mutations that do not change the catalog: they leave the catalog generation (and the caches) alone. */
 const NOT_CATALOG_CHANGES = new Set(['reportExecutions']);
-/** Types computed from reported runs; a response holding one is never cached by catalog generation. */
-const TELEMETRY_TYPES = ['ExecutionStats', 'DriftingPattern', 'DriftingPatternConnection', 'FailingTool', 'ReportExecutionsResult'];
+/** Fields computed from (or writing) reported runs; a document naming one is never cached by catalog generation. */
+const TELEMETRY_FIELDS = ['executionStats', 'driftingPatterns', 'failingTools', 'reportExecutions'];
 
 /** What GraphiQL shows first: the query the README suggests. */
 export const FIRST_QUERY = `# Tools on linux, with what each can do and how long it takes.
@@ -100,7 +100,7 @@ export function createApp(deps: AppDeps) {
         roleOf: (request) => roleOf(request.headers.get('authorization')),
         notCatalogChanges: NOT_CATALOG_CHANGES,
         // Stats follow reported runs, not the catalog generation: answers holding them are never cached.
-        uncachedTypes: TELEMETRY_TYPES,
+        uncachedFields: TELEMETRY_FIELDS,
       })
     : [useAdvanceOnMutation(clock, NOT_CATALOG_CHANGES)];
   const yoga = createYoga<ServerContext, Context>({

@@ -14,11 +14,17 @@ export interface ResponseCacheOptions {
   roleOf(request: Request): Promise<string>;
   /** Mutation fields that change no catalog data (a mutation made only of these leaves the generation alone). */
   notCatalogChanges?: ReadonlySet<string>;
-  /** Types whose presence in a response keeps it out of the cache (their data does not follow the catalog generation). */
-  uncachedTypes?: readonly string[];
+  /**
+   * Fields whose answers do not follow the catalog generation (telemetry): a document naming any of
+   * them is never cached nor answered from the cache, and gets no ETag, so the HTTP front door does
+   * not keep it either. Matched on the document text, which errs only towards not caching.
+   */
+  uncachedFields?: readonly string[];
 }
 
 const KEY = /^g(\d+):/;
+/** Key prefix of documents that must never be cached. */
+const UNCACHED = 'uncached:';
 
 /**
  * Whole responses of queries, keyed by document, variables, operation name, caller role and catalog
@@ -28,6 +34,7 @@ const KEY = /^g(\d+):/;
 export function catalogResponseCache(options: ResponseCacheOptions): Plugin[] {
   // Kept as JSON text: a parsed result costs several times its text in heap, and this layer is only
   // read when the HTTP front door missed (another spelling of a query already answered).
+  const uncached = options.uncachedFields?.length ? new RegExp(`\\b(${options.uncachedFields.join('|')})\\b`) : undefined;
   const store = new BoundedCache<{ json: string }>('response', options.clock, options.limits, options.registry, (entry) => entry.json.length);
   const parse = (entry: { json: string } | undefined) => (entry ? (JSON.parse(entry.json) as ExecutionResult) : undefined);
   // The plugin looks a key up twice on a miss (when the request arrives, again before executing);
@@ -40,9 +47,11 @@ export function catalogResponseCache(options: ResponseCacheOptions): Plugin[] {
     return pending > 0;
   };
   const cache: Cache = {
-    get: (key) => parse(firstLookup(key) ? store.get(key) : store.peek(key)),
+    get: (key) => (key.startsWith(UNCACHED) ? undefined : parse(firstLookup(key) ? store.get(key) : store.peek(key))),
     // The generation in the key is the one current when the request arrived, before anything was read.
-    set: (key, result) => store.set(key, { json: JSON.stringify(result) }, Number(KEY.exec(key)?.[1] ?? -1)),
+    set: (key, result) => {
+      if (!key.startsWith(UNCACHED)) store.set(key, { json: JSON.stringify(result) }, Number(KEY.exec(key)?.[1] ?? -1));
+    },
     // Invalidation is by generation (see useAdvanceOnMutation), never entity by entity.
     invalidate: () => undefined,
   };
@@ -52,10 +61,11 @@ export function catalogResponseCache(options: ResponseCacheOptions): Plugin[] {
       cache,
       ttl: options.limits.ttlMs,
       invalidateViaMutation: false,
-      ttlPerSchemaCoordinate: Object.fromEntries((options.uncachedTypes ?? []).map((type) => [type, 0])),
+      shouldCacheResult: ({ cacheKey, result }) => !cacheKey.startsWith(UNCACHED) && !result.errors?.length,
       includeExtensionMetadata: false,
       session: (request) => options.roleOf(request),
       buildResponseCacheKey: async ({ request: _request, ...params }) => {
+        if (uncached?.test(params.documentString)) return `${UNCACHED}${params.documentString.length}`;
         const key = `g${options.clock.generation}:${await defaultBuildResponseCacheKey(params)}`;
         if (uncounted.size > 10_000) uncounted.clear();
         uncounted.set(key, (uncounted.get(key) ?? 0) + 1);

@@ -1,4 +1,4 @@
--- The service never wrote this table before (the legacy insert could not succeed); rows from
+-- The service never wrote this table before (the legacy insert could not succeed), and rows from
 -- anywhere else have no idempotency key or pattern to be reported with, so they are dropped.
 DELETE FROM "ToolExecution";
 
