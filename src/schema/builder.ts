@@ -70,6 +70,6 @@ builder.queryType({
   authScopes: { reader: true },
 });
 builder.mutationType({
-  description: 'Changes to the catalog. Every mutation needs a key with the editor role or above.',
+  description: 'Changes to the catalog, which need a key with the editor role or above; reportExecutions needs a reporter key or above.',
   authScopes: { editor: true },
 });
