@@ -138,6 +138,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   }
   const env = parsed.data;
+  if (env.TELEMETRY_ROLLUP_RETENTION_DAYS < env.TELEMETRY_RETENTION_DAYS) {
+    // Windows must stay answerable from roll-ups once their raw runs are gone.
+    throw new ConfigError(
+      `invalid configuration: TELEMETRY_ROLLUP_RETENTION_DAYS=${JSON.stringify(source.TELEMETRY_ROLLUP_RETENTION_DAYS ?? '400')}: must be at least TELEMETRY_RETENTION_DAYS (${env.TELEMETRY_RETENTION_DAYS})`,
+    );
+  }
   return {
     env: env.NODE_ENV,
     host: env.HOST,
