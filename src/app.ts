@@ -23,6 +23,8 @@ import { MemoryCatalog } from './memoryCatalog/memoryCatalog.js';
 import { SelectionService } from './selection/selectionService.js';
 import { useProfilesRoute } from './profiles/profilesRoute.js';
 import { REVISION_HEADER, useRevisionHeader } from './memoryCatalog/revisionHeader.js';
+import { createTelemetry, DEFAULT_TELEMETRY } from './telemetry/index.js';
+import { EXECUTIONS_PATH, executionsRoute } from './telemetry/ndjsonRoute.js';
 
 export interface AppState {
   /** Set once start-up (migrations, seeding) has finished; /ready and GraphQL answer 503 until then. */
@@ -36,7 +38,7 @@ export interface AppState {
 export interface AppDeps {
   db: Database;
   config: Pick<Config, 'graphiql' | 'adminApiKey'> &
-    Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir' | 'subscriptions' | 'dbQueryTimeoutMs' | 'corsOrigins'>>;
+    Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir' | 'subscriptions' | 'dbQueryTimeoutMs' | 'corsOrigins' | 'telemetry'>>;
   /** The catalog generation the caches follow; one per process, shared with reloads and listeners. */
   clock?: CatalogClock;
   log: Logger;
@@ -48,6 +50,11 @@ const READY_PING_TIMEOUT_MS = 2_000;
 const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
 const PGLITE_READ_MAX_WAIT_MS = 600_000;
 const PGLITE_READ_TIMEOUT_MS = 15_000;
+
+/** Mutations that do not change the catalog: they leave the catalog generation (and the caches) alone. */
+const NOT_CATALOG_CHANGES = new Set(['reportExecutions']);
+/** Fields computed from (or writing) reported runs; a document naming one is never cached by catalog generation. */
+const TELEMETRY_FIELDS = ['executionStats', 'driftingPatterns', 'failingTools', 'reportExecutions'];
 
 /** What GraphiQL shows first: the query the README suggests. */
 export const FIRST_QUERY = `# Tools on linux, with what each can do and how long it takes.
@@ -100,6 +107,7 @@ export function createApp(deps: AppDeps) {
   const memory = new MemoryCatalog(deps.db.prisma, { clock, log: deps.log, registry });
   const selection = new SelectionService(memory, registry);
   const reloader = new CatalogReloader(deps.db.prisma, { catalogDir: deps.config.catalogDir ?? './catalog', clock, log: deps.log });
+  const telemetry = createTelemetry(deps.db.prisma, { registry, log: deps.log, config: deps.config.telemetry ?? DEFAULT_TELEMETRY });
   const cacheConfig = deps.config.cache ?? DEFAULT_CACHE;
   const limits = deps.config.limits ?? DEFAULT_LIMITS;
   // An invalid key gets its 401 from the context; it must not fail a cache lookup first.
@@ -111,8 +119,11 @@ export function createApp(deps: AppDeps) {
         registry,
         // An invalid key gets its 401 from the context; it must not fail the cache lookup first.
         roleOf: (request) => roleOf(request.headers.get('authorization')),
+        notCatalogChanges: NOT_CATALOG_CHANGES,
+        // Stats follow reported runs, not the catalog generation: answers holding them are never cached.
+        uncachedFields: TELEMETRY_FIELDS,
       })
-    : [useAdvanceOnMutation(clock)];
+    : [useAdvanceOnMutation(clock, NOT_CATALOG_CHANGES)];
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -139,6 +150,7 @@ export function createApp(deps: AppDeps) {
       events,
       memory,
       selection,
+      telemetry,
       readsRequireKey: deps.config.readsRequireKey,
       trustProxy: deps.config.trustProxy,
     }),
@@ -189,10 +201,17 @@ export function createApp(deps: AppDeps) {
     ],
   });
   /** What the HTTP server runs: cached query responses straight from memory, everything else through Yoga. */
-  const handler: RequestListener = cacheConfig.enabled
+  const graphqlHandler: RequestListener = cacheConfig.enabled
     ? cachedResponses({ yoga, clock, limits: cacheConfig, registry, roleOf, maxBodyBytes: Math.min(limits.bodyBytes, 64 * 1024), corsOrigins: deps.config.corsOrigins })
     : (req, res) => void yoga(req, res);
-  return { yoga, registry, clock, handler, reloader, events, memory, selection };
+  // Run reports bypass the GraphQL front door and its response cache altogether.
+  const reportExecutions = executionsRoute({ ingestor: telemetry.ingestor, resolveCaller, maxBodyBytes: limits.bodyBytes, log: deps.log });
+  const handler: RequestListener = (req, res) => {
+    const url = req.url ?? '/';
+    if (url === EXECUTIONS_PATH || url.startsWith(`${EXECUTIONS_PATH}?`)) void reportExecutions(req, res);
+    else graphqlHandler(req, res);
+  };
+  return { yoga, registry, clock, handler, reloader, events, memory, selection, telemetry };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -73,6 +73,14 @@ const envSchema = z.object({
       (origins) => origins.every((origin) => /^https?:\/\/[^/\s*]+$/.test(origin)),
       'must be a comma-separated list of origins such as https://ops.example.com (scheme, host, optional port; no path, no *)',
     ),
+  /** Reported runs are kept this long (raw rows); older ones are pruned and refused. */
+  TELEMETRY_RETENTION_DAYS: z.coerce.number().min(1).max(3_650).default(30),
+  /** Hourly roll-ups of runs (counts, sums, quantile sketches) are kept this long. */
+  TELEMETRY_ROLLUP_RETENTION_DAYS: z.coerce.number().min(1).max(36_500).default(400),
+  /** A pattern drifts when its observed median time differs from the estimate by more than this fraction. */
+  DRIFT_THRESHOLD: z.coerce.number().gt(0).max(100).default(0.5),
+  /** ...over at least this many runs with an estimate in the window. */
+  DRIFT_MIN_RUNS: z.coerce.number().int().min(1).max(1_000_000_000).default(30),
   /** Behind a reverse proxy: take the client address for the audit log from X-Forwarded-For. */
   TRUST_PROXY: z.stringbool().default(false),
   /** Where the profiles JSON is written after every change, and served from (stale) when the database is unreachable at start-up. */
@@ -126,6 +134,7 @@ export interface Config {
   profilesSnapshotPath?: string;
   cache: { enabled: boolean; maxEntries: number; maxBytes: number; ttlMs: number };
   subscriptions: { queueLimit: number; wsInitTimeoutMs: number; wsKeepAliveMs: number; eventRetentionMs: number };
+  telemetry: { retention: { rawMs: number; rollupMs: number }; drift: { threshold: number; minRuns: number } };
   limits: {
     maxDepth: number;
     maxAliases: number;
@@ -156,6 +165,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   }
   const env = parsed.data;
+  if (env.TELEMETRY_ROLLUP_RETENTION_DAYS < env.TELEMETRY_RETENTION_DAYS) {
+    // Windows must stay answerable from roll-ups once their raw runs are gone.
+    throw new ConfigError(
+      `invalid configuration: TELEMETRY_ROLLUP_RETENTION_DAYS=${JSON.stringify(source.TELEMETRY_ROLLUP_RETENTION_DAYS ?? '400')}: must be at least TELEMETRY_RETENTION_DAYS (${env.TELEMETRY_RETENTION_DAYS})`,
+    );
+  }
   return {
     env: env.NODE_ENV,
     host: env.HOST,
@@ -193,6 +208,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       wsInitTimeoutMs: env.WS_INIT_TIMEOUT_MS,
       wsKeepAliveMs: env.WS_KEEPALIVE_MS,
       eventRetentionMs: Math.round(env.EVENT_RETENTION_DAYS * 86_400_000),
+    },
+    telemetry: {
+      retention: { rawMs: Math.round(env.TELEMETRY_RETENTION_DAYS * 86_400_000), rollupMs: Math.round(env.TELEMETRY_ROLLUP_RETENTION_DAYS * 86_400_000) },
+      drift: { threshold: env.DRIFT_THRESHOLD, minRuns: env.DRIFT_MIN_RUNS },
     },
     limits: {
       maxDepth: env.GRAPHQL_MAX_DEPTH,

@@ -9,6 +9,7 @@ import type { CatalogReloader } from './catalog/reload.js';
 import type { CatalogEventFeed } from './events/catalogEventFeed.js';
 import type { MemoryCatalog } from './memoryCatalog/memoryCatalog.js';
 import type { SelectionService } from './selection/selectionService.js';
+import type { Telemetry } from './telemetry/index.js';
 
 export interface Context {
   prisma: PrismaClient;
@@ -26,6 +27,8 @@ export interface Context {
   /** The process's in-memory catalog: selection, profiles and the catalog revision answer from it. */
   memory: MemoryCatalog;
   selection: SelectionService;
+  /** Execution telemetry: reporting runs, drift rule, observed performance. */
+  telemetry: Telemetry;
   /** How the operation arrived: `http` (including server-sent events) or `websocket`. */
   transport: 'http' | 'websocket';
   /** Closes the client's connection at once (a subscriber dropped for not reading); absent without a socket. */
@@ -48,6 +51,7 @@ export interface ContextDeps {
   events: CatalogEventFeed;
   memory: MemoryCatalog;
   selection: SelectionService;
+  telemetry: Telemetry;
   /** Reads without a key are allowed unless this is set. */
   readsRequireKey?: boolean;
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
@@ -65,7 +69,7 @@ export function createContextFactory(deps: ContextDeps) {
   const { resolveCaller } = deps;
   return async (initial: YogaInitialContext & ServerContext): Promise<Context> => ({
     prisma: deps.prisma,
-    loaders: createLoaders(deps.prisma),
+    loaders: createLoaders(deps.prisma, deps.telemetry.drift),
     requestId: initial.request.headers.get('x-request-id') ?? randomUUID(),
     caller: await resolveCaller(initial.request.headers.get('authorization')),
     client: {
@@ -77,6 +81,7 @@ export function createContextFactory(deps: ContextDeps) {
     events: deps.events,
     memory: deps.memory,
     selection: deps.selection,
+    telemetry: deps.telemetry,
     transport: initial.transport ?? 'http',
     dropConnection: initial.dropConnection ?? (initial.req ? () => initial.req?.socket.destroy() : undefined),
   });

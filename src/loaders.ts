@@ -1,6 +1,8 @@
 import DataLoader from 'dataloader';
 import { Prisma, type PrismaClient, type Tool } from './generated/prisma/client.js';
 import { latestVisible } from './catalog/visibility.js';
+import { EMPTY_STATS, loadExecutionStats, type DriftRule, type ExecutionStats } from './telemetry/stats.js';
+import type { StatsWindow } from './telemetry/windows.js';
 
 /** A Prisma selection for Tool as Pothos plans it (`include` or `select`), or nothing. */
 export type ToolQuery = { include?: Prisma.ToolInclude; select?: Prisma.ToolSelect };
@@ -12,12 +14,11 @@ export interface ToolLookup {
   version?: string | null;
 }
 
-/** How a tool version behaved in real runs. */
-export interface ExecutionStats {
-  runs: number;
-  successes: number;
-  avgDurationMs: number | null;
-  lastRunAt: Date | null;
+/** Which stats a loader key asks for: a tool version's or a pattern's, over one window. */
+export interface StatsKey {
+  by: 'tool' | 'pattern';
+  id: string;
+  window: StatsWindow;
 }
 
 /**
@@ -35,8 +36,8 @@ export interface Loaders {
   toolById(query: ToolQuery): DataLoader<string, Tool | null>;
   /** The latest version of the tool `name\u0000platform`, or null when it has none or is deleted. */
   latestVersion(query: ToolQuery): DataLoader<string, Tool | null>;
-  /** Execution telemetry aggregated per tool version id. */
-  executionStats: DataLoader<string, ExecutionStats>;
+  /** Execution stats of tool versions and patterns from the hourly roll-ups: one statement per kind and window. */
+  executionStats: DataLoader<StatsKey, ExecutionStats, string>;
 }
 
 /** One loader per distinct selection, made on first use. */
@@ -79,7 +80,7 @@ function matches(row: Tool, lookup: ToolLookup): boolean {
   );
 }
 
-export function createLoaders(prisma: PrismaClient): Loaders {
+export function createLoaders(prisma: PrismaClient, drift: DriftRule): Loaders {
   return {
     toolsOfferingCapability: perSelection(
       (query) =>
@@ -132,20 +133,25 @@ export function createLoaders(prisma: PrismaClient): Loaders {
         }),
     ),
 
-    executionStats: new DataLoader<string, ExecutionStats>(async (toolIds) => {
-      // One statement for every version asked for; Prisma's groupBy would need two for the success count.
-      const rows = await prisma.$queryRaw<Array<{ toolId: string; runs: bigint; successes: bigint; avgDurationMs: number | null; lastRunAt: Date | null }>>`
-        SELECT "toolId"::text AS "toolId", count(*) AS runs, count(*) FILTER (WHERE success) AS successes,
-               avg("durationMs")::float8 AS "avgDurationMs", max("startedAt") AS "lastRunAt"
-        FROM "ToolExecution" WHERE "toolId" = ANY(${[...toolIds]}::uuid[]) GROUP BY "toolId"`;
-      const byId = new Map(rows.map((row) => [row.toolId, row]));
-      return toolIds.map((id) => {
-        const row = byId.get(id);
-        return row
-          ? { runs: Number(row.runs), successes: Number(row.successes), avgDurationMs: row.avgDurationMs, lastRunAt: row.lastRunAt }
-          : { runs: 0, successes: 0, avgDurationMs: null, lastRunAt: null };
-      });
-    }),
+    executionStats: new DataLoader<StatsKey, ExecutionStats, string>(
+      async (keys) => {
+        const groups = new Map<string, StatsKey[]>();
+        for (const key of keys) {
+          const group = `${key.by}:${key.window}`;
+          groups.set(group, [...(groups.get(group) ?? []), key]);
+        }
+        const found = new Map<string, ExecutionStats>();
+        await Promise.all(
+          [...groups.values()].map(async (group) => {
+            const { by, window } = group[0]!;
+            const stats = await loadExecutionStats(prisma, by, window, [...new Set(group.map((key) => key.id))], drift);
+            for (const [id, value] of stats) found.set(`${by}:${window}:${id}`, value);
+          }),
+        );
+        return keys.map((key) => found.get(`${key.by}:${key.window}:${key.id}`) ?? EMPTY_STATS);
+      },
+      { cacheKeyFn: (key) => `${key.by}:${key.window}:${key.id}` },
+    ),
   };
 }
 

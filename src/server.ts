@@ -25,7 +25,7 @@ try {
 const log = createLogger(config.logLevel);
 const db = await openDatabase(config.database);
 const state: AppState = { catalogLoaded: false };
-const { handler, clock, registry, reloader, yoga, events, memory } = createApp({ db, config, log, state });
+const { handler, clock, registry, reloader, yoga, events, memory, telemetry } = createApp({ db, config, log, state });
 // On a PostgreSQL server other processes (instances, the CLI) change the catalog too.
 const listener =
   config.database.kind === 'postgres'
@@ -71,6 +71,8 @@ async function startCatalog(): Promise<void> {
     watcher = watchCatalogDir(reloader, config.catalogDir, { debounceMs: config.reloadTriggers.debounceMs, log });
   }
   retention = pruneEventsEvery(db.prisma, config.subscriptions.eventRetentionMs, log);
+  // Roll-up compaction, telemetry pruning and the observed-performance view for selection.
+  telemetry.start();
   if (config.reloadTriggers.intervalMs) schedule = scheduleReloads(reloader, config.reloadTriggers.intervalMs, log);
 }
 
@@ -148,6 +150,7 @@ async function shutdown(signal: string) {
   clearTimeout(forced);
   schedule?.stop();
   retention?.stop();
+  telemetry.stop();
   await watcher?.close();
   await listener?.stop();
   await db.close();

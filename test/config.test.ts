@@ -47,6 +47,14 @@ describe('configuration', () => {
     expect(loadConfig({}).dbQueryTimeoutMs).toBe(5000);
   });
 
+  it('reads telemetry retention and the drift rule', () => {
+    expect(loadConfig({}).telemetry).toEqual({ retention: { rawMs: 30 * 86_400_000, rollupMs: 400 * 86_400_000 }, drift: { threshold: 0.5, minRuns: 30 } });
+    expect(loadConfig({ TELEMETRY_RETENTION_DAYS: '7', TELEMETRY_ROLLUP_RETENTION_DAYS: '90', DRIFT_THRESHOLD: '0.25', DRIFT_MIN_RUNS: '100' }).telemetry).toEqual({
+      retention: { rawMs: 7 * 86_400_000, rollupMs: 90 * 86_400_000 },
+      drift: { threshold: 0.25, minRuns: 100 },
+    });
+  });
+
   it('turns GraphiQL off in production unless asked for', () => {
     expect(loadConfig({ NODE_ENV: 'production' }).graphiql).toBe(false);
     expect(loadConfig({ NODE_ENV: 'production', GRAPHIQL: 'true' }).graphiql).toBe(true);
@@ -63,6 +71,9 @@ describe('configuration', () => {
     [{ CACHE_ENABLED: 'sometimes' }, /CACHE_ENABLED="sometimes"/],
     [{ TRUST_PROXY: 'maybe' }, /TRUST_PROXY="maybe"/],
     [{ RELOAD_INTERVAL_MS: '500' }, /RELOAD_INTERVAL_MS="500": must be 0 \(off\) or between/],
+    [{ DRIFT_THRESHOLD: '0' }, /DRIFT_THRESHOLD="0"/],
+    [{ DRIFT_MIN_RUNS: '2.5' }, /DRIFT_MIN_RUNS="2.5"/],
+    [{ TELEMETRY_RETENTION_DAYS: '60', TELEMETRY_ROLLUP_RETENTION_DAYS: '40' }, /TELEMETRY_ROLLUP_RETENTION_DAYS="40": must be at least TELEMETRY_RETENTION_DAYS \(60\)/],
   ])('rejects %j with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

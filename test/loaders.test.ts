@@ -56,15 +56,22 @@ describe('per-request DataLoaders', () => {
   });
 
   it('aggregate execution telemetry for a whole page in one statement', async () => {
-    const tools = await service.db.prisma.tool.findMany({ where: { isLatest: true }, orderBy: [{ name: 'asc' }, { platform: 'asc' }, { id: 'asc' }], take: 3 });
-    await service.db.prisma.toolExecution.createMany({
-      data: [
-        { toolId: tools[0]!.id, success: true, durationMs: 100 },
-        { toolId: tools[0]!.id, success: false, durationMs: 300 },
-        { toolId: tools[0]!.id, success: true, durationMs: 200 },
-        { toolId: tools[1]!.id, success: true, durationMs: 50 },
-      ],
+    const tools = await service.db.prisma.tool.findMany({
+      where: { isLatest: true },
+      orderBy: [{ name: 'asc' }, { platform: 'asc' }, { id: 'asc' }],
+      take: 3,
+      include: { capabilities: { include: { patterns: true } } },
     });
+    const run = (tool: (typeof tools)[number], n: number, success: boolean, durationMs: number) => {
+      const capability = tool.capabilities[0]!;
+      return { executionId: `loader-${tool.name}-${n}`, name: tool.name, platform: tool.platform, version: tool.version, capability: capability.name, pattern: capability.patterns[0]!.name, startedAt: new Date(), success, durationMs };
+    };
+    const report = await service.app.telemetry.ingestor.ingest(
+      [run(tools[0]!, 1, true, 100), run(tools[0]!, 2, false, 300), run(tools[0]!, 3, true, 200), run(tools[1]!, 1, true, 50)],
+      'graphql',
+      'test',
+    );
+    expect(report.accepted).toBe(4);
     const { result, statements } = await service.recordStatements(() =>
       service.graphql(`{ tools(first: 3) { edges { node { name executionStats { runs successes successRate avgDurationMs } } } } }`),
     );
@@ -74,9 +81,9 @@ describe('per-request DataLoaders', () => {
       { runs: 1, successes: 1, successRate: 1, avgDurationMs: 50 },
       { runs: 0, successes: 0, successRate: null, avgDurationMs: null },
     ]);
-    // The page, then one aggregate for all three tools (no count: totalCount was not asked for).
+    // The page, then one read of the roll-ups for all three tools (no count: totalCount was not asked for).
     expect(statements).toHaveLength(2);
-    expect(statements[1]).toMatch(/FROM "ToolExecution"/);
+    expect(statements[1]).toMatch(/FROM "ExecutionRollup"/);
   });
 
   it('do not outlive a request: the next request sees a change made in between', async () => {

@@ -11,7 +11,7 @@ export interface Caller {
   name: string;
 }
 
-const RANK: Record<Caller['role'], number> = { anonymous: 0, reader: 1, editor: 2, admin: 3 };
+const RANK: Record<Caller['role'], number> = { anonymous: 0, reader: 1, reporter: 2, editor: 3, admin: 4 };
 
 export function hasRole(caller: Caller, role: Role): boolean {
   return RANK[caller.role] >= RANK[role];

@@ -4,7 +4,8 @@ import { CatalogValidationError, ConflictError, NotFoundError } from '../catalog
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 
-export const ROLES = ['reader', 'editor', 'admin'] as const;
+/** Lowest to highest: a reporter may report runs but not change the catalog. */
+export const ROLES = ['reader', 'reporter', 'editor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Keys are random and long, so a fast hash is enough: only the hash is stored. */

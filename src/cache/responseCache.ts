@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { getOperationAST, type ExecutionResult } from 'graphql';
+import { getOperationAST, Kind, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { useResponseCache, type Cache } from '@graphql-yoga/plugin-response-cache';
 import { defaultBuildResponseCacheKey } from '@envelop/response-cache';
@@ -13,9 +13,19 @@ export interface ResponseCacheOptions {
   registry: Registry;
   /** The caller's role for a request: responses are cached per role, never shared across roles. */
   roleOf(request: Request): Promise<string>;
+  /** Mutation fields that change no catalog data (a mutation made only of these leaves the generation alone). */
+  notCatalogChanges?: ReadonlySet<string>;
+  /**
+   * Fields whose answers do not follow the catalog generation (telemetry): a document naming any of
+   * them is never cached nor answered from the cache, and gets no ETag, so the HTTP front door does
+   * not keep it either. Matched on the document text, which errs only towards not caching.
+   */
+  uncachedFields?: readonly string[];
 }
 
 const KEY = /^g(\d+):/;
+/** Key prefix of documents that must never be cached. */
+const UNCACHED = 'uncached:';
 
 /**
  * An ETag that addresses the content: a hash of the answer itself, so identical answers get
@@ -34,6 +44,7 @@ export function contentEtag(result: Pick<ExecutionResult, 'data' | 'errors'>): s
 export function catalogResponseCache(options: ResponseCacheOptions): Plugin[] {
   // Kept as JSON text: a parsed result costs several times its text in heap, and this layer is only
   // read when the HTTP front door missed (another spelling of a query already answered).
+  const uncached = options.uncachedFields?.length ? new RegExp(`\\b(${options.uncachedFields.join('|')})\\b`) : undefined;
   const store = new BoundedCache<{ json: string }>('response', options.clock, options.limits, options.registry, (entry) => entry.json.length);
   const parse = (entry: { json: string } | undefined) => (entry ? (JSON.parse(entry.json) as ExecutionResult) : undefined);
   // The plugin looks a key up twice on a miss (when the request arrives, again before executing);
@@ -48,9 +59,11 @@ export function catalogResponseCache(options: ResponseCacheOptions): Plugin[] {
   const cache: Cache = {
     // The plugin also looks up an If-None-Match value as a key; ETags (quoted hashes) never are keys,
     // so its shortcut never answers 304 — useConditionalGet does, by comparing content.
-    get: (key) => (key.startsWith('"') || key.startsWith('W/') ? undefined : parse(firstLookup(key) ? store.get(key) : store.peek(key))),
+    get: (key) => (key.startsWith('"') || key.startsWith('W/') || key.startsWith(UNCACHED) ? undefined : parse(firstLookup(key) ? store.get(key) : store.peek(key))),
     // The generation in the key is the one current when the request arrived, before anything was read.
-    set: (key, result) => store.set(key, { json: JSON.stringify(result) }, Number(KEY.exec(key)?.[1] ?? -1)),
+    set: (key, result) => {
+      if (!key.startsWith(UNCACHED)) store.set(key, { json: JSON.stringify(result) }, Number(KEY.exec(key)?.[1] ?? -1));
+    },
     // Invalidation is by generation (see useAdvanceOnMutation), never entity by entity.
     invalidate: () => undefined,
   };
@@ -60,17 +73,19 @@ export function catalogResponseCache(options: ResponseCacheOptions): Plugin[] {
       cache,
       ttl: options.limits.ttlMs,
       invalidateViaMutation: false,
+      shouldCacheResult: ({ cacheKey, result }) => !cacheKey.startsWith(UNCACHED) && !result.errors?.length,
       includeExtensionMetadata: false,
       session: (request) => options.roleOf(request),
 
       buildResponseCacheKey: async ({ request: _request, ...params }) => {
+        if (uncached?.test(params.documentString)) return `${UNCACHED}${params.documentString.length}`;
         const key = `g${options.clock.generation}:${await defaultBuildResponseCacheKey(params)}`;
         if (uncounted.size > 10_000) uncounted.clear();
         uncounted.set(key, (uncounted.get(key) ?? 0) + 1);
         return key;
       },
     }),
-    useAdvanceOnMutation(options.clock),
+    useAdvanceOnMutation(options.clock, options.notCatalogChanges),
     useConditionalGet(),
   ];
 }
@@ -117,10 +132,13 @@ export function useConditionalGet(): Plugin {
  * Every mutation may have changed the catalog: once it has run (and its transaction has committed),
  * the generation moves on, before the response leaves, so the caller's next read is fresh.
  */
-export function useAdvanceOnMutation(clock: CatalogClock): Plugin {
+export function useAdvanceOnMutation(clock: CatalogClock, notCatalogChanges: ReadonlySet<string> = new Set()): Plugin {
   return {
     onExecute({ args }) {
-      if (getOperationAST(args.document, args.operationName)?.operation !== 'mutation') return undefined;
+      const operation = getOperationAST(args.document, args.operationName);
+      if (operation?.operation !== 'mutation') return undefined;
+      const fields = operation.selectionSet.selections;
+      if (fields.length > 0 && fields.every((field) => field.kind === Kind.FIELD && notCatalogChanges.has(field.name.value))) return undefined;
       return {
         onExecuteDone() {
           clock.advance();

@@ -66,7 +66,7 @@ keys
   .command('create')
   .description('create a key and print it once')
   .requiredOption('--name <name>', 'who the key belongs to (the audit log names it)')
-  .requiredOption('--role <role>', 'reader, editor or admin')
+  .requiredOption('--role <role>', 'reader, reporter, editor or admin')
   .action(async (options) => {
     process.exitCode = await createKeyCommand(options);
   });

@@ -5,7 +5,7 @@ import { builder } from './builder.js';
 import './errors.js';
 
 const ApiKeyRoleEnum = builder.enumType('ApiKeyRole', {
-  description: 'What a key may do: reader < editor (change the catalog) < admin (manage keys).',
+  description: 'What a key may do: reader < reporter (report runs) < editor (change the catalog) < admin (manage keys).',
   values: Object.fromEntries(ROLES.map((role) => [role.toUpperCase(), { value: role }])) as Record<Uppercase<Role>, { value: Role }>,
 });
 

@@ -20,7 +20,7 @@ export const builder = new SchemaBuilder<{
   DefaultFieldNullability: false;
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
-  AuthScopes: { reader: boolean; editor: boolean; admin: boolean };
+  AuthScopes: { reader: boolean; reporter: boolean; editor: boolean; admin: boolean };
 }>({
   // Scope auth first, so its checks wrap every other plugin's resolvers (an access failure is thrown,
   // never turned into a result type); errors before Prisma, as the errors plugin requires.
@@ -34,6 +34,7 @@ export const builder = new SchemaBuilder<{
     authorizeOnSubscribe: true,
     authScopes: (ctx) => ({
       reader: !ctx.readsRequireKey || hasRole(ctx.caller, 'reader'),
+      reporter: hasRole(ctx.caller, 'reporter'),
       editor: hasRole(ctx.caller, 'editor'),
       admin: hasRole(ctx.caller, 'admin'),
     }),
@@ -69,6 +70,6 @@ builder.queryType({
   authScopes: { reader: true },
 });
 builder.mutationType({
-  description: 'Changes to the catalog. Every mutation needs a key with the editor role or above.',
+  description: 'Changes to the catalog, which need a key with the editor role or above; reportExecutions needs a reporter key or above.',
   authScopes: { editor: true },
 });

@@ -108,6 +108,6 @@ builder.subscriptionField('catalogEvents', (t) =>
         onDrop: ctx.dropConnection,
       });
     },
-    resolve: (event, _args, ctx): DeliveredEvent => ({ event, loaders: createLoaders(ctx.prisma) }),
+    resolve: (event, _args, ctx): DeliveredEvent => ({ event, loaders: createLoaders(ctx.prisma, ctx.telemetry.drift) }),
   }),
 );

@@ -2,6 +2,7 @@ import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.js';
 import './tool.js';
 import './capability.js';
+import './telemetry.js';
 import './stats.js';
 import './catalogTransfer.js';
 import './audit.js';

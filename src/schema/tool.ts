@@ -1,6 +1,6 @@
 import { PothosValidationError } from '@pothos/core';
 import { queryFromInfo } from '@pothos/plugin-prisma';
-import { identityKey, type ExecutionStats, type ToolQuery } from '../loaders.js';
+import { identityKey, type ToolQuery } from '../loaders.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { TOOL_CONTENT_INCLUDE, definitionOf } from '../catalog/toolContent.js';
 import { diffDefinitions, type ToolChange } from '../catalog/toolDiff.js';
@@ -84,21 +84,6 @@ const CompatibilityRef = builder.objectRef<CompatibilityVerdict>('Compatibility'
   }),
 });
 
-const ExecutionStatsRef = builder.objectRef<ExecutionStats>('ExecutionStats').implement({
-  description: 'Aggregated telemetry of one tool version.',
-  fields: (t) => ({
-    runs: t.exposeInt('runs', { description: 'Runs reported.' }),
-    successes: t.exposeInt('successes', { description: 'Runs that succeeded.' }),
-    successRate: t.float({
-      nullable: true,
-      resolve: (stats) => (stats.runs ? stats.successes / stats.runs : null),
-      description: 'Successes over runs; null without runs.',
-    }),
-    avgDurationMs: t.exposeFloat('avgDurationMs', { nullable: true, description: 'Mean duration in milliseconds.' }),
-    lastRunAt: t.expose('lastRunAt', { type: 'DateTime', nullable: true, description: 'When the latest reported run started.' }),
-  }),
-});
-
 export const ToolRef = builder.prismaObject('Tool', {
   // Only the columns a query asks for are read: a page of tools with their capabilities and
   // patterns otherwise builds every JSON column of every row into the joined result.
@@ -160,11 +145,6 @@ export const ToolRef = builder.prismaObject('Tool', {
       query: { orderBy: [{ position: 'asc' }, { name: 'asc' }] },
     }),
     capabilityCount: t.relationCount('capabilities', { description: 'Number of capabilities of this version.' }),
-    executionStats: t.field({
-      type: ExecutionStatsRef,
-      description: 'How this version behaved in the runs the pipeline reported.',
-      resolve: (tool, _args, ctx) => ctx.loaders.executionStats.load(tool.id),
-    }),
   }),
 });
 

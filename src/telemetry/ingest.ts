@@ -1,0 +1,418 @@
+import { LRUCache } from 'lru-cache';
+import { z } from 'zod';
+import { compileEstimate, estimateVariables, evaluateEstimate, type CompiledEstimate } from '../catalog/expressions.js';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import { encodeSketch, newSketch, type DDSketch } from './sketches.js';
+import type { TelemetryClock } from './telemetryClock.js';
+import type { TelemetryMetrics } from './metrics.js';
+import { hourOf } from './windows.js';
+
+/** Most runs one reportExecutions call (or one NDJSON chunk) carries. */
+export const MAX_BATCH = 1_000;
+/** A run may start this far in the future (clock skew between reporter and catalog). */
+export const FUTURE_TOLERANCE_MS = 5 * 60_000;
+export const ERROR_MESSAGE_MAX_BYTES = 2_048;
+
+export const REJECTION_REASONS = [
+  'INVALID_INPUT',
+  'UNKNOWN_TOOL',
+  'UNKNOWN_PATTERN',
+  'NEGATIVE_DURATION',
+  'STARTED_IN_FUTURE',
+  'STARTED_TOO_LONG_AGO',
+] as const;
+export type RejectionReason = (typeof REJECTION_REASONS)[number];
+
+export type ExecutionOutcome = 'ACCEPTED' | 'DUPLICATE' | 'REJECTED';
+export type IngestPath = 'graphql' | 'ndjson';
+
+/** What happened to one reported run, by its position in the batch. */
+export interface ExecutionResult {
+  index: number;
+  executionId: string | null;
+  outcome: ExecutionOutcome;
+  reason: RejectionReason | null;
+  message: string | null;
+}
+
+export interface IngestSummary {
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  results: ExecutionResult[];
+}
+
+const text = (max: number) => z.string().min(1).max(max);
+const optionalText = (max: number) => z.string().max(max).nullish();
+
+/** The shape of one reported run, whether it came as GraphQL input or as an NDJSON line. */
+export const executionShape = z
+  .object({
+    executionId: text(128),
+    toolId: z.uuid().nullish(),
+    name: text(128).nullish(),
+    platform: text(64).nullish(),
+    version: text(64).nullish(),
+    capability: text(128),
+    pattern: text(128),
+    startedAt: z.union([z.date(), z.iso.datetime({ offset: true })]).transform((value) => new Date(value)),
+    durationMs: z.number().refine(Number.isFinite, 'must be a finite number'),
+    success: z.boolean(),
+    cost: z.number().refine(Number.isFinite, 'must be a finite number').nullish(),
+    errorType: optionalText(128),
+    errorMessage: z.string().nullish(),
+    environment: optionalText(64),
+    variables: z.record(z.string().max(128), z.number().refine(Number.isFinite, 'must be a finite number')).nullish(),
+    decisionId: optionalText(128),
+    unitId: optionalText(256),
+  })
+  .refine((run) => run.toolId || (run.name && run.platform && run.version), {
+    message: 'name the tool by toolId, or by name, platform and version',
+    path: ['toolId'],
+  });
+export type ExecutionReport = z.input<typeof executionShape>;
+type ParsedReport = z.output<typeof executionShape>;
+
+interface ResolvedPattern {
+  id: string;
+  time: CompiledEstimate | null;
+  cost: CompiledEstimate | null;
+  inputs: { requiredInputs: unknown[]; optionalInputs: unknown[] };
+}
+interface ResolvedTool {
+  id: string;
+  patterns: Map<string, ResolvedPattern>;
+}
+
+/** A run ready to store. */
+interface StoredRun {
+  index: number;
+  executionId: string;
+  toolId: string;
+  patternId: string;
+  capability: string;
+  pattern: string;
+  success: boolean;
+  durationMs: number;
+  cost: number | null;
+  estimatedTimeMs: number | null;
+  estimatedCost: number | null;
+  timeVarianceMs: number | null;
+  costVariance: number | null;
+  errorType: string | null;
+  errorMessage: string | null;
+  environment: string | null;
+  variables: string;
+  decisionId: string | null;
+  unitId: string | null;
+  startedAt: Date;
+}
+
+const patternKey = (capability: string, pattern: string) => `${capability}\u0000${pattern}`;
+const refKey = (run: ParsedReport) =>
+  run.toolId ? `id:${run.toolId.toLowerCase()}` : `ref:${run.name}\u0000${run.platform!.toLowerCase()}\u0000${run.version}`;
+
+function compiled(source: string | null): CompiledEstimate | null {
+  if (!source) return null;
+  const result = compileEstimate(source);
+  return result.ok ? result : null;
+}
+
+function evaluated(estimate: CompiledEstimate | null, variables: Record<string, number>): number | null {
+  if (!estimate) return null;
+  const value = evaluateEstimate(estimate, variables);
+  return value.ok ? value.value : null;
+}
+
+/** At most `max` bytes of UTF-8, never cutting a character in half. */
+export function truncateUtf8(value: string, max: number): string {
+  if (Buffer.byteLength(value) <= max) return value;
+  return Buffer.from(value).subarray(0, max).toString('utf8').replace(/\uFFFD+$/, '');
+}
+
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0]!;
+  return `${issue.path.join('.') || 'execution'}: ${issue.message}`;
+}
+
+export interface ExecutionIngestorOptions {
+  clock: TelemetryClock;
+  metrics?: TelemetryMetrics;
+  /** Runs that started longer ago than this are refused: their raw rows would be pruned at once. */
+  retentionMs: number;
+}
+
+/**
+ * Stores reported runs. Each run is checked on its own (a bad one never stops the others), tied to
+ * its tool version and pattern, given the pattern's estimates evaluated with the run's variables,
+ * then written with `ON CONFLICT ("executionId") DO NOTHING`: a run reported twice — a retry, even
+ * concurrent with the first attempt — is stored once and answered DUPLICATE. The same transaction
+ * appends the batch's partial hourly roll-ups, so stats read after the answer include the runs.
+ * Nothing here touches the catalog, its caches or its event log.
+ */
+export class ExecutionIngestor {
+  // Tool versions and their patterns never change after insert, so what was resolved stays true.
+  readonly #tools = new LRUCache<string, ResolvedTool>({ max: 20_000 });
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly options: ExecutionIngestorOptions,
+  ) {}
+
+  async ingest(items: readonly unknown[], path: IngestPath, actor: string): Promise<IngestSummary> {
+    const started = performance.now();
+    const results: ExecutionResult[] = new Array(items.length);
+    const parsed: Array<{ index: number; run: ParsedReport }> = [];
+    const now = Date.now();
+    const oldest = now - this.options.retentionMs;
+    const reject = (index: number, executionId: string | null, reason: RejectionReason, message: string) => {
+      results[index] = { index, executionId, outcome: 'REJECTED', reason, message };
+    };
+    items.forEach((item, index) => {
+      const shape = executionShape.safeParse(item);
+      const id = typeof (item as { executionId?: unknown })?.executionId === 'string' ? (item as { executionId: string }).executionId : null;
+      if (!shape.success) return reject(index, id, 'INVALID_INPUT', firstIssue(shape.error));
+      const run = shape.data;
+      if (run.durationMs < 0) return reject(index, run.executionId, 'NEGATIVE_DURATION', `durationMs: must not be negative, found ${run.durationMs}`);
+      if (run.cost != null && run.cost < 0) return reject(index, run.executionId, 'INVALID_INPUT', `cost: must not be negative, found ${run.cost}`);
+      if (run.startedAt.getTime() > now + FUTURE_TOLERANCE_MS) {
+        return reject(index, run.executionId, 'STARTED_IN_FUTURE', `startedAt: ${run.startedAt.toISOString()} is more than 5 minutes ahead of the catalog's clock`);
+      }
+      if (run.startedAt.getTime() < oldest) {
+        return reject(index, run.executionId, 'STARTED_TOO_LONG_AGO', `startedAt: ${run.startedAt.toISOString()} is older than the raw-run retention`);
+      }
+      parsed.push({ index, run });
+    });
+
+    const tools = await this.#resolveTools(parsed.map(({ run }) => run));
+    const seen = new Set<string>();
+    const runs: StoredRun[] = [];
+    for (const { index, run } of parsed) {
+      const tool = tools.get(refKey(run));
+      if (!tool) {
+        reject(index, run.executionId, 'UNKNOWN_TOOL', run.toolId ? `no tool version with id ${run.toolId}` : `no version ${run.version} of tool ${run.name} (${run.platform})`);
+        continue;
+      }
+      const pattern = tool.patterns.get(patternKey(run.capability, run.pattern));
+      if (!pattern) {
+        reject(index, run.executionId, 'UNKNOWN_PATTERN', `this tool version has no pattern ${run.pattern} under capability ${run.capability}`);
+        continue;
+      }
+      if (seen.has(run.executionId)) {
+        results[index] = { index, executionId: run.executionId, outcome: 'DUPLICATE', reason: null, message: 'executionId repeated in this batch' };
+        continue;
+      }
+      seen.add(run.executionId);
+      const variables = estimateVariables(pattern.inputs, run.variables);
+      const estimatedTimeMs = evaluated(pattern.time, variables);
+      const estimatedCost = evaluated(pattern.cost, variables);
+      const cost = run.cost ?? null;
+      runs.push({
+        index,
+        executionId: run.executionId,
+        toolId: tool.id,
+        patternId: pattern.id,
+        capability: run.capability,
+        pattern: run.pattern,
+        success: run.success,
+        durationMs: run.durationMs,
+        cost,
+        estimatedTimeMs,
+        estimatedCost,
+        timeVarianceMs: estimatedTimeMs === null ? null : run.durationMs - estimatedTimeMs,
+        costVariance: estimatedCost === null || cost === null ? null : cost - estimatedCost,
+        errorType: run.errorType ?? null,
+        errorMessage: run.errorMessage == null ? null : truncateUtf8(run.errorMessage, ERROR_MESSAGE_MAX_BYTES),
+        environment: run.environment ?? null,
+        variables: JSON.stringify(run.variables ?? {}),
+        decisionId: run.decisionId ?? null,
+        unitId: run.unitId ?? null,
+        startedAt: run.startedAt,
+      });
+    }
+
+    const stored = runs.length ? await this.#store(runs, actor) : new Set<string>();
+    for (const run of runs) {
+      results[run.index] = stored.has(run.executionId)
+        ? { index: run.index, executionId: run.executionId, outcome: 'ACCEPTED', reason: null, message: null }
+        : { index: run.index, executionId: run.executionId, outcome: 'DUPLICATE', reason: null, message: 'already reported' };
+    }
+    if (stored.size) this.options.clock.advance();
+    const summary: IngestSummary = { accepted: 0, duplicates: 0, rejected: 0, results };
+    for (const result of results) {
+      if (result.outcome === 'ACCEPTED') summary.accepted += 1;
+      else if (result.outcome === 'DUPLICATE') summary.duplicates += 1;
+      else summary.rejected += 1;
+    }
+    const metrics = this.options.metrics;
+    if (metrics) {
+      if (summary.accepted) metrics.reported.inc({ outcome: 'accepted', path }, summary.accepted);
+      if (summary.duplicates) metrics.reported.inc({ outcome: 'duplicate', path }, summary.duplicates);
+      if (summary.rejected) metrics.reported.inc({ outcome: 'rejected', path }, summary.rejected);
+      metrics.ingestSeconds.observe({ path }, (performance.now() - started) / 1000);
+    }
+    return summary;
+  }
+
+  /** Tool versions (with their patterns and estimates) for every reference, in one statement for those not known yet. */
+  async #resolveTools(runs: readonly ParsedReport[]): Promise<Map<string, ResolvedTool>> {
+    const resolved = new Map<string, ResolvedTool>();
+    const ids = new Set<string>();
+    const refs = new Map<string, { name: string; platform: string; version: string }>();
+    for (const run of runs) {
+      const key = refKey(run);
+      const known = this.#tools.get(key);
+      if (known) resolved.set(key, known);
+      else if (run.toolId) ids.add(run.toolId.toLowerCase());
+      else refs.set(key, { name: run.name!, platform: run.platform!.toLowerCase(), version: run.version! });
+    }
+    if (ids.size === 0 && refs.size === 0) return resolved;
+    const rows = await this.prisma.tool.findMany({
+      where: {
+        OR: [
+          ...(ids.size ? [{ id: { in: [...ids] } }] : []),
+          ...[...refs.values()].map((ref) => ({ name: ref.name, platform: { equals: ref.platform, mode: 'insensitive' as const }, version: ref.version })),
+        ],
+      },
+      select: {
+        id: true,
+        name: true,
+        platform: true,
+        version: true,
+        capabilities: {
+          select: {
+            name: true,
+            patterns: { select: { id: true, name: true, timeEstimateMs: true, costEstimate: true, requiredInputs: true, optionalInputs: true } },
+          },
+        },
+      },
+    });
+    for (const row of rows) {
+      const tool: ResolvedTool = { id: row.id, patterns: new Map() };
+      for (const capability of row.capabilities) {
+        for (const pattern of capability.patterns) {
+          tool.patterns.set(patternKey(capability.name, pattern.name), {
+            id: pattern.id,
+            time: compiled(pattern.timeEstimateMs),
+            cost: compiled(pattern.costEstimate),
+            inputs: {
+              requiredInputs: Array.isArray(pattern.requiredInputs) ? pattern.requiredInputs : [],
+              optionalInputs: Array.isArray(pattern.optionalInputs) ? pattern.optionalInputs : [],
+            },
+          });
+        }
+      }
+      for (const key of [`id:${row.id}`, `ref:${row.name}\u0000${row.platform.toLowerCase()}\u0000${row.version}`]) {
+        this.#tools.set(key, tool);
+        if (ids.has(key.slice(3)) || refs.has(key)) resolved.set(key, tool);
+      }
+    }
+    return resolved;
+  }
+
+  /** Inserts the runs and their partial roll-ups in one transaction; returns the execution ids actually inserted. */
+  async #store(runs: StoredRun[], actor: string): Promise<Set<string>> {
+    const payload = JSON.stringify(
+      runs.map((run) => ({ ...run, index: undefined, startedAt: run.startedAt.toISOString() })),
+    );
+    const attempt = () =>
+      this.prisma.$transaction(async (tx) => {
+        // Sorted by executionId: two batches sharing ids take their unique-index locks in the same
+        // order, so concurrent retries wait for each other instead of deadlocking.
+        const inserted = await tx.$queryRaw<Array<{ executionId: string }>>`
+          INSERT INTO "ToolExecution" ("id", "executionId", "toolId", "patternId", "capability", "pattern", "success", "durationMs", "cost",
+            "estimatedTimeMs", "estimatedCost", "timeVarianceMs", "costVariance", "errorType", "errorMessage", "environment", "variables",
+            "decisionId", "unitId", "reportedBy", "startedAt")
+          SELECT gen_random_uuid(), r."executionId", r."toolId", r."patternId", r."capability", r."pattern", r."success", r."durationMs", r."cost",
+            r."estimatedTimeMs", r."estimatedCost", r."timeVarianceMs", r."costVariance", r."errorType", r."errorMessage", r."environment",
+            r."variables"::jsonb, r."decisionId", r."unitId", ${actor}, r."startedAt"
+          FROM jsonb_to_recordset(${payload}::jsonb) AS r("executionId" varchar(128), "toolId" uuid, "patternId" uuid, "capability" varchar(128),
+            "pattern" varchar(128), "success" boolean, "durationMs" float8, "cost" float8, "estimatedTimeMs" float8, "estimatedCost" float8,
+            "timeVarianceMs" float8, "costVariance" float8, "errorType" varchar(128), "errorMessage" text, "environment" varchar(64),
+            "variables" text, "decisionId" varchar(128), "unitId" varchar(256), "startedAt" timestamp(3))
+          ORDER BY r."executionId"
+          ON CONFLICT ("executionId") DO NOTHING
+          RETURNING "executionId"`;
+        const ids = new Set(inserted.map((row) => row.executionId));
+        const partials = rollupPartials(runs.filter((run) => ids.has(run.executionId)));
+        if (partials.length) {
+          await tx.$executeRaw`
+            INSERT INTO "ExecutionRollup" ("toolId", "patternId", "hour", "runs", "successes", "durationSumMs", "costRuns", "costSum",
+              "estimatedRuns", "durationSketch", "estimateSketch", "ratioSketch", "lastRunAt")
+            SELECT r."toolId", r."patternId", r."hour", r."runs", r."successes", r."durationSumMs", r."costRuns", r."costSum", r."estimatedRuns",
+              decode(r."durationSketch", 'hex'), decode(r."estimateSketch", 'hex'), decode(r."ratioSketch", 'hex'), r."lastRunAt"
+            FROM jsonb_to_recordset(${JSON.stringify(partials)}::jsonb) AS r("toolId" uuid, "patternId" uuid, "hour" timestamp(3), "runs" int,
+              "successes" int, "durationSumMs" float8, "costRuns" int, "costSum" float8, "estimatedRuns" int, "durationSketch" text,
+              "estimateSketch" text, "ratioSketch" text, "lastRunAt" timestamp(3))`;
+        }
+        return ids;
+      }, { maxWait: 10_000, timeout: 60_000 });
+    try {
+      return await attempt();
+    } catch (error) {
+      // A deadlock with a writer outside this module (the order above prevents them between batches).
+      if (/deadlock/i.test(String((error as Error).message))) return attempt();
+      throw error;
+    }
+  }
+}
+
+/** Accumulates runs of one pattern and hour: counts, sums and the three sketches. */
+export class RollupAccumulator {
+  runs = 0;
+  successes = 0;
+  durationSumMs = 0;
+  costRuns = 0;
+  costSum = 0;
+  estimatedRuns = 0;
+  lastRunAt = 0;
+  readonly duration: DDSketch = newSketch();
+  readonly estimate: DDSketch = newSketch();
+  readonly ratio: DDSketch = newSketch();
+
+  add(run: { success: boolean; durationMs: number; cost: number | null; estimatedTimeMs: number | null; startedAt: Date }): void {
+    this.runs += 1;
+    if (run.success) this.successes += 1;
+    this.durationSumMs += run.durationMs;
+    this.duration.accept(run.durationMs);
+    if (run.cost !== null) {
+      this.costRuns += 1;
+      this.costSum += run.cost;
+    }
+    if (run.estimatedTimeMs !== null && run.estimatedTimeMs > 0) {
+      this.estimatedRuns += 1;
+      this.estimate.accept(run.estimatedTimeMs);
+      this.ratio.accept(run.durationMs / run.estimatedTimeMs);
+    }
+    this.lastRunAt = Math.max(this.lastRunAt, run.startedAt.getTime());
+  }
+}
+
+function rollupPartials(runs: readonly StoredRun[]) {
+  const groups = new Map<string, { toolId: string; patternId: string; hour: Date; acc: RollupAccumulator }>();
+  for (const run of runs) {
+    const hour = hourOf(run.startedAt);
+    const key = `${run.patternId}\u0000${hour.getTime()}`;
+    let group = groups.get(key);
+    if (!group) {
+      group = { toolId: run.toolId, patternId: run.patternId, hour, acc: new RollupAccumulator() };
+      groups.set(key, group);
+    }
+    group.acc.add(run);
+  }
+  return [...groups.values()].map(({ toolId, patternId, hour, acc }) => ({
+    toolId,
+    patternId,
+    hour: hour.toISOString(),
+    runs: acc.runs,
+    successes: acc.successes,
+    durationSumMs: acc.durationSumMs,
+    costRuns: acc.costRuns,
+    costSum: acc.costSum,
+    estimatedRuns: acc.estimatedRuns,
+    durationSketch: encodeSketch(acc.duration).toString('hex'),
+    estimateSketch: acc.estimatedRuns ? encodeSketch(acc.estimate).toString('hex') : null,
+    ratioSketch: acc.estimatedRuns ? encodeSketch(acc.ratio).toString('hex') : null,
+    lastRunAt: new Date(acc.lastRunAt).toISOString(),
+  }));
+}
