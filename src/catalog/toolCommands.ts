@@ -412,19 +412,29 @@ async function changeLatest(
   origin: ChangeOrigin,
   alsoInTransaction?: (tx: Prisma.TransactionClient) => Promise<void>,
 ): Promise<string> {
-  await inTransaction(prisma, latest, async (tx) => {
-    const changed = await tx.tool.updateMany({
-      where: { id: latest.id, isLatest: true, revision: latest.revision },
-      data: { ...data, revision: latest.revision + 1, updatedBy: origin.actor },
-    });
-    if (changed.count !== 1) {
-      const now = await tx.tool.findFirst({ where: { name: latest.name, platform: latest.platform, isLatest: true }, select: { revision: true } });
-      throw new ConflictError(`tool ${label(latest)} changed since revision ${latest.revision}; nothing was written`, now?.revision ?? null);
-    }
-    await alsoInTransaction?.(tx);
-    await recordChanges(tx, [{ ...record, toolId: latest.id, name: latest.name, platform: latest.platform, version: latest.version }], origin);
-  });
+  await inTransaction(prisma, latest, (tx) => changeLatestIn(tx, latest, data, record, origin, alsoInTransaction));
   return latest.id;
+}
+
+/** changeLatest's work inside a transaction the caller owns (so several tools can change in one). */
+async function changeLatestIn(
+  tx: Prisma.TransactionClient,
+  latest: Pick<ToolWithContent, 'id' | 'name' | 'platform' | 'version' | 'revision'>,
+  data: Prisma.ToolUpdateManyMutationInput,
+  record: Pick<ChangeRecord, 'action' | 'event' | 'diff'>,
+  origin: ChangeOrigin,
+  alsoInTransaction?: (tx: Prisma.TransactionClient) => Promise<void>,
+): Promise<void> {
+  const changed = await tx.tool.updateMany({
+    where: { id: latest.id, isLatest: true, revision: latest.revision },
+    data: { ...data, revision: latest.revision + 1, updatedBy: origin.actor },
+  });
+  if (changed.count !== 1) {
+    const now = await tx.tool.findFirst({ where: { name: latest.name, platform: latest.platform, isLatest: true }, select: { revision: true } });
+    throw new ConflictError(`tool ${label(latest)} changed since revision ${latest.revision}; nothing was written`, now?.revision ?? null);
+  }
+  await alsoInTransaction?.(tx);
+  await recordChanges(tx, [{ ...record, toolId: latest.id, name: latest.name, platform: latest.platform, version: latest.version }], origin);
 }
 
 /** Publishes a draft version: it becomes the latest, as ACTIVE. */
@@ -457,21 +467,40 @@ export async function publishDraft(prisma: PrismaClient, ref: ToolRevisionRef, v
 /** Marks the latest version deprecated, naming the tool to use instead. */
 export async function deprecateTool(prisma: PrismaClient, ref: ToolRevisionRef, successor: string | null | undefined, origin: ChangeOrigin) {
   const latest = await latestForChange(prisma, ref);
-  if (successor) {
-    const [name, platform = latest.platform] = successor.split('@');
-    const exists = await prisma.tool.findFirst({ where: { name, platform: normalisePlatform(platform), isLatest: true, deletedAt: null }, select: { id: true } });
-    if (!exists) throw CatalogValidationError.of([{ path: 'successor', message: `there is no tool ${successor} to use instead` }]);
-    if (name === latest.name && normalisePlatform(platform) === latest.platform) {
-      throw CatalogValidationError.of([{ path: 'successor', message: 'a tool cannot succeed itself' }]);
-    }
+  await checkSuccessor(prisma, latest, successor);
+  return changeLatest(prisma, latest, ...deprecation(latest, successor), origin);
+}
+
+async function checkSuccessor(db: PrismaClient | Prisma.TransactionClient, latest: ToolIdentity, successor: string | null | undefined) {
+  if (!successor) return;
+  const [name, platform = latest.platform] = successor.split('@');
+  const exists = await db.tool.findFirst({ where: { name, platform: normalisePlatform(platform), isLatest: true, deletedAt: null }, select: { id: true } });
+  if (!exists) throw CatalogValidationError.of([{ path: 'successor', message: `there is no tool ${successor} to use instead` }]);
+  if (name === latest.name && normalisePlatform(platform) === normalisePlatform(latest.platform)) {
+    throw CatalogValidationError.of([{ path: 'successor', message: 'a tool cannot succeed itself' }]);
   }
-  return changeLatest(
-    prisma,
-    latest,
+}
+
+function deprecation(latest: Pick<ToolWithContent, 'status' | 'successor'>, successor: string | null | undefined) {
+  return [
     { status: 'DEPRECATED', successor: successor ?? null },
     { action: 'tool.deprecate', event: 'TOOL_DEPRECATED', diff: { before: { status: latest.status, successor: latest.successor }, after: { status: 'DEPRECATED', successor: successor ?? null } } },
-    origin,
-  );
+  ] as const satisfies [Prisma.ToolUpdateManyMutationInput, Pick<ChangeRecord, 'action' | 'event' | 'diff'>];
+}
+
+/**
+ * deprecateTool inside a transaction the caller owns, on the tool's current latest version (no
+ * revision from a caller: the change that asks for it, e.g. concluding an experiment, decides).
+ * Same checks, audit entry and event as deprecateTool.
+ */
+export async function deprecateToolIn(tx: Prisma.TransactionClient, identity: ToolIdentity, successor: string | null | undefined, origin: ChangeOrigin): Promise<void> {
+  const latest = await tx.tool.findFirst({
+    where: { name: identity.name, platform: normalisePlatform(identity.platform), isLatest: true },
+    select: { id: true, name: true, platform: true, version: true, revision: true, status: true, successor: true, deletedAt: true },
+  });
+  if (!latest || latest.deletedAt) throw new NotFoundError(`there is no tool ${label(identity)}`, 'Tool');
+  await checkSuccessor(tx, latest, successor);
+  await changeLatestIn(tx, latest, ...deprecation(latest, successor), origin);
 }
 
 export async function setToolEnabled(prisma: PrismaClient, ref: ToolRevisionRef, enabled: boolean, origin: ChangeOrigin) {
@@ -500,12 +529,12 @@ export async function deleteTool(prisma: PrismaClient, ref: ToolRevisionRef, ori
     origin,
     async (tx) => {
       // Inside the transaction, so a test started meanwhile cannot slip past the check.
-      const running = await tx.abTestVariant.findFirst({
-        where: { tool: { name: latest.name, platform: latest.platform }, test: { status: 'RUNNING' } },
-        select: { test: { select: { name: true } } },
+      const running = await tx.experimentArm.findFirst({
+        where: { toolName: latest.name, toolPlatform: latest.platform, experiment: { status: 'RUNNING' } },
+        select: { experiment: { select: { key: true } } },
       });
       if (running) {
-        throw new ConflictError(`tool ${label(ref)} is used by the running A/B test ${JSON.stringify(running.test.name)}; stop the test first`, latest.revision);
+        throw new ConflictError(`tool ${label(ref)} is used by the running A/B test ${JSON.stringify(running.experiment.key)}; stop the test first`, latest.revision);
       }
       await tx.tool.updateMany({ where: { name: latest.name, platform: latest.platform, deletedAt: null }, data: { deletedAt, deletedBy: origin.actor } });
     },
