@@ -7,7 +7,9 @@ import { analyseExperiment, sampleRatioMismatch, twoProportionZTest, welchTTest,
  * scipy.stats.ttest_ind(equal_var=False) on the raw values, SRM is scipy.stats.chisquare, the
  * two-proportion z-test and the delta-method interval are written out in Python on the raw data.
  */
-const hasScipy = spawnSync('python3', ['-c', 'import scipy'], { stdio: 'ignore' }).status === 0;
+// Debian's interpreter first (where .ci/run installs python3-scipy), then whatever python3 is on PATH.
+const PYTHON = ['/usr/bin/python3', 'python3'].find((python) => spawnSync(python, ['-c', 'import scipy, numpy'], { stdio: 'ignore' }).status === 0);
+const hasScipy = PYTHON !== undefined;
 if (!hasScipy && process.env.CI) throw new Error('CI needs python3-scipy for the statistics reference (see .ci/run)');
 
 const REFERENCE = String.raw`
@@ -46,7 +48,7 @@ json.dump(out, sys.stdout)
 `;
 
 function scipy<T>(cases: unknown[]): T[] {
-  return JSON.parse(execFileSync('python3', ['-c', REFERENCE], { input: JSON.stringify(cases), encoding: 'utf8', timeout: 60_000 })) as T[];
+  return JSON.parse(execFileSync(PYTHON!, ['-c', REFERENCE], { input: JSON.stringify(cases), encoding: 'utf8', timeout: 60_000 })) as T[];
 }
 
 // Deterministic samples: a fixed LCG, normal values by Box–Muller.
