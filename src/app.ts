@@ -16,6 +16,10 @@ import { useReadSnapshot } from './db/readSnapshot.js';
 import type { Logger } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
 import { schema } from './schema/index.js';
+import { EXPERIMENT_LIVE_FIELDS } from './schema/experiments.js';
+import { ExperimentCatalog } from './experiments/experimentCatalog.js';
+import { registerExperimentMetrics } from './experiments/metrics.js';
+import { toolExecutionObservations } from './experiments/observations.js';
 
 export interface AppState {
   /** Set once start-up (migrations, seeding) has finished; /ready answers 503 until then. */
@@ -79,6 +83,9 @@ export function createApp(deps: AppDeps) {
   const resolveCaller = createCallerResolver(deps.db.prisma, { adminApiKey: deps.config.adminApiKey });
   const events = new CatalogEventFeed(deps.db.prisma, { clock, registry, log: deps.log, queueLimit: deps.config.subscriptions?.queueLimit });
   const reloader = new CatalogReloader(deps.db.prisma, { catalogDir: deps.config.catalogDir ?? './catalog', clock, log: deps.log });
+  const experiments = new ExperimentCatalog(deps.db.prisma, clock);
+  const observations = toolExecutionObservations(deps.db.prisma);
+  registerExperimentMetrics(registry, experiments, observations);
   const cacheConfig = deps.config.cache ?? DEFAULT_CACHE;
   const limits = deps.config.limits ?? DEFAULT_LIMITS;
   // An invalid key gets its 401 from the context; it must not fail a cache lookup first.
@@ -90,6 +97,8 @@ export function createApp(deps: AppDeps) {
         registry,
         // An invalid key gets its 401 from the context; it must not fail the cache lookup first.
         roleOf: (request) => roleOf(request.headers.get('authorization')),
+        // Experiment results change with every run reported, not with the catalog generation.
+        uncachedFields: EXPERIMENT_LIVE_FIELDS,
       })
     : [useAdvanceOnMutation(clock)];
   const yoga = createYoga<ServerContext, Context>({
@@ -114,6 +123,8 @@ export function createApp(deps: AppDeps) {
       resolveCaller,
       reloader,
       events,
+      experiments,
+      observations,
       readsRequireKey: deps.config.readsRequireKey,
       trustProxy: deps.config.trustProxy,
     }),
@@ -154,7 +165,7 @@ export function createApp(deps: AppDeps) {
   const handler: RequestListener = cacheConfig.enabled
     ? cachedResponses({ yoga, clock, limits: cacheConfig, registry, roleOf, maxBodyBytes: Math.min(limits.bodyBytes, 64 * 1024) })
     : (req, res) => void yoga(req, res);
-  return { yoga, registry, clock, handler, reloader, events };
+  return { yoga, registry, clock, handler, reloader, events, experiments };
 }
 
 export type App = ReturnType<typeof createApp>;

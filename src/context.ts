@@ -7,6 +7,8 @@ import { createLoaders, type Loaders } from './loaders.js';
 import type { ChangeOrigin } from './catalog/catalogWrites.js';
 import type { CatalogReloader } from './catalog/reload.js';
 import type { CatalogEventFeed } from './events/catalogEventFeed.js';
+import type { ExperimentCatalog } from './experiments/experimentCatalog.js';
+import type { ObservationSource } from './experiments/observations.js';
 
 export interface Context {
   prisma: PrismaClient;
@@ -21,6 +23,10 @@ export interface Context {
   readsRequireKey: boolean;
   /** The process's one reader of the event log, which subscriptions follow. */
   events: CatalogEventFeed;
+  /** The process's in-memory experiments (reloaded when the catalog generation moves). */
+  experiments: ExperimentCatalog;
+  /** Where experiments read the runs reported for their units. */
+  observations: ObservationSource;
   /** How the operation arrived: `http` (including server-sent events) or `websocket`. */
   transport: 'http' | 'websocket';
   /** Closes the client's connection at once (a subscriber dropped for not reading); absent without a socket. */
@@ -41,6 +47,8 @@ export interface ContextDeps {
   resolveCaller: CallerResolver;
   reloader: CatalogReloader;
   events: CatalogEventFeed;
+  experiments: ExperimentCatalog;
+  observations: ObservationSource;
   /** Reads without a key are allowed unless this is set. */
   readsRequireKey?: boolean;
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
@@ -68,6 +76,8 @@ export function createContextFactory(deps: ContextDeps) {
     readsRequireKey: deps.readsRequireKey ?? false,
     reloader: deps.reloader,
     events: deps.events,
+    experiments: deps.experiments,
+    observations: deps.observations,
     transport: initial.transport ?? 'http',
     dropConnection: initial.dropConnection ?? (initial.req ? () => initial.req?.socket.destroy() : undefined),
   });

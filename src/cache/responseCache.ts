@@ -12,6 +12,8 @@ export interface ResponseCacheOptions {
   registry: Registry;
   /** The caller's role for a request: responses are cached per role, never shared across roles. */
   roleOf(request: Request): Promise<string>;
+  /** Schema coordinates (`Type.field`) whose values do not follow the catalog generation: responses holding one are never cached. */
+  uncachedFields?: readonly string[];
 }
 
 const KEY = /^g(\d+):/;
@@ -48,6 +50,7 @@ export function catalogResponseCache(options: ResponseCacheOptions): Plugin[] {
       cache,
       ttl: options.limits.ttlMs,
       invalidateViaMutation: false,
+      ttlPerSchemaCoordinate: Object.fromEntries((options.uncachedFields ?? []).map((field) => [field, 0])),
       includeExtensionMetadata: false,
       session: (request) => options.roleOf(request),
       buildResponseCacheKey: async ({ request: _request, ...params }) => {

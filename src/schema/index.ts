@@ -8,6 +8,7 @@ import './audit.js';
 import './apiKey.js';
 import './reload.js';
 import './catalogEvents.js';
+import './experiments.js';
 
 export const schema = builder.toSchema({ sortSchema: false });
 export const sortedSchema = lexicographicSortSchema(schema);
