@@ -141,7 +141,7 @@ describe('lifecycle, assignment and results', () => {
 
   it('a tool in a running experiment cannot be deleted', async () => {
     const response = await service.graphql(`mutation { deleteTool(name: "xrg", platform: "linux", revision: 1) { __typename ... on Error { message } } }`, {}, editor);
-    expect(response.data.deleteTool).toMatchObject({ __typename: 'ConflictError', message: expect.stringMatching(/running A\/B test "rg-vs-grep"/) });
+    expect(response.data.deleteTool).toMatchObject({ __typename: 'ConflictError', message: expect.stringMatching(/running experiment "rg-vs-grep"/) });
   });
 
   it('assignment is GrowthBook hash v2 over the key, from memory: no SQL per request', async () => {
@@ -334,5 +334,23 @@ describe('lifecycle, assignment and results', () => {
       __typename: 'ValidationError', fieldErrors: [{ path: 'deprecateLosers', message: expect.stringMatching(/winner's own tool xrg/) }],
     });
     expect(await run(M.conclude, { key: 'versions', winner: 'new' })).toMatchObject({ __typename: 'Experiment', status: 'CONCLUDED', winner: 'new' });
+  });
+});
+
+describe('concurrency', () => {
+  it('of ten experiments started at once for one capability and platform, exactly one runs', async () => {
+    await createTool({ ...tool('bgrep'), platform: 'bsd' });
+    await createTool({ ...tool('brg'), platform: 'bsd' });
+    const keys = Array.from({ length: 10 }, (_, i) => `race-${i}`);
+    for (const key of keys) {
+      await run(M.create, {
+        input: definition(key, { arms: [{ key: 'a', tool: { name: 'bgrep', platform: 'bsd' }, weight: 0.5 }, { key: 'b', tool: { name: 'brg', platform: 'bsd' }, weight: 0.5 }] }),
+      });
+    }
+    const results = await Promise.all(keys.map((key) => run(M.start, { key })));
+    expect(results.filter((r) => r.__typename === 'Experiment')).toHaveLength(1);
+    expect(results.filter((r) => r.__typename === 'ConflictError')).toHaveLength(9);
+    expect(await service.db.prisma.experiment.count({ where: { platform: 'bsd', status: 'RUNNING' } })).toBe(1);
+    expect(await service.db.prisma.catalogEvent.count({ where: { type: 'EXPERIMENT_STARTED', platform: 'bsd' } })).toBe(1);
   });
 });

@@ -267,7 +267,7 @@ describe('bad input', () => {
     });
   });
 
-  it('deleting a tool that a running A/B test uses is refused', async () => {
+  it('deleting a tool that a running experiment uses is refused', async () => {
     const tool = await change(M.create, { input: probe('ab-probe') });
     expect(tool.id).toBeTruthy();
     const test = await service.db.prisma.experiment.create({
@@ -277,7 +277,7 @@ describe('bad input', () => {
       },
     });
     const result = await refused(M.delete, { name: 'ab-probe', platform: 'linux', revision: 1 }, { __typename: 'ConflictError', currentRevision: 1 });
-    expect(result.message).toMatch(/running A\/B test "probe-speed"/);
+    expect(result.message).toMatch(/running experiment "probe-speed"/);
     await service.db.prisma.experiment.update({ where: { id: test.id }, data: { status: 'STOPPED' } });
     expect(await change(M.delete, { name: 'ab-probe', platform: 'linux', revision: 1 })).toMatchObject({ __typename: 'Tool', revision: 2 });
   });

@@ -534,7 +534,7 @@ export async function deleteTool(prisma: PrismaClient, ref: ToolRevisionRef, ori
         select: { experiment: { select: { key: true } } },
       });
       if (running) {
-        throw new ConflictError(`tool ${label(ref)} is used by the running A/B test ${JSON.stringify(running.experiment.key)}; stop the test first`, latest.revision);
+        throw new ConflictError(`tool ${label(ref)} is used by the running experiment ${JSON.stringify(running.experiment.key)}; stop the experiment first`, latest.revision);
       }
       await tx.tool.updateMany({ where: { name: latest.name, platform: latest.platform, deletedAt: null }, data: { deletedAt, deletedBy: origin.actor } });
     },

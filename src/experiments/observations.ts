@@ -84,6 +84,11 @@ export function summarise(experiment: ExperimentDefinition, rows: readonly UnitR
   return { arms, mismatchedRuns, outsideRuns };
 }
 
+/** The runs table cannot tie runs to units (no `unitId` column): results cannot be computed. */
+export class ObservationsUnavailableError extends Error {
+  override name = 'ObservationsUnavailableError';
+}
+
 /**
  * Runs from the ToolExecution table: those reported with a `unitId`, for the experiment's
  * capability and platform, since it started (and until it stopped), grouped by unit, tool version
@@ -91,9 +96,17 @@ export function summarise(experiment: ExperimentDefinition, rows: readonly UnitR
  * ExecutionInput.unitId).
  */
 export function toolExecutionObservations(prisma: PrismaClient): ObservationSource {
+  let hasUnitColumn = false;
   return {
     async unitRuns(experiment, db = prisma) {
       if (!experiment.startedAt) return [];
+      // Checked until found (a migration may add it while the service runs), then never again.
+      hasUnitColumn ||= (
+        await db.$queryRaw<unknown[]>`SELECT 1 FROM information_schema.columns WHERE table_name = 'ToolExecution' AND column_name = 'unitId'`
+      ).length > 0;
+      if (!hasUnitColumn) {
+        throw new ObservationsUnavailableError('runs cannot be tied to units yet: the ToolExecution table has no "unitId" column (execution reporting adds it)');
+      }
       const until = experiment.stoppedAt ?? new Date('9999-12-31T00:00:00Z');
       const rows = await db.$queryRaw<Array<Record<string, unknown>>>`
         SELECT e."unitId" AS "unitId", t.name AS "toolName", t.platform AS "toolPlatform", t.version AS "toolVersion",

@@ -1,4 +1,6 @@
 import { PothosValidationError } from '@pothos/core';
+import { GraphQLError } from 'graphql';
+import { ObservationsUnavailableError } from '../experiments/observations.js';
 import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import { CatalogValidationError, ConflictError, NotFoundError } from '../catalog/errors.js';
 import { changeOrigin, type Context } from '../context.js';
@@ -27,7 +29,10 @@ class ExperimentView {
     private readonly ctx: Context,
   ) {}
   results(): Promise<ExperimentResults> {
-    return (this.#results ??= experimentResults(this.definition, this.ctx.observations, this.ctx.prisma));
+    return (this.#results ??= experimentResults(this.definition, this.ctx.observations, this.ctx.prisma).catch((error: unknown) => {
+      if (error instanceof ObservationsUnavailableError) throw new GraphQLError(error.message, { extensions: { code: 'EXECUTIONS_WITHOUT_UNITS' } });
+      throw error;
+    }));
   }
 }
 
