@@ -251,6 +251,8 @@ describe('lifecycle, assignment and results', () => {
     expect(data.experiment.srm.pValue).toBeLessThan(0.001);
     expect(data.experiment).toMatchObject({ recommendedWinner: null, winner: null });
     expect(data.experiment.recommendation).toMatch(/Sample ratio mismatch/);
+    // The gauge recomputes SRM once a minute or when the catalog changes; stand in for the minute.
+    service.app.clock.advance();
     const metrics = await (await service.app.yoga.fetch('http://catalog.test/metrics')).text();
     expect(metrics).toMatch(/^tool_catalog_experiment_srm_alarms\{[^}]*\} 1$/m);
   });
