@@ -25,6 +25,9 @@ import { useProfilesRoute } from './profiles/profilesRoute.js';
 import { REVISION_HEADER, useRevisionHeader } from './memoryCatalog/revisionHeader.js';
 import { createTelemetry, DEFAULT_TELEMETRY } from './telemetry/index.js';
 import { EXECUTIONS_PATH, executionsRoute } from './telemetry/ndjsonRoute.js';
+import { ExperimentCatalog } from './experiments/experimentCatalog.js';
+import { registerExperimentMetrics } from './experiments/metrics.js';
+import { toolExecutionObservations } from './experiments/observations.js';
 
 export interface AppState {
   /** Set once start-up (migrations, seeding) has finished; /ready and GraphQL answer 503 until then. */
@@ -55,6 +58,8 @@ const PGLITE_READ_TIMEOUT_MS = 15_000;
 const NOT_CATALOG_CHANGES = new Set(['reportExecutions']);
 /** Fields computed from (or writing) reported runs; a document naming one is never cached by catalog generation. */
 const TELEMETRY_FIELDS = ['executionStats', 'driftingPatterns', 'failingTools', 'reportExecutions'];
+/** Root fields whose answers hold experiment results, which move with every run reported. */
+const EXPERIMENT_RESULT_FIELDS = ['experiment', 'experiments'];
 
 /** What GraphiQL shows first: the query the README suggests. */
 export const FIRST_QUERY = `# Tools on linux, with what each can do and how long it takes.
@@ -108,6 +113,9 @@ export function createApp(deps: AppDeps) {
   const selection = new SelectionService(memory, registry);
   const reloader = new CatalogReloader(deps.db.prisma, { catalogDir: deps.config.catalogDir ?? './catalog', clock, log: deps.log });
   const telemetry = createTelemetry(deps.db.prisma, { registry, log: deps.log, config: deps.config.telemetry ?? DEFAULT_TELEMETRY });
+  const experiments = new ExperimentCatalog(deps.db.prisma, clock);
+  const observations = toolExecutionObservations(deps.db.prisma);
+  registerExperimentMetrics(registry, experiments, observations);
   const cacheConfig = deps.config.cache ?? DEFAULT_CACHE;
   const limits = deps.config.limits ?? DEFAULT_LIMITS;
   // An invalid key gets its 401 from the context; it must not fail a cache lookup first.
@@ -120,8 +128,8 @@ export function createApp(deps: AppDeps) {
         // An invalid key gets its 401 from the context; it must not fail the cache lookup first.
         roleOf: (request) => roleOf(request.headers.get('authorization')),
         notCatalogChanges: NOT_CATALOG_CHANGES,
-        // Stats follow reported runs, not the catalog generation: answers holding them are never cached.
-        uncachedFields: TELEMETRY_FIELDS,
+        // Stats and experiment results follow reported runs, not the catalog generation: answers holding them are never cached.
+        uncachedFields: [...TELEMETRY_FIELDS, ...EXPERIMENT_RESULT_FIELDS],
       })
     : [useAdvanceOnMutation(clock, NOT_CATALOG_CHANGES)];
   const yoga = createYoga<ServerContext, Context>({
@@ -151,6 +159,8 @@ export function createApp(deps: AppDeps) {
       memory,
       selection,
       telemetry,
+      experiments,
+      observations,
       readsRequireKey: deps.config.readsRequireKey,
       trustProxy: deps.config.trustProxy,
     }),
@@ -211,7 +221,7 @@ export function createApp(deps: AppDeps) {
     if (url === EXECUTIONS_PATH || url.startsWith(`${EXECUTIONS_PATH}?`)) void reportExecutions(req, res);
     else graphqlHandler(req, res);
   };
-  return { yoga, registry, clock, handler, reloader, events, memory, selection, telemetry };
+  return { yoga, registry, clock, handler, reloader, events, memory, selection, telemetry, experiments };
 }
 
 export type App = ReturnType<typeof createApp>;

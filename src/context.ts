@@ -10,6 +10,8 @@ import type { CatalogEventFeed } from './events/catalogEventFeed.js';
 import type { MemoryCatalog } from './memoryCatalog/memoryCatalog.js';
 import type { SelectionService } from './selection/selectionService.js';
 import type { Telemetry } from './telemetry/index.js';
+import type { ExperimentCatalog } from './experiments/experimentCatalog.js';
+import type { ObservationSource } from './experiments/observations.js';
 
 export interface Context {
   prisma: PrismaClient;
@@ -29,6 +31,10 @@ export interface Context {
   selection: SelectionService;
   /** Execution telemetry: reporting runs, drift rule, observed performance. */
   telemetry: Telemetry;
+  /** The process's in-memory experiments (reloaded when the catalog generation moves). */
+  experiments: ExperimentCatalog;
+  /** Where experiments read the runs reported for their units. */
+  observations: ObservationSource;
   /** How the operation arrived: `http` (including server-sent events) or `websocket`. */
   transport: 'http' | 'websocket';
   /** Closes the client's connection at once (a subscriber dropped for not reading); absent without a socket. */
@@ -52,6 +58,8 @@ export interface ContextDeps {
   memory: MemoryCatalog;
   selection: SelectionService;
   telemetry: Telemetry;
+  experiments: ExperimentCatalog;
+  observations: ObservationSource;
   /** Reads without a key are allowed unless this is set. */
   readsRequireKey?: boolean;
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
@@ -82,6 +90,8 @@ export function createContextFactory(deps: ContextDeps) {
     memory: deps.memory,
     selection: deps.selection,
     telemetry: deps.telemetry,
+    experiments: deps.experiments,
+    observations: deps.observations,
     transport: initial.transport ?? 'http',
     dropConnection: initial.dropConnection ?? (initial.req ? () => initial.req?.socket.destroy() : undefined),
   });

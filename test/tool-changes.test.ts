@@ -267,14 +267,18 @@ describe('bad input', () => {
     });
   });
 
-  it('deleting a tool that a running A/B test uses is refused', async () => {
+  it('deleting a tool that a running experiment uses is refused', async () => {
     const tool = await change(M.create, { input: probe('ab-probe') });
-    const test = await service.db.prisma.abTest.create({
-      data: { name: 'probe-speed', status: 'RUNNING', variants: { create: [{ name: 'a', toolId: tool.id }] } },
+    expect(tool.id).toBeTruthy();
+    const test = await service.db.prisma.experiment.create({
+      data: {
+        key: 'probe-speed', capability: 'probe', platform: 'linux', metric: 'DURATION', seed: 'probe-speed', status: 'RUNNING',
+        arms: { create: [{ key: 'a', position: 0, toolName: 'ab-probe', toolPlatform: 'linux', weight: 1 }] },
+      },
     });
     const result = await refused(M.delete, { name: 'ab-probe', platform: 'linux', revision: 1 }, { __typename: 'ConflictError', currentRevision: 1 });
-    expect(result.message).toMatch(/running A\/B test "probe-speed"/);
-    await service.db.prisma.abTest.update({ where: { id: test.id }, data: { status: 'STOPPED' } });
+    expect(result.message).toMatch(/running experiment "probe-speed"/);
+    await service.db.prisma.experiment.update({ where: { id: test.id }, data: { status: 'STOPPED' } });
     expect(await change(M.delete, { name: 'ab-probe', platform: 'linux', revision: 1 })).toMatchObject({ __typename: 'Tool', revision: 2 });
   });
 

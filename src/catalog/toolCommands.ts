@@ -444,19 +444,29 @@ async function changeLatest(
   origin: ChangeOrigin,
   alsoInTransaction?: (tx: Prisma.TransactionClient) => Promise<void>,
 ): Promise<string> {
-  await inTransaction(prisma, latest, async (tx) => {
-    const changed = await tx.tool.updateMany({
-      where: { id: latest.id, isLatest: true, revision: latest.revision },
-      data: { ...data, revision: latest.revision + 1, updatedBy: origin.actor },
-    });
-    if (changed.count !== 1) {
-      const now = await tx.tool.findFirst({ where: { name: latest.name, platform: latest.platform, isLatest: true }, select: { revision: true } });
-      throw new ConflictError(`tool ${label(latest)} changed since revision ${latest.revision}; nothing was written`, now?.revision ?? null);
-    }
-    await alsoInTransaction?.(tx);
-    await recordChanges(tx, [{ ...record, toolId: latest.id, name: latest.name, platform: latest.platform, version: latest.version }], origin);
-  });
+  await inTransaction(prisma, latest, (tx) => changeLatestIn(tx, latest, data, record, origin, alsoInTransaction));
   return latest.id;
+}
+
+/** changeLatest's work inside a transaction the caller owns (so several tools can change in one). */
+async function changeLatestIn(
+  tx: Prisma.TransactionClient,
+  latest: Pick<ToolWithContent, 'id' | 'name' | 'platform' | 'version' | 'revision'>,
+  data: Prisma.ToolUpdateManyMutationInput,
+  record: Pick<ChangeRecord, 'action' | 'event' | 'diff'>,
+  origin: ChangeOrigin,
+  alsoInTransaction?: (tx: Prisma.TransactionClient) => Promise<void>,
+): Promise<void> {
+  const changed = await tx.tool.updateMany({
+    where: { id: latest.id, isLatest: true, revision: latest.revision },
+    data: { ...data, revision: latest.revision + 1, updatedBy: origin.actor },
+  });
+  if (changed.count !== 1) {
+    const now = await tx.tool.findFirst({ where: { name: latest.name, platform: latest.platform, isLatest: true }, select: { revision: true } });
+    throw new ConflictError(`tool ${label(latest)} changed since revision ${latest.revision}; nothing was written`, now?.revision ?? null);
+  }
+  await alsoInTransaction?.(tx);
+  await recordChanges(tx, [{ ...record, toolId: latest.id, name: latest.name, platform: latest.platform, version: latest.version }], origin);
 }
 
 /** Publishes a draft version: it becomes the latest, as ACTIVE. */
@@ -522,12 +532,12 @@ export async function deleteTool(prisma: PrismaClient, ref: ToolRevisionRef, ori
     origin,
     async (tx) => {
       // Inside the transaction, so a test started meanwhile cannot slip past the check.
-      const running = await tx.abTestVariant.findFirst({
-        where: { tool: { name: latest.name, platform: latest.platform }, test: { status: 'RUNNING' } },
-        select: { test: { select: { name: true } } },
+      const running = await tx.experimentArm.findFirst({
+        where: { toolName: latest.name, toolPlatform: latest.platform, experiment: { status: 'RUNNING' } },
+        select: { experiment: { select: { key: true } } },
       });
       if (running) {
-        throw new ConflictError(`tool ${label(ref)} is used by the running A/B test ${JSON.stringify(running.test.name)}; stop the test first`, latest.revision);
+        throw new ConflictError(`tool ${label(ref)} is used by the running experiment ${JSON.stringify(running.experiment.key)}; stop the experiment first`, latest.revision);
       }
       await tx.tool.updateMany({ where: { name: latest.name, platform: latest.platform, deletedAt: null }, data: { deletedAt, deletedBy: origin.actor } });
     },

@@ -13,6 +13,11 @@ export interface ReadSnapshotOptions {
 
 /** Root fields answered by one statement when their selection stays within SINGLE_STATEMENT_FIELDS. */
 const SINGLE_STATEMENT_ROOTS = new Set(['tool', 'toolById']);
+/**
+ * Root fields that need no snapshot whatever their selection: experiments are read from memory
+ * (one generation), and each experiment's results come from one statement of their own.
+ */
+const SELF_CONSISTENT_ROOTS = new Set(['assignment', 'experiment', 'experiments']);
 
 /**
  * Fields the Prisma plugin plans into the root field's own statement: columns, and relations it
@@ -70,6 +75,7 @@ export function needsSnapshot(document: DocumentNode, operationName?: string | n
   if (fromMemory) return false;
   if (roots.length !== 1) return true;
   const [root] = roots;
+  if (root!.kind === Kind.FIELD && SELF_CONSISTENT_ROOTS.has(root!.name.value)) return false;
   return !(root!.kind === Kind.FIELD && SINGLE_STATEMENT_ROOTS.has(root!.name.value) && withinSingleStatement(root!.selectionSet));
 }
 

@@ -15,9 +15,11 @@ export const TOOL_EVENT_TYPES = [
   'TOOL_DISABLED',
 ] as const;
 export const RELOAD_EVENT_TYPES = ['RELOAD_STARTED', 'RELOAD_FINISHED', 'RELOAD_FAILED'] as const;
-export const CATALOG_EVENT_TYPES = [...TOOL_EVENT_TYPES, ...RELOAD_EVENT_TYPES] as const;
+export const EXPERIMENT_EVENT_TYPES = ['EXPERIMENT_STARTED', 'EXPERIMENT_STOPPED', 'EXPERIMENT_CONCLUDED'] as const;
+export const CATALOG_EVENT_TYPES = [...TOOL_EVENT_TYPES, ...RELOAD_EVENT_TYPES, ...EXPERIMENT_EVENT_TYPES] as const;
 
 export type ToolEventType = (typeof TOOL_EVENT_TYPES)[number];
+export type ExperimentEventType = (typeof EXPERIMENT_EVENT_TYPES)[number];
 export type CatalogEventType = (typeof CATALOG_EVENT_TYPES)[number];
 
 export type NewCatalogEvent = Omit<Prisma.CatalogEventCreateManyInput, 'revision' | 'createdAt' | 'type'> & { type: CatalogEventType };

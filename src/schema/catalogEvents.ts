@@ -21,6 +21,9 @@ const EVENT_DESCRIPTIONS: Record<CatalogEventType | 'REPLAY_TRUNCATED', string> 
   RELOAD_STARTED: 'A reload began.',
   RELOAD_FINISHED: 'A reload ended and applied its changes (or planned them, for a dry run).',
   RELOAD_FAILED: 'A reload failed and changed nothing.',
+  EXPERIMENT_STARTED: 'An experiment started: units are now assigned to its arms (`experimentKey` names it).',
+  EXPERIMENT_STOPPED: 'An experiment stopped: no more units are assigned; its results stay readable.',
+  EXPERIMENT_CONCLUDED: 'An experiment was concluded with a winner (losing arms may have been deprecated, each with its own TOOL_DEPRECATED event).',
   REPLAY_TRUNCATED:
     'Only in a replay: events up to `revision` have been pruned from the log, so some the client asked for are gone. Re-read what you need; the events after it follow.',
 };
@@ -49,6 +52,11 @@ const CatalogEventRef = builder.objectRef<DeliveredEvent>('CatalogEvent').implem
     occurredAt: t.field({ type: 'DateTime', resolve: ({ event }) => event.createdAt, description: 'When it was committed.' }),
     toolName: t.string({ nullable: true, resolve: ({ event }) => event.toolName, description: 'Tool changed; null for reload events.' }),
     platform: t.string({ nullable: true, resolve: ({ event }) => event.platform, description: 'Platform of the tool changed.' }),
+    experimentKey: t.string({
+      nullable: true,
+      resolve: (delivered) => stringIn(delivered, 'experimentKey'),
+      description: 'For EXPERIMENT_* events: the key of the experiment.',
+    }),
     version: t.string({ nullable: true, resolve: ({ event }) => event.version, description: 'Version the change produced or acted on.' }),
     tool: t.prismaField({
       type: 'Tool',

@@ -11,6 +11,7 @@ import './reload.js';
 import './catalogEvents.js';
 import './selection.js';
 import './profiles.js';
+import './experiments.js';
 
 export const schema = builder.toSchema({ sortSchema: false });
 export const sortedSchema = lexicographicSortSchema(schema);

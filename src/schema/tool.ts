@@ -455,7 +455,7 @@ builder.mutationFields((t) => ({
   deleteTool: t.prismaField({
     type: 'Tool',
     errors: toolChangeErrors,
-    description: 'Soft delete: hides every version from reads, keeps them for restoreTool. Refused while a running A/B test uses the tool.',
+    description: 'Soft delete: hides every version from reads, keeps them for restoreTool. Refused while a running experiment uses the tool.',
     args: toolRefArgs,
     resolve: async (query, _root, args, ctx) => {
       return changedTool(ctx, query, await deleteTool(ctx.prisma, args, changeOrigin(ctx, args.reason)));

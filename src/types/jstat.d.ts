@@ -1,0 +1,10 @@
+// The few jStat functions the experiment statistics use (the package ships no type declarations).
+declare module 'jstat' {
+  interface JStat {
+    normal: { cdf(x: number, mean: number, std: number): number; inv(p: number, mean: number, std: number): number };
+    studentt: { cdf(x: number, dof: number): number };
+    chisquare: { cdf(x: number, dof: number): number };
+  }
+  const jStat: JStat & { jStat: JStat };
+  export default jStat;
+}
