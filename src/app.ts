@@ -14,7 +14,7 @@ import type { Database } from './db/database.js';
 import { maskError } from './errors.js';
 import { useReadSnapshot } from './db/readSnapshot.js';
 import type { Logger } from './logger.js';
-import { createMetricsRegistry } from './metrics.js';
+import { createMetricsRegistry, useGraphQLErrorMetrics } from './metrics.js';
 import { schema } from './schema/index.js';
 
 export interface AppState {
@@ -24,7 +24,7 @@ export interface AppState {
 
 export interface AppDeps {
   db: Database;
-  config: Pick<Config, 'graphiql' | 'adminApiKey'> & Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir' | 'subscriptions'>>;
+  config: Pick<Config, 'graphiql' | 'adminApiKey'> & Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir' | 'subscriptions' | 'buildCommit'>>;
   /** The catalog generation the caches follow; one per process, shared with reloads and listeners. */
   clock?: CatalogClock;
   log: Logger;
@@ -74,11 +74,11 @@ async function readiness(deps: AppDeps): Promise<Response> {
 
 /** Builds the HTTP application: GraphQL at /graphql, /health, /ready and /metrics. No listener. */
 export function createApp(deps: AppDeps) {
-  const registry = createMetricsRegistry(deps.db);
+  const registry = createMetricsRegistry(deps.db, { commit: deps.config.buildCommit });
   const clock = deps.clock ?? new CatalogClock();
   const resolveCaller = createCallerResolver(deps.db.prisma, { adminApiKey: deps.config.adminApiKey });
   const events = new CatalogEventFeed(deps.db.prisma, { clock, registry, log: deps.log, queueLimit: deps.config.subscriptions?.queueLimit });
-  const reloader = new CatalogReloader(deps.db.prisma, { catalogDir: deps.config.catalogDir ?? './catalog', clock, log: deps.log });
+  const reloader = new CatalogReloader(deps.db.prisma, { catalogDir: deps.config.catalogDir ?? './catalog', clock, log: deps.log, registry });
   const cacheConfig = deps.config.cache ?? DEFAULT_CACHE;
   const limits = deps.config.limits ?? DEFAULT_LIMITS;
   // An invalid key gets its 401 from the context; it must not fail a cache lookup first.
@@ -142,6 +142,7 @@ export function createApp(deps: AppDeps) {
           graphql_envelop_phase_execute: true,
         },
       }),
+      useGraphQLErrorMetrics(registry),
       // After the metrics plugin, so requests answered from the cache are still counted and timed.
       ...caching,
       // After the cache: a cached answer needs no snapshot.

@@ -58,6 +58,8 @@ const envSchema = z.object({
   EVENT_RETENTION_DAYS: z.coerce.number().min(0.001).max(3_650).default(30),
   /** Behind a reverse proxy: take the client address for the audit log from X-Forwarded-For. */
   TRUST_PROXY: z.stringbool().default(false),
+  /** The commit the running code was built from, shown in tool_catalog_build_info (set by the image build). */
+  BUILD_COMMIT: z.string().regex(/^[0-9a-zA-Z._-]{1,64}$/, 'must be a commit id or tag (letters, digits, . _ -)').default('unknown'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -97,6 +99,7 @@ export interface Config {
   adminApiKey?: string;
   readsRequireKey: boolean;
   trustProxy: boolean;
+  buildCommit: string;
   cache: { enabled: boolean; maxEntries: number; maxBytes: number; ttlMs: number };
   subscriptions: { queueLimit: number; wsInitTimeoutMs: number; wsKeepAliveMs: number; eventRetentionMs: number };
   limits: {
@@ -156,6 +159,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     adminApiKey: env.ADMIN_API_KEY,
     readsRequireKey: env.READS_REQUIRE_KEY,
     trustProxy: env.TRUST_PROXY,
+    buildCommit: env.BUILD_COMMIT,
     cache: { enabled: env.CACHE_ENABLED, maxEntries: env.CACHE_MAX_ENTRIES, maxBytes: env.CACHE_MAX_BYTES, ttlMs: env.CACHE_TTL_MS },
     subscriptions: {
       queueLimit: env.SUBSCRIPTION_QUEUE_LIMIT,
