@@ -107,9 +107,9 @@ describe('generated monitoring files', () => {
 
   it('the dashboard has 12+ panels with units, datasource/job/instance variables and counters only in rate()/increase()', () => {
     const json = dashboard();
-    const panels = json.panels.filter((p: any) => p.type !== 'row') as any[];
+    const panels = json.panels!.filter((p: any) => p.type !== 'row') as any[];
     expect(panels.length).toBeGreaterThanOrEqual(12);
-    expect(json.templating.list.map((v) => v.name)).toEqual(['datasource', 'job', 'instance']);
+    expect(json.templating.list!.map((v) => v.name)).toEqual(['datasource', 'job', 'instance']);
     for (const panel of panels) {
       expect(panel.fieldConfig.defaults.unit, panel.title).toBeTruthy();
       expect(panel.datasource.uid).toBe('${datasource}');
