@@ -169,39 +169,91 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 
 const ADMIN_KEY = 'live-check-admin-key-0123456789';
 
-/** Traffic that touches every metric family: reads, cache hits, errors, a write, reloads, a subscription. */
-async function driveTraffic(url: string, catalogDir: string) {
-  const post = (query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
-    fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) }).then((r) => r.json() as Promise<any>);
-  const admin = { authorization: `Bearer ${ADMIN_KEY}` };
-  // A subscription over SSE, kept open while the rest runs.
-  const subscription = new AbortController();
-  const stream = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-    body: JSON.stringify({ query: 'subscription LiveCheck { catalogEvents { revision type } }' }),
-    signal: subscription.signal,
-  });
-  for (let i = 0; i < 4; i++) await post('query LiveToolByName { tool(name: "grep", platform: "linux") { id name revision } }');
-  await post('query LiveStats { catalogStats { tools byStatus { key count } } }');
-  await post('query LiveBroken { nope }');
-  await post('query LiveSyntax {');
-  await post('mutation LiveNoKey { reloadCatalog { reload { error } } }', {}, { authorization: 'Bearer not-a-key-we-know-at-all' });
-  const tool = await post('{ tool(name: "grep", platform: "linux") { revision } }');
-  const write = await post(
-    'mutation LiveWrite($revision: Int!) { deprecateTool(name: "grep", platform: "linux", revision: $revision, reason: "live check") { __typename } }',
-    { revision: tool.data.tool.revision },
-    admin,
-  );
-  expect(write.errors).toBeUndefined();
-  const reload = await post('mutation LiveReload { reloadCatalog(reason: "live check") { reload { error } } }', {}, admin);
-  expect(reload.data.reloadCatalog.reload.error).toBeNull();
-  writeFileSync(path.join(catalogDir, 'broken.yaml'), 'tool_name: [unclosed\n');
-  const failed = await post('mutation LiveFailedReload { reloadCatalog(reason: "live check") { reload { error } } }', {}, admin);
-  expect(failed.data.reloadCatalog.reload.error).toBeTruthy();
-  const reader = stream.body!.getReader();
-  await Promise.race([reader.read(), new Promise((r) => setTimeout(r, 2_000))]);
-  return () => subscription.abort();
+interface TrafficContext {
+  url: string;
+  catalogDir: string;
+  post(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<any>;
+  admin: Record<string, string>;
+  /** Things to undo when the check ends (an open subscription). */
+  cleanups: Array<() => void>;
+}
+
+/**
+ * Traffic that touches every metric family, one step per family, run against each service in
+ * order. A new family (selection, telemetry, experiments) adds one step here, and its panels and
+ * alerts in monitoring/src; the check then proves that they have data.
+ */
+const TRAFFIC: Array<{ family: string; run(ctx: TrafficContext): Promise<void> }> = [
+  {
+    family: 'subscriptions (catalogEvents over SSE, kept open)',
+    async run(ctx) {
+      const subscription = new AbortController();
+      const stream = await fetch(`${ctx.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify({ query: 'subscription LiveCheck { catalogEvents { revision type } }' }),
+        signal: subscription.signal,
+      });
+      expect(stream.status).toBe(200);
+      ctx.cleanups.push(() => subscription.abort());
+    },
+  },
+  {
+    family: 'reads, cache hits and misses',
+    async run(ctx) {
+      for (let i = 0; i < 4; i++) await ctx.post('query LiveToolByName { tool(name: "grep", platform: "linux") { id name revision } }');
+      await ctx.post('query LiveStats { catalogStats { tools byStatus { key count } } }');
+    },
+  },
+  {
+    family: 'errors by code (validation, parse, authentication)',
+    async run(ctx) {
+      await ctx.post('query LiveBroken { nope }');
+      await ctx.post('query LiveSyntax {');
+      await ctx.post('mutation LiveNoKey { reloadCatalog { reload { error } } }', {}, { authorization: 'Bearer not-a-key-we-know-at-all' });
+    },
+  },
+  {
+    family: 'a write (catalog size by status, revision)',
+    async run(ctx) {
+      const tool = await ctx.post('{ tool(name: "grep", platform: "linux") { revision } }');
+      const write = await ctx.post(
+        'mutation LiveWrite($revision: Int!) { deprecateTool(name: "grep", platform: "linux", revision: $revision, reason: "live check") { __typename } }',
+        { revision: tool.data.tool.revision },
+        ctx.admin,
+      );
+      expect(write.errors).toBeUndefined();
+    },
+  },
+  {
+    family: 'a reload and a failed reload',
+    async run(ctx) {
+      const reload = await ctx.post('mutation LiveReload { reloadCatalog(reason: "live check") { reload { error } } }', {}, ctx.admin);
+      expect(reload.data.reloadCatalog.reload.error).toBeNull();
+      writeFileSync(path.join(ctx.catalogDir, 'broken.yaml'), 'tool_name: [unclosed\n');
+      const failed = await ctx.post('mutation LiveFailedReload { reloadCatalog(reason: "live check") { reload { error } } }', {}, ctx.admin);
+      expect(failed.data.reloadCatalog.reload.error).toBeTruthy();
+    },
+  },
+];
+
+async function driveTraffic(url: string, catalogDir: string): Promise<() => void> {
+  const ctx: TrafficContext = {
+    url,
+    catalogDir,
+    admin: { authorization: `Bearer ${ADMIN_KEY}` },
+    cleanups: [],
+    post: (query, variables = {}, headers = {}) =>
+      fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) }).then((r) => r.json()),
+  };
+  for (const step of TRAFFIC) {
+    try {
+      await step.run(ctx);
+    } catch (error) {
+      throw new Error(`live check traffic "${step.family}" failed: ${(error as Error).message}`);
+    }
+  }
+  return () => ctx.cleanups.forEach((cleanup) => cleanup());
 }
 
 describe.skipIf(!havePrometheus)(`live check: every dashboard and rule expression against a real Prometheus${havePrometheus ? '' : ' (skipped: prometheus not installed)'}`, () => {
