@@ -17,7 +17,7 @@ import { useServiceAvailability } from './http/serviceAvailability.js';
 import { useCorsAllowList } from './http/cors.js';
 import { useReadSnapshot } from './db/readSnapshot.js';
 import type { Logger } from './logger.js';
-import { createMetricsRegistry } from './metrics.js';
+import { createMetricsRegistry, useGraphQLErrorMetrics } from './metrics.js';
 import { schema } from './schema/index.js';
 import { MemoryCatalog } from './memoryCatalog/memoryCatalog.js';
 import { SelectionService } from './selection/selectionService.js';
@@ -41,7 +41,7 @@ export interface AppState {
 export interface AppDeps {
   db: Database;
   config: Pick<Config, 'graphiql' | 'adminApiKey'> &
-    Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir' | 'subscriptions' | 'dbQueryTimeoutMs' | 'corsOrigins' | 'telemetry'>>;
+    Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir' | 'subscriptions' | 'dbQueryTimeoutMs' | 'corsOrigins' | 'telemetry' | 'buildCommit'>>;
   /** The catalog generation the caches follow; one per process, shared with reloads and listeners. */
   clock?: CatalogClock;
   log: Logger;
@@ -104,14 +104,14 @@ async function readiness(deps: AppDeps): Promise<Response> {
 
 /** Builds the HTTP application: GraphQL at /graphql, /health, /ready and /metrics. No listener. */
 export function createApp(deps: AppDeps) {
-  const registry = createMetricsRegistry(deps.db);
+  const registry = createMetricsRegistry(deps.db, { commit: deps.config.buildCommit });
   const clock = deps.clock ?? new CatalogClock();
   const queryTimeoutMs = deps.config.dbQueryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const resolveCaller = createCallerResolver(deps.db.prisma, { adminApiKey: deps.config.adminApiKey, lookupTimeoutMs: queryTimeoutMs });
   const events = new CatalogEventFeed(deps.db.prisma, { clock, registry, log: deps.log, queueLimit: deps.config.subscriptions?.queueLimit });
   const memory = new MemoryCatalog(deps.db.prisma, { clock, log: deps.log, registry });
   const selection = new SelectionService(memory, registry);
-  const reloader = new CatalogReloader(deps.db.prisma, { catalogDir: deps.config.catalogDir ?? './catalog', clock, log: deps.log });
+  const reloader = new CatalogReloader(deps.db.prisma, { catalogDir: deps.config.catalogDir ?? './catalog', clock, log: deps.log, registry });
   const telemetry = createTelemetry(deps.db.prisma, { registry, log: deps.log, config: deps.config.telemetry ?? DEFAULT_TELEMETRY });
   const experiments = new ExperimentCatalog(deps.db.prisma, clock);
   const observations = toolExecutionObservations(deps.db.prisma);
@@ -199,6 +199,7 @@ export function createApp(deps: AppDeps) {
           graphql_envelop_phase_execute: true,
         },
       }),
+      useGraphQLErrorMetrics(registry),
       // After the metrics plugin, so requests answered from the cache are still counted and timed.
       ...caching,
       // After the cache: a cached answer needs no snapshot.

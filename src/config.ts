@@ -85,6 +85,8 @@ const envSchema = z.object({
   TRUST_PROXY: z.stringbool().default(false),
   /** Where the profiles JSON is written after every change, and served from (stale) when the database is unreachable at start-up. */
   PROFILES_SNAPSHOT_PATH: z.string().min(1).optional(),
+  /** The commit the running code was built from, shown in tool_catalog_build_info (set by the image build). */
+  BUILD_COMMIT: z.string().regex(/^[0-9a-zA-Z._-]{1,64}$/, 'must be a commit id or tag (letters, digits, . _ -)').default('unknown'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -132,6 +134,7 @@ export interface Config {
   corsOrigins: string[];
   /** PROFILES_SNAPSHOT_PATH, when set. */
   profilesSnapshotPath?: string;
+  buildCommit: string;
   cache: { enabled: boolean; maxEntries: number; maxBytes: number; ttlMs: number };
   subscriptions: { queueLimit: number; wsInitTimeoutMs: number; wsKeepAliveMs: number; eventRetentionMs: number };
   telemetry: { retention: { rawMs: number; rollupMs: number }; drift: { threshold: number; minRuns: number } };
@@ -202,6 +205,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     trustProxy: env.TRUST_PROXY,
     corsOrigins: env.CORS_ORIGINS,
     profilesSnapshotPath: env.PROFILES_SNAPSHOT_PATH,
+    buildCommit: env.BUILD_COMMIT,
     cache: { enabled: env.CACHE_ENABLED, maxEntries: env.CACHE_MAX_ENTRIES, maxBytes: env.CACHE_MAX_BYTES, ttlMs: env.CACHE_TTL_MS },
     subscriptions: {
       queueLimit: env.SUBSCRIPTION_QUEUE_LIMIT,

@@ -1,48 +1,145 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { dashboard, panelQueries } from '../monitoring/src/dashboard.js';
+import { generatedFiles } from '../monitoring/src/files.js';
+import { registeredMetrics, type MetricDoc } from '../monitoring/src/metricsReference.js';
+import { ALERTS, RECORDING_RULES, runbookUrl } from '../monitoring/src/rules.js';
+import { privatePostgresAvailable, startPrivatePostgres, type PrivatePostgres } from './support/privatePostgres.js';
 import { startServerProcess, type ServerProcess } from './support/process.js';
-import { processDatabase, SAMPLE_CATALOG_DIR, startTestService } from './support/service.js';
+import { createPostgresDatabase, SAMPLE_CATALOG_DIR } from './support/service.js';
 
-const rulesFile = new URL('../monitoring/rules/tool-catalog.yml', import.meta.url).pathname;
-const exporters = /\b(?:graphql_[a-z_]+|tool_catalog_[a-z_]+|process_[a-z_]+|nodejs_[a-z_]+)\b/g;
-
-/** Metric names the rules read (not the names they record, which contain colons). */
-function metricsUsedByRules(): string[] {
-  const doc = parse(readFileSync(rulesFile, 'utf8')) as { groups: Array<{ rules: Array<{ expr: string }> }> };
-  const names = new Set<string>();
-  for (const rule of doc.groups.flatMap((g) => g.rules)) {
-    for (const token of String(rule.expr).replace(/[a-z_]*:[a-z_:0-9]+/g, ' ').match(exporters) ?? []) names.add(token);
-  }
-  return [...names].sort();
+const root = new URL('../', import.meta.url).pathname;
+const rulesFile = path.join(root, 'monitoring/rules/tool-catalog.yml');
+const promtool = process.env.PROMTOOL_PATH ?? '/usr/bin/promtool';
+const prometheusBinary = process.env.PROMETHEUS_PATH ?? '/usr/bin/prometheus';
+const havePrometheus = existsSync(prometheusBinary) && existsSync(promtool);
+if (!havePrometheus && process.env.CI) {
+  throw new Error(`Prometheus and promtool are required in CI (apt-get install prometheus); not found at ${prometheusBinary}`);
 }
 
-describe('monitoring rules', () => {
-  it('read only metrics the service exports', async () => {
-    const service = await startTestService();
-    try {
-      await service.graphql('query Probe { catalogStats { tools } }');
-      await service.graphql('query Broken { tool(name: "grep", platform: "linux", version: "1") { noSuchField } }');
-      const text = await (await service.app.yoga.fetch('http://catalog.test/metrics')).text();
-      const exported = new Set([...text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]/gm)].map((m) => m[1]!));
-      const used = metricsUsedByRules();
-      expect(used.length).toBeGreaterThanOrEqual(5);
-      for (const name of used) expect(exported, `${name} is used by a rule`).toContain(name);
-    } finally {
-      await service.close();
+/**
+ * The metric selectors of a PromQL expression: `name{...}` or `name`, without range or subquery
+ * brackets, skipping functions, keywords, label lists of by/on/without and numbers with units.
+ */
+export function metricSelectors(expr: string): string[] {
+  const cleaned = expr
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ');
+  const keywords = new Set(['and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan']);
+  const found: string[] = [];
+  for (const match of cleaned.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?/g)) {
+    const before = cleaned[match.index! - 1] ?? ' ';
+    if (/[0-9.]/.test(before)) continue; // the unit of a number, the exponent of 1e3
+    const after = cleaned.slice(match.index! + match[0].length).trimStart();
+    if (after.startsWith('(') && !match[2]) continue; // a function
+    if (keywords.has(match[1]!.toLowerCase())) continue;
+    found.push(`${match[1]}${match[2] ?? ''}`);
+  }
+  return found;
+}
+
+/** Counter series names: a counter's own name, and a histogram's or summary's _count/_sum/_bucket. */
+function counterNames(metrics: MetricDoc[]): Set<string> {
+  const names = new Set<string>();
+  for (const m of metrics) {
+    if (m.type === 'counter') names.add(m.name);
+    if (m.type === 'histogram' || m.type === 'summary') for (const suffix of ['_count', '_sum', '_bucket']) names.add(`${m.name}${suffix}`);
+  }
+  return names;
+}
+
+/** Counters used anywhere but directly inside rate(), irate() or increase() over a range. */
+function countersOutsideRate(expr: string, counters: Set<string>): string[] {
+  const bad: string[] = [];
+  for (const match of expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?\s*(\[[^\]]*\])?/g)) {
+    if (!counters.has(match[1]!)) continue;
+    const opening = expr.slice(0, match.index).trimEnd();
+    if (!match[3] || !/\b(rate|irate|increase)\s*\($/.test(opening)) bad.push(match[0].trim());
+  }
+  return bad;
+}
+
+describe('generated monitoring files', () => {
+  let metrics: MetricDoc[];
+  beforeAll(async () => {
+    metrics = await registeredMetrics();
+  });
+
+  it('are what the generators write (run npm run monitoring:generate after a change)', async () => {
+    for (const [file, content] of await generatedFiles()) {
+      expect(readFileSync(path.join(root, file), 'utf8'), `${file} is out of date`).toBe(content);
+    }
+  });
+
+  it('hold at least 18 alerts following the mixin conventions, each with a firing and a quiet case', () => {
+    expect(ALERTS.length).toBeGreaterThanOrEqual(18);
+    const doc = parse(readFileSync(rulesFile, 'utf8')) as { groups: Array<{ rules: Array<Record<string, any>> }> };
+    const alerts = doc.groups.flatMap((g) => g.rules).filter((r) => r.alert);
+    expect(alerts.map((a) => a.alert).sort()).toEqual(ALERTS.map((a) => a.alert).sort());
+    for (const alert of alerts) {
+      expect(alert.alert, 'CamelCase with the ToolCatalog prefix').toMatch(/^ToolCatalog([A-Z][a-z0-9]*)+$/);
+      expect(['critical', 'warning', 'info']).toContain(alert.labels.severity);
+      expect(Object.keys(alert.annotations).sort()).toEqual(['description', 'runbook_url', 'summary']);
+      expect(alert.annotations.runbook_url).toBe(runbookUrl(alert.alert));
+    }
+    const tests = (parse(readFileSync(path.join(root, 'monitoring/rules/tool-catalog.test.yml'), 'utf8')) as { tests: Array<{ alert_rule_test?: Array<{ alertname: string; exp_alerts: unknown[] }> }> }).tests;
+    for (const { alert } of ALERTS) {
+      const cases = tests.flatMap((t) => t.alert_rule_test ?? []).filter((c) => c.alertname === alert);
+      expect(cases.some((c) => c.exp_alerts.length > 0), `${alert} has a firing case`).toBe(true);
+      expect(cases.some((c) => c.exp_alerts.length === 0), `${alert} has a quiet case`).toBe(true);
+    }
+  });
+
+  it('every alert has its runbook section and every section an alert', () => {
+    const runbook = readFileSync(path.join(root, 'docs/runbook.md'), 'utf8');
+    const sections = [...runbook.matchAll(/^## (\S+)\s*$/gm)].map((m) => m[1]!).filter((title) => title.startsWith('ToolCatalog'));
+    expect(sections.sort()).toEqual(ALERTS.map((a) => a.alert).sort());
+    for (const alert of ALERTS) {
+      const body = runbook.split(`## ${alert.alert}\n`)[1]!.split(/^## /m)[0]!;
+      for (const part of ['Meaning', 'Confirm', 'Act', 'Verify']) expect(body, `${alert.alert}: ${part}`).toContain(`**${part}**`);
+    }
+  });
+
+  it('the dashboard has 12+ panels with units, datasource/job/instance variables and counters only in rate()/increase()', () => {
+    const json = dashboard();
+    const panels = json.panels!.filter((p: any) => p.type !== 'row') as any[];
+    expect(panels.length).toBeGreaterThanOrEqual(12);
+    expect(json.templating.list!.map((v) => v.name)).toEqual(['datasource', 'job', 'instance']);
+    for (const panel of panels) {
+      expect(panel.fieldConfig.defaults.unit, panel.title).toBeTruthy();
+      expect(panel.datasource.uid).toBe('${datasource}');
+      expect(panel.targets.length).toBeGreaterThan(0);
+    }
+    const counters = counterNames(metrics);
+    expect(counters.has('graphql_envelop_request')).toBe(true);
+    const misuse = panelQueries().flatMap((q) => countersOutsideRate(q.expr, counters).map((c) => `${q.panel}: ${c}`));
+    expect(misuse).toEqual([]);
+    // The check itself: a bare counter is caught.
+    expect(countersOutsideRate('sum(tool_catalog_reloads_total{job="x"})', counters)).toHaveLength(1);
+    for (const q of panelQueries()) expect(q.expr, q.panel).toMatch(/job="\$job"/);
+  });
+
+  it('rules and panels read only metrics the service registers', () => {
+    const series = new Set(['up', ...counterNames(metrics), ...metrics.map((m) => m.name)]);
+    const recorded = new Set(RECORDING_RULES.map((r) => r.record));
+    const expressions = [...RECORDING_RULES.map((r) => r.expr), ...ALERTS.map((a) => a.expr), ...panelQueries().map((q) => q.expr)];
+    const unknown = expressions.flatMap((expr) => metricSelectors(expr).map((sel) => sel.replace(/\{.*$/, ''))).filter((name) => !series.has(name) && !recorded.has(name));
+    expect([...new Set(unknown)]).toEqual([]);
+    expect(metricSelectors('sum by (job) (rate(foo_total{a="b"}[5m])) > 1.5e3 and on (job) bar')).toEqual(['foo_total{a="b"}', 'bar']);
+  });
+
+  it.skipIf(!havePrometheus)('pass promtool: rules check and unit tests', () => {
+    for (const args of [['check', 'rules', rulesFile], ['test', 'rules', path.join(root, 'monitoring/rules/tool-catalog.test.yml')]]) {
+      const run = spawnSync(promtool, args, { encoding: 'utf8', timeout: 60_000 });
+      expect(run.status, run.stdout + run.stderr).toBe(0);
     }
   });
 });
-
-const prometheusBinary = process.env.PROMETHEUS_PATH ?? '/usr/bin/prometheus';
-const havePrometheus = existsSync(prometheusBinary);
-if (!havePrometheus && process.env.CI) {
-  throw new Error(`Prometheus is required in CI (apt-get install prometheus); not found at ${prometheusBinary}`);
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -65,95 +162,224 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
     } catch (error) {
       last = error;
     }
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
-describe.skipIf(!havePrometheus)(`a real Prometheus server${havePrometheus ? '' : ' (skipped: prometheus not installed)'}`, () => {
+const ADMIN_KEY = 'live-check-admin-key-0123456789';
+
+interface TrafficContext {
+  url: string;
+  catalogDir: string;
+  post(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<any>;
+  admin: Record<string, string>;
+  /** Things to undo when the check ends (an open subscription). */
+  cleanups: Array<() => void>;
+}
+
+/**
+ * Traffic that touches every metric family, one step per family, run against each service in
+ * order. A new family (selection, telemetry, experiments) adds one step here, and its panels and
+ * alerts in monitoring/src; the check then proves that they have data.
+ */
+const TRAFFIC: Array<{ family: string; run(ctx: TrafficContext): Promise<void> }> = [
+  {
+    family: 'subscriptions (catalogEvents over SSE, kept open)',
+    async run(ctx) {
+      const subscription = new AbortController();
+      const stream = await fetch(`${ctx.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify({ query: 'subscription LiveCheck { catalogEvents { revision type } }' }),
+        signal: subscription.signal,
+      });
+      expect(stream.status).toBe(200);
+      ctx.cleanups.push(() => subscription.abort());
+    },
+  },
+  {
+    family: 'reads, cache hits and misses',
+    async run(ctx) {
+      for (let i = 0; i < 4; i++) await ctx.post('query LiveToolByName { tool(name: "grep", platform: "linux") { id name revision } }');
+      await ctx.post('query LiveStats { catalogStats { tools byStatus { key count } } }');
+    },
+  },
+  {
+    family: 'errors by code (validation, parse, authentication)',
+    async run(ctx) {
+      await ctx.post('query LiveBroken { nope }');
+      await ctx.post('query LiveSyntax {');
+      await ctx.post('mutation LiveNoKey { reloadCatalog { reload { error } } }', {}, { authorization: 'Bearer not-a-key-we-know-at-all' });
+    },
+  },
+  {
+    family: 'a write (catalog size by status, revision)',
+    async run(ctx) {
+      const tool = await ctx.post('{ tool(name: "grep", platform: "linux") { revision } }');
+      const write = await ctx.post(
+        'mutation LiveWrite($revision: Int!) { deprecateTool(name: "grep", platform: "linux", revision: $revision, reason: "live check") { __typename } }',
+        { revision: tool.data.tool.revision },
+        ctx.admin,
+      );
+      expect(write.errors).toBeUndefined();
+    },
+  },
+  {
+    family: 'a reload and a failed reload',
+    async run(ctx) {
+      const reload = await ctx.post('mutation LiveReload { reloadCatalog(reason: "live check") { reload { error } } }', {}, ctx.admin);
+      expect(reload.data.reloadCatalog.reload.error).toBeNull();
+      writeFileSync(path.join(ctx.catalogDir, 'broken.yaml'), 'tool_name: [unclosed\n');
+      const failed = await ctx.post('mutation LiveFailedReload { reloadCatalog(reason: "live check") { reload { error } } }', {}, ctx.admin);
+      expect(failed.data.reloadCatalog.reload.error).toBeTruthy();
+    },
+  },
+];
+
+async function driveTraffic(url: string, catalogDir: string): Promise<() => void> {
+  const ctx: TrafficContext = {
+    url,
+    catalogDir,
+    admin: { authorization: `Bearer ${ADMIN_KEY}` },
+    cleanups: [],
+    post: (query, variables = {}, headers = {}) =>
+      fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) }).then((r) => r.json()),
+  };
+  for (const step of TRAFFIC) {
+    try {
+      await step.run(ctx);
+    } catch (error) {
+      throw new Error(`live check traffic "${step.family}" failed: ${(error as Error).message}`);
+    }
+  }
+  return () => ctx.cleanups.forEach((cleanup) => cleanup());
+}
+
+describe.skipIf(!havePrometheus)(`live check: every dashboard and rule expression against a real Prometheus${havePrometheus ? '' : ' (skipped: prometheus not installed)'}`, () => {
   let workDir: string;
-  let service: ServerProcess;
-  let prometheus: ChildProcess;
+  const services: ServerProcess[] = [];
+  const cleanups: Array<() => Promise<void> | void> = [];
+  let prometheus: ChildProcess | undefined;
   let promUrl: string;
-  let dropDatabase = async () => {};
+
+  const query = async (promql: string) => {
+    const response = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(promql)}`);
+    const body = (await response.json()) as { status: string; error?: string; data?: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+    if (body.status !== 'success') throw new Error(`${promql}: ${body.error}`);
+    return body.data!.result;
+  };
 
   beforeAll(async () => {
-    workDir = mkdtempSync(path.join(tmpdir(), 'tool-catalog-prometheus-'));
-    const database = await processDatabase(workDir);
-    const databaseEnv = database.env;
-    dropDatabase = database.drop;
-    service = await startServerProcess({ ...databaseEnv, CATALOG_DIR: SAMPLE_CATALOG_DIR });
-    const target = new URL(service.url).host;
-    // The committed config and rules, with the target and intervals changed for a quick test.
-    const config = parse(readFileSync(new URL('../monitoring/prometheus.yml', import.meta.url), 'utf8'));
+    workDir = mkdtempSync(path.join(tmpdir(), 'tool-catalog-live-'));
+    // One service on each kind of database: some metrics exist on one only (the change listener).
+    let postgresUrl: string | undefined;
+    if (process.env.DATABASE_URL) {
+      const fresh = await createPostgresDatabase(process.env.DATABASE_URL);
+      cleanups.push(fresh.drop);
+      postgresUrl = fresh.url;
+    } else if (privatePostgresAvailable) {
+      const server: PrivatePostgres = await startPrivatePostgres();
+      cleanups.push(() => server.destroy());
+      postgresUrl = server.url;
+    } else if (process.env.CI) {
+      throw new Error('the live check needs PostgreSQL in CI (DATABASE_URL or the postgresql package)');
+    }
+    const databases: Array<Record<string, string>> = [{ DATA_DIR: path.join(workDir, 'data') }];
+    if (postgresUrl) databases.push({ DATABASE_URL: postgresUrl });
+    const catalogDirs: string[] = [];
+    for (const [i, database] of databases.entries()) {
+      const catalogDir = path.join(workDir, `catalog-${i}`);
+      cpSync(SAMPLE_CATALOG_DIR, catalogDir, { recursive: true });
+      catalogDirs.push(catalogDir);
+      services.push(await startServerProcess({ ...database, CATALOG_DIR: catalogDir, ADMIN_API_KEY: ADMIN_KEY, CATALOG_WATCH: 'false' }));
+    }
+
+    // The committed config and rules, with the targets and intervals changed for a quick check.
+    const config = parse(readFileSync(path.join(root, 'monitoring/prometheus.yml'), 'utf8'));
     config.global = { scrape_interval: '1s', evaluation_interval: '1s' };
     config.rule_files = [rulesFile];
+    delete config.alerting;
     config.scrape_configs[0].scrape_interval = '1s';
     config.scrape_configs[0].scrape_timeout = '1s';
-    config.scrape_configs[0].static_configs = [{ targets: [target] }];
+    config.scrape_configs[0].static_configs = [{ targets: services.map((s) => new URL(s.url).host) }];
     writeFileSync(path.join(workDir, 'prometheus.yml'), JSON.stringify(config));
     const port = await freePort();
     promUrl = `http://127.0.0.1:${port}`;
     prometheus = spawn(
       prometheusBinary,
-      [
-        `--config.file=${path.join(workDir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${path.join(workDir, 'tsdb')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-      ],
+      [`--config.file=${path.join(workDir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(workDir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`],
       { stdio: 'ignore' },
     );
-  });
+    // Prometheus sees the service before the traffic, as in production: the first failed reload is
+    // then an increase that the alert can see.
+    const scrapes = async () => {
+      const result = await query('count_over_time(up{job="tool-catalog"}[5m])');
+      return result.length === services.length ? Math.min(...result.map((r) => Number(r.value[1]))) : 0;
+    };
+    await until('a first scrape of every target', async () => ((await scrapes()) >= 1 ? true : undefined));
+    const stops: Array<() => void> = [];
+    for (const [i, service] of services.entries()) stops.push(await driveTraffic(service.url, catalogDirs[i]!));
+    cleanups.push(() => stops.forEach((stop) => stop()));
+    // Two scrapes after the traffic, then a rule evaluation after them.
+    const before = await scrapes();
+    await until('two scrapes of every target after the traffic', async () => ((await scrapes()) >= before + 2 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 2_500));
+  }, 110_000);
 
   afterAll(async () => {
     prometheus?.kill('SIGTERM');
-    await service?.stop();
-    await dropDatabase();
+    for (const service of services) await service.stop();
+    for (const cleanup of cleanups.reverse()) await cleanup();
     rmSync(workDir, { recursive: true, force: true });
   });
 
-  const query = async (promql: string) => {
-    const response = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(promql)}`);
-    const body = (await response.json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
-    return body.data.result;
-  };
-
-  it('scrapes the service and sees its GraphQL requests by operation', async () => {
-    await until('target up', async () => ((await query('up{job="tool-catalog"}'))[0]?.value[1] === '1' ? true : undefined));
-    for (let i = 0; i < 5; i++) {
-      await fetch(`${service.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: 'query MonitoringProbe { tool(name: "grep", platform: "linux") { id } }' }),
-      });
-    }
-    // One execution; the other four are answered from the response cache, and still timed.
-    const seen = await until('5 probe requests in Prometheus', async () => {
-      const result = await query('sum(graphql_yoga_http_duration_count{job="tool-catalog", operationName="MonitoringProbe"})');
-      return Number(result[0]?.value[1]) >= 5 ? Number(result[0]!.value[1]) : undefined;
-    });
-    expect(seen).toBe(5);
-    const executed = await query('sum(graphql_envelop_request{job="tool-catalog", operationName="MonitoringProbe"})');
-    expect(Number(executed[0]?.value[1])).toBe(1);
-    const hits = await query('sum(tool_catalog_cache_hits_total{job="tool-catalog"})');
-    expect(Number(hits[0]?.value[1])).toBeGreaterThanOrEqual(4);
+  it('every target is up', async () => {
+    const up = await query('up{job="tool-catalog"}');
+    expect(up.map((r) => r.value[1])).toEqual(services.map(() => '1'));
   });
 
-  it('loads every rule and evaluates them without errors', async () => {
-    const rules = await until('rules evaluated', async () => {
-      const body = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as {
-        data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> };
-      };
-      const all = body.data.groups.flatMap((g) => g.rules);
-      return all.length > 0 && all.every((r) => r.health !== 'unknown') ? all : undefined;
+  it('every recording rule and every dashboard query returns series', async () => {
+    const expressions = [
+      ...RECORDING_RULES.map((rule) => ({ what: `recording rule ${rule.record}`, expr: rule.expr })),
+      ...RECORDING_RULES.map((rule) => ({ what: `recorded series ${rule.record}`, expr: rule.record })),
+      ...panelQueries().map((q) => ({
+        what: `panel "${q.panel}"`,
+        expr: q.expr.replaceAll('$job', 'tool-catalog').replaceAll('$instance', '.*').replaceAll('$__rate_interval', '1m'),
+      })),
+    ];
+    const empty: string[] = [];
+    for (const { what, expr } of expressions) if ((await query(expr)).length === 0) empty.push(`${what}: ${expr}`);
+    expect(empty).toEqual([]);
+  });
+
+  it('every alert expression evaluates, and each of its metric selectors matches a series', async () => {
+    const unmatched: string[] = [];
+    for (const alert of ALERTS) {
+      await query(alert.expr); // must parse and evaluate; empty is its normal state
+      for (const selector of metricSelectors(alert.expr)) {
+        if ((await query(`count(${selector})`)).length === 0) unmatched.push(`${alert.alert}: ${selector}`);
+      }
+    }
+    expect(unmatched).toEqual([]);
+  });
+
+  it('fires ToolCatalogReloadFailed for the failed reload of each instance, and nothing critical', async () => {
+    const alerts = await until('ToolCatalogReloadFailed firing', async () => {
+      const body = (await (await fetch(`${promUrl}/api/v1/alerts`)).json()) as { data: { alerts: Array<{ labels: Record<string, string>; state: string }> } };
+      const firing = body.data.alerts.filter((a) => a.state === 'firing');
+      return firing.filter((a) => a.labels.alertname === 'ToolCatalogReloadFailed').length === services.length ? firing : undefined;
     });
-    const committed = parse(readFileSync(rulesFile, 'utf8')).groups.flatMap((g: { rules: unknown[] }) => g.rules).length;
-    expect(rules).toHaveLength(committed);
-    for (const rule of rules) expect(rule, rule.name).toMatchObject({ health: 'ok' });
-    const statements = await until('recorded statement rate', async () => {
-      const result = await query('job:tool_catalog_db_statements:rate5m{job="tool-catalog"}');
-      return result.length ? Number(result[0]!.value[1]) : undefined;
-    });
-    expect(statements).toBeGreaterThan(0);
+    expect(alerts.filter((a) => a.labels.alertname === 'ToolCatalogReloadFailed').map((a) => a.labels.trigger)).toEqual(services.map(() => 'graphql'));
+    expect(alerts.filter((a) => a.labels.severity === 'critical')).toEqual([]);
+  });
+
+  it('sees the traffic: the failed reload, the write and the errors by code', async () => {
+    const failures = await query('sum(tool_catalog_reloads_total{job="tool-catalog",trigger="graphql",outcome="failure"})');
+    expect(Number(failures[0]!.value[1])).toBe(services.length);
+    const codes = await query('sum by (code) (tool_catalog_graphql_errors_total{job="tool-catalog"}) > 0');
+    expect(codes.map((r) => r.metric.code).sort()).toEqual(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'UNAUTHENTICATED']);
+    const deprecated = await query('sum(tool_catalog_tools{job="tool-catalog",status="deprecated"})');
+    expect(Number(deprecated[0]!.value[1])).toBeGreaterThanOrEqual(services.length);
   });
 });

@@ -37,14 +37,19 @@ export interface CatalogListener {
  * so its caches never outlive a change made elsewhere. A lost connection is re-established with
  * backoff; on reconnecting the generation advances too, since changes in between went unheard.
  */
+/** The listener's metrics (PostgreSQL only: the embedded database has no other writers to hear). */
+export function changeListenerMetrics(registry: Registry) {
+  const connected = new Gauge({ name: 'tool_catalog_change_listener_connected', help: '1 while the catalog change listener holds its connection', registers: [registry] });
+  connected.set(0);
+  const reconnects = new Counter({ name: 'tool_catalog_change_listener_reconnects_total', help: 'Times the catalog change listener had to reconnect', registers: [registry] });
+  return { connected, reconnects };
+}
+
 export function listenForCatalogChanges(options: CatalogListenerOptions): CatalogListener {
   const { clock, log } = options;
-  const connectedGauge = options.registry
-    ? new Gauge({ name: 'tool_catalog_change_listener_connected', help: '1 while the catalog change listener holds its connection', registers: [options.registry] })
-    : undefined;
-  const reconnects = options.registry
-    ? new Counter({ name: 'tool_catalog_change_listener_reconnects_total', help: 'Times the catalog change listener had to reconnect', registers: [options.registry] })
-    : undefined;
+  const metrics = options.registry ? changeListenerMetrics(options.registry) : undefined;
+  const connectedGauge = metrics?.connected;
+  const reconnects = metrics?.reconnects;
   let client: pg.Client | undefined;
   let connected = false;
   let stopped = false;

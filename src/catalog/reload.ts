@@ -1,3 +1,4 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { CatalogReload, PrismaClient } from '../generated/prisma/client.js';
 import type { CatalogClock } from '../cache/catalogClock.js';
 import type { Logger } from '../logger.js';
@@ -25,6 +26,43 @@ export interface ReloadOutcome {
   plan?: ImportReport;
 }
 
+/** What asks for reloads; the trigger label takes only these values. */
+export const RELOAD_TRIGGERS = ['startup', 'graphql', 'watch', 'schedule', 'cli'] as const;
+/** success: applied (or nothing to change); failure: nothing changed; dry_run: planned only. */
+export const RELOAD_OUTCOMES = ['success', 'failure', 'dry_run'] as const;
+
+function reloadMetrics(registry: Registry) {
+  const reloads = new Counter({
+    name: 'tool_catalog_reloads_total',
+    help: 'Catalog reloads by trigger (startup, graphql, watch, schedule, cli) and outcome (success, failure, dry_run)',
+    labelNames: ['trigger', 'outcome'],
+    registers: [registry],
+  });
+  // Every series exists from the start at 0: the first failure is then an increase Prometheus sees.
+  for (const trigger of RELOAD_TRIGGERS) for (const outcome of RELOAD_OUTCOMES) reloads.inc({ trigger, outcome }, 0);
+  const seconds = new Histogram({
+    name: 'tool_catalog_reload_duration_seconds',
+    help: 'Duration of catalog reloads (dry runs and failures included)',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    registers: [registry],
+  });
+  const lastSuccess = new Gauge({
+    name: 'tool_catalog_last_successful_reload_timestamp_seconds',
+    help: 'Unix time at which the last successful (not dry-run) reload of this instance finished; 0 before the first',
+    registers: [registry],
+  });
+  lastSuccess.set(0);
+  return {
+    observe(request: ReloadRequest, reload: CatalogReload) {
+      const trigger = (RELOAD_TRIGGERS as readonly string[]).includes(request.trigger) ? request.trigger : 'other';
+      const outcome = reload.error ? 'failure' : request.dryRun ? 'dry_run' : 'success';
+      reloads.inc({ trigger, outcome });
+      seconds.observe((reload.durationMs ?? 0) / 1000);
+      if (outcome === 'success') lastSuccess.set((reload.finishedAt ?? new Date()).getTime() / 1000);
+    },
+  };
+}
+
 /**
  * Reloads the catalog from its directory (through the one importer, all or nothing) or from the
  * database (dropping every cached answer). One at a time: a reload asked for while another runs
@@ -33,19 +71,24 @@ export interface ReloadOutcome {
 export class CatalogReloader {
   #tail: Promise<unknown> = Promise.resolve();
   readonly #waiting = new Map<string, Promise<ReloadOutcome>>();
+  readonly #metrics?: ReturnType<typeof reloadMetrics>;
 
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly options: { catalogDir: string; clock?: CatalogClock; log?: Logger },
-  ) {}
+    private readonly options: { catalogDir: string; clock?: CatalogClock; log?: Logger; registry?: Registry },
+  ) {
+    if (options.registry) this.#metrics = reloadMetrics(options.registry);
+  }
 
   reload(request: ReloadRequest): Promise<ReloadOutcome> {
     const key = `${request.source}:${request.dryRun}`;
     const queued = this.#waiting.get(key);
     if (queued) return queued;
-    const run = this.#tail.then(() => {
+    const run = this.#tail.then(async () => {
       this.#waiting.delete(key);
-      return this.#run(request);
+      const outcome = await this.#run(request);
+      this.#metrics?.observe(request, outcome.reload);
+      return outcome;
     });
     this.#waiting.set(key, run);
     this.#tail = run.catch(() => undefined);

@@ -1,5 +1,7 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { performance } from 'node:perf_hooks';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { PrismaPGlite } from 'pglite-prisma-adapter';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,8 +14,23 @@ export type DatabaseConfig = Config['database'];
 /** Observes every SQL statement Prisma sends; tests and metrics subscribe to it. */
 export type StatementListener = (sql: string, durationMs: number) => void;
 
+/** Where the service's database connections stand right now, and how long getting one took. */
+export interface ConnectionPool {
+  /** Most connections the pool may hold. */
+  readonly max: number;
+  /** Connections open now (idle + in use). */
+  total(): number;
+  idle(): number;
+  /** Callers waiting for a connection. */
+  waiting(): number;
+  /** Called for every acquisition with its wait in seconds and whether a connection was had. */
+  onAcquire(listener: (seconds: number, ok: boolean) => void): () => void;
+}
+
 export interface Database {
   readonly kind: DatabaseConfig['kind'];
+  /** The connection pool of a PostgreSQL server, or the embedded database's single connection. */
+  readonly pool: ConnectionPool;
   readonly prisma: PrismaClient;
   /** A fresh adapter factory for Prisma's schema engine (migrations, diff). */
   migrationAdapter(): SqlMigrationAwareDriverAdapterFactory;
@@ -29,6 +46,7 @@ type LoggingClient = PrismaClient<'query'>;
 interface Driver {
   kind: DatabaseConfig['kind'];
   adapter: PrismaPg | PrismaPGlite;
+  pool: ConnectionPool;
   migrationAdapter(): SqlMigrationAwareDriverAdapterFactory;
   ping(prisma: LoggingClient): Promise<void>;
   closeDriver(): Promise<void>;
@@ -42,6 +60,7 @@ function fromDriver(driver: Driver): Database {
   });
   return {
     kind: driver.kind,
+    pool: driver.pool,
     prisma,
     migrationAdapter: driver.migrationAdapter,
     ping: () => driver.ping(prisma),
@@ -53,6 +72,94 @@ function fromDriver(driver: Driver): Database {
       await prisma.$disconnect();
       await driver.closeDriver();
     },
+  };
+}
+
+function acquireListeners() {
+  const listeners = new Set<(seconds: number, ok: boolean) => void>();
+  return {
+    emit(startedAt: number, ok: boolean) {
+      const seconds = (performance.now() - startedAt) / 1000;
+      for (const listener of listeners) listener(seconds, ok);
+    },
+    add(listener: (seconds: number, ok: boolean) => void) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+/**
+ * The embedded database is one connection that runs one call at a time (PGlite's own FIFO mutex
+ * around query, exec and transaction). Its "pool" is that connection: the calls Prisma made are
+ * queued here in the same order, so the head is the one running, the rest are waiting, and a
+ * call's wait is the time from its call until the one before it finished. Bookkeeping only: the
+ * calls themselves are passed through unchanged.
+ */
+function instrumentPglite(pglite: PGlite): ConnectionPool {
+  const acquired = acquireListeners();
+  let queued = 0;
+  // Settles when the latest queued call has finished; the next call's turn starts then.
+  let tail: Promise<void> = Promise.resolve();
+  const wrap = <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> => {
+      const calledAt = performance.now();
+      queued += 1;
+      const previous = tail;
+      let done!: () => void;
+      tail = new Promise<void>((resolve) => (done = resolve));
+      void previous.then(() => acquired.emit(calledAt, true));
+      const result = call(...args);
+      void result
+        .catch(() => undefined)
+        .then(() => previous)
+        .then(() => {
+          queued -= 1;
+          done();
+        });
+      return result;
+    };
+  pglite.query = wrap(pglite.query.bind(pglite)) as PGlite['query'];
+  pglite.exec = wrap(pglite.exec.bind(pglite)) as PGlite['exec'];
+  pglite.transaction = wrap(pglite.transaction.bind(pglite)) as PGlite['transaction'];
+  return {
+    max: 1,
+    total: () => 1,
+    idle: () => (queued > 0 ? 0 : 1),
+    waiting: () => Math.max(queued - 1, 0),
+    onAcquire: acquired.add,
+  };
+}
+
+/** node-postgres' pool, with every checkout (pool.query checks out through `connect` too) timed. */
+function instrumentPgPool(pool: pg.Pool, max: number): ConnectionPool {
+  const acquired = acquireListeners();
+  const connect = pool.connect.bind(pool) as (callback?: (...args: unknown[]) => void) => Promise<pg.PoolClient> | undefined;
+  pool.connect = ((callback?: (error: Error | undefined, ...rest: unknown[]) => void) => {
+    const startedAt = performance.now();
+    if (callback) {
+      return connect((error, ...rest) => {
+        acquired.emit(startedAt, !error);
+        callback(error as Error | undefined, ...rest);
+      });
+    }
+    return connect()!.then(
+      (client) => {
+        acquired.emit(startedAt, true);
+        return client;
+      },
+      (error: unknown) => {
+        acquired.emit(startedAt, false);
+        throw error;
+      },
+    );
+  }) as typeof pool.connect;
+  return {
+    max,
+    total: () => pool.totalCount,
+    idle: () => pool.idleCount,
+    waiting: () => pool.waitingCount,
+    onAcquire: acquired.add,
   };
 }
 
@@ -105,8 +212,10 @@ async function openPglite(dataDir: string): Promise<Database> {
     unlock();
     throw error;
   }
+  const pool = instrumentPglite(pglite);
   return fromDriver({
     kind: 'pglite',
+    pool,
     adapter: new PrismaPGlite(pglite),
     migrationAdapter: () => new PrismaPGlite(pglite),
     ping: async () => {
@@ -133,10 +242,12 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>): Da
     statement_timeout: config.statementTimeoutMs,
     application_name: 'tool-catalog',
   };
+  // Our own pool, so that its sizes and checkouts can be measured; the adapter ends it on $disconnect.
+  const pool = new pg.Pool(poolConfig);
   return fromDriver({
     kind: 'postgres',
-    // The adapter owns its pool and ends it on $disconnect.
-    adapter: new PrismaPg(poolConfig),
+    pool: instrumentPgPool(pool, config.poolMax),
+    adapter: new PrismaPg(pool, { disposeExternalPool: true }),
     // Migrations may run long statements: the server's statement_timeout bounds them, not the client's deadline.
     migrationAdapter: () => new PrismaPg({ ...poolConfig, max: 2, query_timeout: undefined }),
     ping: async (prisma) => {
