@@ -92,8 +92,9 @@ describe('npm run loadtest', () => {
     expect(drawn.length).toBeGreaterThan(0);
     expect(SCENARIOS.legacy!.mix.map((o) => o.name)).toEqual(expect.arrayContaining(drawn));
 
-    const second = await loadtest(args);
-    expect([0, 1]).toContain(second.code);
+    // Latency reported but not enforced: with no errors and no failed checks the run passes.
+    const second = await loadtest([...args, '--no-latency-gate']);
+    expect(second.code, second.stdout + second.stderr).toBe(0);
     const markdowns = resultsOf(dir, 'legacy', '.md');
     expect(markdowns).toHaveLength(2);
     const latest = readFileSync(path.join(dir, markdowns[1]!), 'utf8');
@@ -198,6 +199,10 @@ describe('loadtest pieces', () => {
     expect(summarise(scenario, measurements(2, 0, 0), context).breaches).toEqual([]);
     // 100 ms: over the 50 ms p95 budget, under the 200 ms p99 budget.
     expect(summarise(scenario, measurements(100, 0, 0), context).breaches).toEqual([expect.stringMatching(/^SearchTools p95 100(\.\d+)? ms > 50 ms$/)]);
+    const ungated = summarise(scenario, measurements(100, 0, 0), { ...context, latencyGate: false });
+    expect(ungated.breaches).toEqual([]);
+    expect(ungated.unenforced).toEqual([expect.stringMatching(/^SearchTools p95/)]);
+    expect(summarise(scenario, measurements(2, 10, 0), { ...context, latencyGate: false }).breaches).toEqual([expect.stringMatching(/^error rate/)]);
     expect(summarise(scenario, measurements(2, 10, 0), context).breaches).toEqual([expect.stringMatching(/^error rate 1\.67 % > 1 %/)]);
     expect(summarise(scenario, measurements(2, 0, 100), context).breaches).toEqual([expect.stringMatching(/^check failure rate/)]);
   });

@@ -59,7 +59,10 @@ export interface LoadtestResult {
   teardownProblems: string[];
   /** p95 per operation per second (ms), for the chart. */
   timeline: Array<{ operation: string; points: Array<[number, number]> }>;
+  /** Thresholds crossed that fail the run. */
   breaches: string[];
+  /** Latency budgets crossed in a run told not to enforce them (--no-latency-gate): reported only. */
+  unenforced: string[];
   previous: Comparison | null;
 }
 
@@ -69,7 +72,7 @@ const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** di
 export function summarise(
   scenario: Scenario,
   measurements: Measurements,
-  context: { environment: RunEnvironment; database: string; target: string; selfStarted: boolean; options: LoadtestResult['options'] },
+  context: { environment: RunEnvironment; database: string; target: string; selfStarted: boolean; options: LoadtestResult['options']; latencyGate?: boolean },
 ): Omit<LoadtestResult, 'previous'> {
   const totalWeight = scenario.mix.reduce((sum, op) => sum + op.weight, 0);
   const operations: OperationSummary[] = measurements.operations.map((m) => {
@@ -116,12 +119,15 @@ export function summarise(
   if (totals.checkFailureRate > t.checkFailureRate) {
     breaches.push(`check failure rate ${pct(totals.checkFailureRate)} > ${pct(t.checkFailureRate)} (${checkFailures} of ${checks})`);
   }
+  const latency: string[] = [];
   for (const op of operations) {
     const budget = t.latency[op.name];
     if (!budget || op.p95 === null || op.p99 === null) continue;
-    if (op.p95 > budget.p95) breaches.push(`${op.name} p95 ${msText(op.p95)} ms > ${budget.p95} ms`);
-    if (op.p99 > budget.p99) breaches.push(`${op.name} p99 ${msText(op.p99)} ms > ${budget.p99} ms`);
+    if (op.p95 > budget.p95) latency.push(`${op.name} p95 ${msText(op.p95)} ms > ${budget.p95} ms`);
+    if (op.p99 > budget.p99) latency.push(`${op.name} p99 ${msText(op.p99)} ms > ${budget.p99} ms`);
   }
+  const latencyGate = context.latencyGate ?? true;
+  if (latencyGate) breaches.push(...latency);
   for (const s of measurements.subscribers) {
     if (s.error) breaches.push(`subscriber ${s.name}#${s.index} failed: ${s.error}`);
     else if (!s.openAtEnd) breaches.push(`subscriber ${s.name}#${s.index} was closed before the run ended`);
@@ -147,6 +153,7 @@ export function summarise(
       points: m.perSecond.flatMap((h, second): Array<[number, number]> => (h ? [[second, ms(h.getValueAtPercentile(95))]] : [])),
     })),
     breaches,
+    unenforced: latencyGate ? [] : latency,
   };
 }
 
@@ -213,6 +220,7 @@ export function textReport(result: LoadtestResult): string {
   for (const s of result.subscribers) lines.push(`subscriber ${s.name}#${s.index}: ${s.events} event(s), ${s.error ? `failed: ${s.error}` : s.openAtEnd ? 'open until the end' : 'closed early'}`);
   for (const op of result.operations) for (const [name, count] of Object.entries(op.failedChecks)) lines.push(`  check failed ${count}×: ${op.name}: ${name}`);
   if (result.previous) lines.push(`compared with ${result.previous.file} (${result.previous.startedAt})`);
+  if (result.unenforced.length) lines.push(`latency budgets crossed, reported only (--no-latency-gate):\n${result.unenforced.map((b) => `  - ${b}`).join('\n')}`);
   lines.push(result.breaches.length ? `THRESHOLDS CROSSED:\n${result.breaches.map((b) => `  - ${b}`).join('\n')}` : 'all thresholds met');
   return lines.join('\n');
 }
@@ -236,7 +244,8 @@ export function markdownReport(result: LoadtestResult, chartFile: string): strin
     `- **Database:** ${result.database}`,
     `- **Target:** ${result.target}${result.selfStarted ? ' (started by the runner)' : ''}`,
     `- **Load:** ${result.options.rate > 0 ? `${result.options.rate} req/s` : 'as fast as the connections go'} over ${result.options.connections} connection(s) for ${result.options.durationS} s after ${result.options.warmupS} s of unrecorded warm-up (autocannon)`,
-    `- **Result:** ${result.breaches.length ? `**${result.breaches.length} threshold(s) crossed**` : 'all thresholds met'}`,
+    `- **Result:** ${result.breaches.length ? `**${result.breaches.length} threshold(s) crossed**` : 'all thresholds met'}` +
+      (result.unenforced.length ? `; ${result.unenforced.length} latency budget(s) crossed, not enforced in this run` : ''),
     '',
     '## Mix',
     '',
@@ -278,6 +287,9 @@ export function markdownReport(result: LoadtestResult, chartFile: string): strin
     ...result.subscribers.map((s) => `- Subscriber ${s.name}#${s.index}: ${s.events} event(s); ${s.error ? `failed: ${s.error}` : s.openAtEnd ? 'open until the end' : 'closed early'}.`),
     ...result.operations.flatMap((op) => Object.entries(op.failedChecks).map(([name, count]) => `- Check failed ${count}×: ${op.name}: ${name}`)),
     ...(result.breaches.length ? ['', '### Thresholds crossed', '', ...result.breaches.map((b) => `- ${b}`)] : []),
+    ...(result.unenforced.length
+      ? ['', '### Latency budgets crossed, not enforced in this run (--no-latency-gate)', '', ...result.unenforced.map((b) => `- ${b}`)]
+      : []),
     ...(result.teardownProblems.length ? ['', '### Teardown problems', '', ...result.teardownProblems.map((p) => `- ${p}`)] : []),
     '',
     '## Latency over time',
