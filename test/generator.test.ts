@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { importCatalog } from '../src/catalog/importer.js';
 import type { Database } from '../src/db/database.js';
 import { applyMigrations } from '../src/db/migrations.js';
@@ -20,6 +20,12 @@ const TSX = path.join(root, 'node_modules', '.bin', 'tsx');
 const CLI = [TSX, 'src/cli/index.ts'];
 
 let workDir: string;
+const terminals: Terminal[] = [];
+function terminalFor(args: string[]): Terminal {
+  const terminal = startInTerminal([...CLI, ...args], { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+  terminals.push(terminal);
+  return terminal;
+}
 let db: Database;
 let drop: () => Promise<void>;
 
@@ -51,6 +57,9 @@ beforeAll(async () => {
   ({ db, drop } = await openTestDatabase());
   await applyMigrations(db.migrationAdapter());
 });
+afterEach(async () => {
+  await Promise.all(terminals.splice(0).map((terminal) => terminal.kill()));
+});
 afterAll(async () => {
   await drop?.();
   rmSync(workDir, { recursive: true, force: true });
@@ -65,7 +74,7 @@ async function answer(terminal: Terminal, prompt: string | RegExp, keys = '') {
 describe('tool-catalog new in a terminal', () => {
   it('walks the seven steps, works out estimates on the spot, shows the file and writes what the importer accepts', async () => {
     const out = path.join(workDir, 'wizard');
-    const terminal = startInTerminal([...CLI, 'new', '--template', 'simple-command', '--out', out], { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+    const terminal = terminalFor(['new', '--template', 'simple-command', '--out', out]);
     // 1/7 basic information
     await terminal.expect('1/7 Basic information');
     await answer(terminal, 'Tool name', 'wizard-probe');
@@ -153,7 +162,7 @@ describe('tool-catalog new in a terminal', () => {
 
   it('stops when cancelled at any step and writes nothing', async () => {
     const out = path.join(workDir, 'cancelled');
-    const terminal = startInTerminal([...CLI, 'new', '--template', 'api-tool', '--out', out], { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+    const terminal = terminalFor(['new', '--template', 'api-tool', '--out', out]);
     await answer(terminal, 'Tool name', 'never-written');
     await answer(terminal, 'Platform');
     await answer(terminal, 'Category');

@@ -15,6 +15,8 @@ export interface Terminal {
   screen(): string;
   /** Resolves with the exit code (bounded; the process is killed after the timeout). */
   exit(timeoutMs?: number): Promise<number | null>;
+  /** Ends the program if it still runs (a failed test must not leave it waiting for keys). */
+  kill(): Promise<void>;
 }
 
 function shellQuote(arg: string): string {
@@ -77,6 +79,15 @@ export function startInTerminal(command: string[], options: { cwd: string; env: 
       child.stdin.write(keys);
     },
     screen: clean,
+    async kill() {
+      if (done) return;
+      // Ctrl-C as a person would press it; if that does not end it, closing the terminal (killing
+      // `script`, which holds the pty) hangs up the program on it.
+      child.stdin.write(KEY.ctrlC);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+      await exited;
+      clearTimeout(timer);
+    },
     async exit(timeoutMs = 20_000) {
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       const code = await exited;
