@@ -12,7 +12,8 @@ import { importCatalog } from '../src/catalog/importer.js';
 import type { Database } from '../src/db/database.js';
 import { applyMigrations } from '../src/db/migrations.js';
 import { TEMPLATE_NAMES } from '../src/generator/templates.js';
-import { openTestDatabase } from './support/service.js';
+import { startServerProcess } from './support/process.js';
+import { openTestDatabase, processDatabase } from './support/service.js';
 import { KEY, startInTerminal, type Terminal } from './support/terminal.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -223,6 +224,48 @@ describe('tool-catalog new without a terminal', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('pass --yes');
     expect(filesUnder(path.join(workDir, 'no-tty'))).toEqual([]);
+  });
+});
+
+describe('tool-catalog new --publish', () => {
+  it('imports the checked file into a running service with an editor key, and is refused without one', async () => {
+    const adminKey = 'generator-admin-key-0123456789';
+    const database = await processDatabase(path.join(workDir, 'publish'));
+    const server = await startServerProcess({ ...database.env, ADMIN_API_KEY: adminKey, CATALOG_WATCH: 'false' });
+    try {
+      const args = ['new', '--template', 'monitoring-tool', '--name', 'published-probe', '--meta', 'author=ci', '--yes', '--publish', server.url];
+      const refused = await cli(args);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/refused the import/);
+      const published = await cli([...args, '--api-key', adminKey]);
+      expect(published.code, published.stderr).toBe(0);
+      expect(published.stdout).toMatch(/^Published published-probe \(monitoring\) 1\.0 to http:\/\/127\.0\.0\.1:\d+: create, catalog revision \d+\.$/m);
+      const read = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ tool(name: "published-probe", platform: "monitoring") { version capabilities { name patterns { timeEstimateMs } } } }' }),
+      }).then((r) => r.json() as Promise<{ data: { tool: { version: string; capabilities: Array<{ name: string; patterns: Array<{ timeEstimateMs: string }> }> } } }>);
+      expect(read.data.tool).toEqual({ version: '1.0', capabilities: [{ name: 'metric_query', patterns: [{ timeEstimateMs: '200 + series * 2' }] }] });
+    } finally {
+      await server.stop();
+      await database.drop();
+    }
+  });
+
+  it('imports it into the configured database with --publish-db', async () => {
+    const database = await processDatabase(path.join(workDir, 'publish-db'));
+    try {
+      const args = ['new', '--template', 'database-tool', '--name', 'db-published', '--meta', 'author=ci', '--yes', '--publish-db'];
+      const first = await cli(args, database.env);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toContain('Published db-published (database) 1.0 to the database: create.');
+      // The same version again with other content is what the catalog refuses: nothing is written.
+      const again = await cli([...args, '--description', 'Changed without a new version.'], database.env);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/version 1\.0 of db-published \(database\) already exists with other content/);
+    } finally {
+      await database.drop();
+    }
   });
 });
 
