@@ -95,30 +95,9 @@ export function pick(items) {
   return items[Math.floor(Math.random() * items.length)];
 }
 
-/** Tools of the sample catalog (catalog/), by name and platform. */
-export const SAMPLE_TOOLS = [
-  { name: 'grep', platform: 'linux' },
-  { name: 'Get-Process', platform: 'windows' },
-  { name: 'dig', platform: 'network' },
-  { name: 'psql', platform: 'database' },
-  { name: 'kubectl-get-pods', platform: 'container' },
-];
-
-export const TOOL_BY_NAME = /* GraphQL */ `
-  query ToolByName($name: String!, $platform: String) {
-    tool(name: $name, platform: $platform) {
-      name
-      platform
-      version
-      capabilities {
-        name
-        patterns {
-          name
-        }
-      }
-    }
-  }
-`;
+// Tools, queries and mixes shared with `npm run loadtest` live in ../scenarios/.
+export { SAMPLE_TOOLS } from '../scenarios/lib.js';
+export { TOOL_BY_NAME } from '../scenarios/legacy.js';
 
 export const TOOLS_NESTED = /* GraphQL */ `
   query ToolsNested($first: Int!, $after: String) {

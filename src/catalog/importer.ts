@@ -145,8 +145,11 @@ function reject(tool: PlannedTool, reason: string) {
   tool.diagnostics = [...tool.diagnostics, { severity: 'error', file: tool.file, message: reason }];
 }
 
-/** Decides, per tool, what the import would do against the database as it is now. */
-async function plan(prisma: PrismaClient, read: Awaited<ReturnType<typeof readInputs>>): Promise<PlannedTool[]> {
+/**
+ * What the files alone decide, before the database is asked: rejected files, and the tools whose
+ * definitions are valid (in `valid`, also listed in `tools`).
+ */
+function judgeFiles(read: Awaited<ReturnType<typeof readInputs>>) {
   const tools: PlannedTool[] = [];
   for (const report of read.problems) {
     tools.push({ file: report.file, action: 'rejected', reason: report.diagnostics[0]?.message, diagnostics: report.diagnostics });
@@ -174,6 +177,37 @@ async function plan(prisma: PrismaClient, read: Awaited<ReturnType<typeof readIn
     }
     tools.push(tool);
   }
+  return { tools, valid, successorGiven, breakingAcknowledged };
+}
+
+/** A tool defined by two files of one import: the later one is rejected. */
+function duplicateOf(firstFile: Map<string, string>, tool: PlannedTool): string | undefined {
+  const key = `${tool.definition!.name}\u0000${tool.definition!.platform}`;
+  const earlier = firstFile.get(key);
+  if (!earlier) firstFile.set(key, tool.file);
+  return earlier;
+}
+
+/**
+ * The importer's checks without a database (`tool-catalog validate`, the generator): every file
+ * read, parsed and validated exactly as an import reads it, and tools defined twice. Whether a
+ * version already exists in a catalog is left to `importCatalog` (a dry run), which asks the database.
+ */
+export async function checkCatalog(input: ImportInput, options: Pick<ImportOptions, 'strict' | 'platform'> = {}): Promise<Pick<ImportReport, 'tools' | 'skipped'>> {
+  const read = await readInputs(input, undefined, options);
+  const { tools, valid } = judgeFiles(read);
+  const firstFile = new Map<string, string>();
+  for (const tool of valid) {
+    const earlier = duplicateOf(firstFile, tool);
+    if (earlier) reject(tool, `tool ${tool.definition!.name} (${tool.definition!.platform}) is also defined in ${earlier}`);
+    else tool.action = 'create';
+  }
+  return { tools, skipped: read.skipped };
+}
+
+/** Decides, per tool, what the import would do against the database as it is now. */
+async function plan(prisma: PrismaClient, read: Awaited<ReturnType<typeof readInputs>>): Promise<PlannedTool[]> {
+  const { tools, valid, successorGiven, breakingAcknowledged } = judgeFiles(read);
 
   const names = [...new Set(valid.map((t) => t.name!))];
   const existing = names.length
@@ -196,12 +230,11 @@ async function plan(prisma: PrismaClient, read: Awaited<ReturnType<typeof readIn
     if (!successorGiven.get(tool) && stored?.successor) tool.definition = { ...tool.definition!, successor: stored.successor };
     const definition = tool.definition!;
     const key = `${definition.name}\u0000${definition.platform}`;
-    const earlier = firstFile.get(key);
+    const earlier = duplicateOf(firstFile, tool);
     if (earlier) {
       reject(tool, `tool ${definition.name} (${definition.platform}) is also defined in ${earlier}`);
       continue;
     }
-    firstFile.set(key, tool.file);
     const hash = contentHash(definition);
     const rows = byIdentity.get(key) ?? [];
     const latest = rows.find((r) => r.isLatest);

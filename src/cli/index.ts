@@ -5,6 +5,9 @@ import { exportCommand } from './export.js';
 import { createKeyCommand, listKeysCommand, revokeKeyCommand } from './keys.js';
 import { reloadCommand } from './reload.js';
 import { exportProfilesCommand } from './profiles.js';
+import { collect, newCommand } from './new.js';
+import { validateCommand } from './validate.js';
+import { TEMPLATE_NAMES } from '../generator/templates.js';
 
 const program = new Command('tool-catalog')
   .description('Manage the tool catalog from the command line (uses DATABASE_URL, or the embedded database in DATA_DIR).')
@@ -59,6 +62,42 @@ profiles
   .option('--out <file>', 'write to this file instead of standard output')
   .action(async (options) => {
     process.exitCode = await exportProfilesCommand(options);
+  });
+
+program
+  .command('new')
+  .description('write a new tool file with a wizard (or, with --yes, from a template, an answers file and flags), checked by the importer first')
+  .addOption(new Option('--template <name>', 'start from a template').choices([...TEMPLATE_NAMES]))
+  .option('--answers <file>', 'answers as YAML or JSON (the keys of a tool file: tool_name excepted, use name)')
+  .option('-y, --yes', 'ask nothing: take the template, answers file and flags as they are')
+  .option('--out <path>', 'a .yaml file, or a catalog directory to write <platform>/<name>.yaml into (default: CATALOG_DIR)')
+  .option('--force', 'replace an existing file')
+  .option('--name <name>', 'tool name')
+  .option('--platform <platform>', 'platform (linux, windows, network, database, cloud, kubernetes, container, monitoring, custom…)')
+  .option('--category <category>', 'category')
+  .option('--description <text>', 'one sentence: what it does')
+  .option('--tool-version <version>', 'version (default 1.0)')
+  .option('--execution-location <where>', 'where it runs')
+  .option('--default <key=value>', 'a default (repeatable)', collect, [])
+  .option('--dependency <text>', 'a dependency (repeatable)', collect, [])
+  .option('--meta <key=value>', 'a metadata entry (repeatable)', collect, [])
+  .option('--tag <tag>', 'a tag (repeatable)', collect, [])
+  .option('--set <path=value>', 'any answer by path, e.g. capabilities.0.patterns.0.time_estimate_ms="200 + N" (repeatable; value read as YAML)', collect, [])
+  .option('--publish <url>', 'import it into a running service instead of writing a file (needs an editor key)')
+  .option('--api-key <key>', 'editor key for --publish (or TOOL_CATALOG_API_KEY)')
+  .option('--publish-db', 'import it into the configured database instead of writing a file')
+  .option('--actor <name>', 'who the audit log names (--publish-db)', actorName())
+  .action(async (options) => {
+    process.exitCode = await newCommand(options);
+  });
+
+program
+  .command('validate')
+  .description("check tool files with the importer's own checks, writing nothing; exit code 1 on any error")
+  .argument('<paths...>', 'files or directories (searched recursively for .yaml/.yml)')
+  .option('--quiet', 'print errors only')
+  .action(async (paths: string[], options) => {
+    process.exitCode = await validateCommand(paths, options);
   });
 
 const keys = program.command('keys').description('manage API keys (stored hashed; shown once when created)');

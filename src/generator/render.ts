@@ -1,0 +1,89 @@
+// From answers to the tool file: the YAML text, the importer's verdict on it, and the estimates
+// worked out with sample numbers.
+import { stringify } from 'yaml';
+import { checkCatalog } from '../catalog/importer.js';
+import type { Diagnostic } from '../catalog/diagnostics.js';
+import { compileEstimate, estimateVariables, evaluateEstimate } from '../catalog/expressions.js';
+import { safeFileName } from '../catalog/exporter.js';
+import type { Answers, PatternAnswers } from './answers.js';
+
+const blank = (value: unknown) =>
+  value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0) ||
+  (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0);
+const compact = (entries: Array<[string, unknown]>) => Object.fromEntries(entries.filter(([, v]) => !blank(v)));
+
+/** The answers as a standard tool file (the shape of catalog/linux/grep.yaml): capabilities and patterns by name. */
+export function toolDocument(answers: Answers): Record<string, unknown> {
+  return compact([
+    ['tool_name', answers.name],
+    ['version', answers.version],
+    ['description', answers.description],
+    ['platform', answers.platform],
+    ['category', answers.category],
+    ['execution_location', answers.execution_location],
+    ['defaults', answers.defaults],
+    ['dependencies', answers.dependencies],
+    [
+      'capabilities',
+      Object.fromEntries(
+        answers.capabilities.map((capability) => [
+          capability.name,
+          compact([
+            ['description', capability.description],
+            ['patterns', Object.fromEntries(capability.patterns.map((pattern) => [pattern.name, patternDocument(pattern)]))],
+          ]),
+        ]),
+      ),
+    ],
+    ['metadata', compact(Object.entries(answers.metadata))],
+  ]);
+}
+
+function patternDocument(pattern: PatternAnswers): Record<string, unknown> {
+  const { name: _name, ...fields } = pattern;
+  return compact(Object.entries(fields));
+}
+
+export function renderYaml(answers: Answers): string {
+  const header = `# ${answers.name || 'new tool'} - written by tool-catalog new; check with: tool-catalog validate <file>\n`;
+  return header + stringify(toolDocument(answers), { lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+/** Where the file goes in a catalog directory: `<platform>/<name>.yaml`, as export names it. */
+export function catalogPath(answers: Answers): string {
+  return `${safeFileName(answers.platform.trim().toLowerCase() || 'custom')}/${safeFileName(answers.name)}.yaml`;
+}
+
+export interface Verdict {
+  yaml: string;
+  diagnostics: Diagnostic[];
+  valid: boolean;
+}
+
+/** The importer's own checks on the file the answers make, named as it will be written. */
+export async function checkAnswers(answers: Answers, fileName: string): Promise<Verdict> {
+  const yaml = renderYaml(answers);
+  const { tools } = await checkCatalog({ documents: [{ name: fileName, content: yaml }] });
+  const diagnostics = tools.flatMap((t) => t.diagnostics);
+  return { yaml, diagnostics, valid: tools.length === 1 && tools[0]!.action !== 'rejected' };
+}
+
+/** Sample value for a variable an estimate uses that nothing declares. */
+export const SAMPLE_VALUE = 1000;
+
+/**
+ * An estimate worked out the way selection will: the documented globals (N = 100…), then the
+ * defaults the pattern's inputs declare. Undeclared variables get SAMPLE_VALUE and are named.
+ */
+export function previewEstimate(expression: string, pattern: Pick<PatternAnswers, 'required_inputs' | 'optional_inputs'>): { ok: boolean; text: string } {
+  const compiled = compileEstimate(expression);
+  if (!compiled.ok) return { ok: false, text: `not an estimate: ${compiled.error}` };
+  const variables = estimateVariables({ requiredInputs: pattern.required_inputs, optionalInputs: pattern.optional_inputs }, {});
+  const undeclared = compiled.variables.filter((v) => variables[v] === undefined);
+  for (const v of undeclared) variables[v] = SAMPLE_VALUE;
+  const result = evaluateEstimate(compiled, variables);
+  if (!result.ok) return { ok: false, text: result.reason === 'EXPRESSION_ERROR' ? result.error : `missing ${result.missing.join(', ')}` };
+  const used = compiled.variables.map((v) => `${v}=${variables[v]}${undeclared.includes(v) ? ' (sample)' : ''}`).join(', ');
+  const note = undeclared.length ? `; declare ${undeclared.join(', ')} as an input with a default, or callers must pass it` : '';
+  return { ok: true, text: `= ${Number(result.value.toPrecision(6))}${used ? ` with ${used}` : ''}${note}` };
+}

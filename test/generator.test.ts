@@ -1,0 +1,293 @@
+// tool-catalog new and validate, as operators use them: the wizard in a real pseudo-terminal
+// (a full run and a cancelled one), every template without a terminal, and each file written then
+// imported by the real importer into a real database (PGlite, or PostgreSQL with DATABASE_URL).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { importCatalog } from '../src/catalog/importer.js';
+import type { Database } from '../src/db/database.js';
+import { applyMigrations } from '../src/db/migrations.js';
+import { TEMPLATE_NAMES } from '../src/generator/templates.js';
+import { startServerProcess } from './support/process.js';
+import { openTestDatabase, processDatabase } from './support/service.js';
+import { KEY, startInTerminal, type Terminal } from './support/terminal.js';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const TSX = path.join(root, 'node_modules', '.bin', 'tsx');
+const CLI = [TSX, 'src/cli/index.ts'];
+
+let workDir: string;
+const terminals: Terminal[] = [];
+function terminalFor(args: string[]): Terminal {
+  const terminal = startInTerminal([...CLI, ...args], { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+  terminals.push(terminal);
+  return terminal;
+}
+let db: Database;
+let drop: () => Promise<void>;
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(CLI[0]!, [...CLI.slice(1), ...args], { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => (stdout += c));
+  child.stderr.on('data', (c) => (stderr += c));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  return new Promise((resolve) =>
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+}
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
+}
+
+beforeAll(async () => {
+  workDir = mkdtempSync(path.join(tmpdir(), 'tool-catalog-generator-'));
+  ({ db, drop } = await openTestDatabase());
+  await applyMigrations(db.migrationAdapter());
+});
+afterEach(async () => {
+  await Promise.all(terminals.splice(0).map((terminal) => terminal.kill()));
+});
+afterAll(async () => {
+  await drop?.();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+/** Waits for a prompt, then answers it (Enter alone keeps what the template proposed). */
+async function answer(terminal: Terminal, prompt: string | RegExp, keys = '') {
+  await terminal.expect(prompt);
+  terminal.type(keys + KEY.enter);
+}
+
+describe('tool-catalog new in a terminal', () => {
+  it('walks the seven steps, works out estimates on the spot, shows the file and writes what the importer accepts', async () => {
+    const out = path.join(workDir, 'wizard');
+    const terminal = terminalFor(['new', '--template', 'simple-command', '--out', out]);
+    // 1/7 basic information
+    await terminal.expect('1/7 Basic information');
+    await answer(terminal, 'Tool name', 'wizard-probe');
+    await answer(terminal, 'Platform', KEY.down); // linux -> windows
+    await answer(terminal, 'Category');
+    await answer(terminal, 'Description');
+    await answer(terminal, 'Version', `${KEY.backspace.repeat(3)}2.0`);
+    // 2/7 defaults
+    await terminal.expect('2/7 Defaults');
+    await answer(terminal, 'Where it runs');
+    await answer(terminal, 'Default accuracy_level');
+    await answer(terminal, 'Default freshness');
+    await answer(terminal, 'Default data_source');
+    await answer(terminal, 'More defaults', 'retries=3');
+    // 3/7 dependencies
+    await terminal.expect('3/7 Dependencies');
+    await answer(terminal, 'What it needs', 'powershell');
+    // 4/7 capabilities and patterns
+    await terminal.expect('4/7 Capabilities and patterns');
+    await answer(terminal, 'Capability name');
+    await answer(terminal, 'Capability description');
+    await answer(terminal, 'Pattern name');
+    await answer(terminal, 'Pattern description');
+    await answer(terminal, 'Typical use cases');
+    await answer(terminal, 'Required inputs');
+    await answer(terminal, 'Optional inputs', ', hosts:integer=20');
+    // An estimate that is not arithmetic is refused on the spot and asked again.
+    await answer(terminal, 'Time estimate in ms', `${KEY.backspace.repeat(20)}eval(N)`);
+    await terminal.expect(/not an estimate: unknown function/);
+    await answer(terminal, 'Time estimate in ms', `${KEY.backspace.repeat(20)}250 + 2 * hosts`);
+    // Worked out with the input's declared default (hosts = 20): 250 + 40.
+    await terminal.expect('250 + 2 * hosts = 290 with hosts=20');
+    await answer(terminal, 'Cost estimate', `${KEY.backspace.repeat(20)}ceil(N / 30)`);
+    await terminal.expect('ceil(N / 30) = 4 with N=100');
+    await answer(terminal, 'Complexity score');
+    await answer(terminal, 'Scope');
+    await answer(terminal, 'Completeness');
+    await answer(terminal, 'Limitations');
+    await answer(terminal, 'Requires a human approval');
+    await answer(terminal, 'Safe to run in production');
+    await answer(terminal, 'Most it may cost', '9');
+    await terminal.expect('Preference scores');
+    await answer(terminal, 'speed: how well it suits a caller who wants the answer fast');
+    await answer(terminal, 'accuracy:');
+    await answer(terminal, 'cost:');
+    await answer(terminal, 'complexity:');
+    await answer(terminal, 'completeness:');
+    await answer(terminal, 'Outputs');
+    await answer(terminal, 'Another pattern');
+    await answer(terminal, 'Another capability');
+    // 5/7 metadata
+    await terminal.expect('5/7 Metadata');
+    await answer(terminal, 'Author', 'ops team');
+    await answer(terminal, 'Tags');
+    await answer(terminal, 'Documentation URL');
+    // 6/7 review: the file as it will be written, and the importer's verdict
+    await terminal.expect('6/7 Review');
+    await terminal.expect('tool_name: wizard-probe');
+    await terminal.expect('The importer accepts it');
+    await answer(terminal, 'Save it?');
+    await terminal.expect('Wrote');
+    expect(await terminal.exit()).toBe(0);
+
+    expect(filesUnder(out)).toEqual(['windows/wizard-probe.yaml']);
+    const file = path.join(out, 'windows', 'wizard-probe.yaml');
+    const written = parse(readFileSync(file, 'utf8'));
+    expect(written).toMatchObject({
+      tool_name: 'wizard-probe',
+      platform: 'windows',
+      version: '2.0',
+      defaults: { retries: '3' },
+      dependencies: ['powershell'],
+      metadata: { author: 'ops team' },
+    });
+    const pattern = written.capabilities.command_output.patterns.run_once;
+    expect(pattern).toMatchObject({ time_estimate_ms: '250 + 2 * hosts', cost_estimate: 'ceil(N / 30)', policy: { max_cost: 9 } });
+    expect(pattern.optional_inputs).toContainEqual({ name: 'hosts', type: 'integer', default: 20 });
+
+    const report = await importCatalog(db.prisma, { paths: [file] }, { actor: 'test' });
+    expect(report.counts).toMatchObject({ create: 1, rejected: 0, warnings: 0 });
+    const stored = await db.prisma.tool.findFirstOrThrow({ where: { name: 'wizard-probe', platform: 'windows' }, include: { capabilities: { include: { patterns: true } } } });
+    expect(stored.version).toBe('2.0');
+    expect(stored.capabilities[0]!.patterns[0]!.timeEstimateMs).toBe('250 + 2 * hosts');
+  });
+
+  it('stops when cancelled at any step and writes nothing', async () => {
+    const out = path.join(workDir, 'cancelled');
+    const terminal = terminalFor(['new', '--template', 'api-tool', '--out', out]);
+    await answer(terminal, 'Tool name', 'never-written');
+    await answer(terminal, 'Platform');
+    await answer(terminal, 'Category');
+    await answer(terminal, 'Description');
+    await answer(terminal, 'Version');
+    await terminal.expect('2/7 Defaults');
+    await terminal.expect('Where it runs');
+    terminal.type(KEY.ctrlC);
+    await terminal.expect('Cancelled: nothing was written.');
+    expect(await terminal.exit()).toBe(130);
+    expect(filesUnder(out)).toEqual([]);
+  });
+});
+
+describe('tool-catalog new without a terminal', () => {
+  it('writes every template from flags with --yes, and the importer takes each one into the database', async () => {
+    const out = path.join(workDir, 'templates');
+    for (const template of TEMPLATE_NAMES) {
+      const result = await cli(['new', '--template', template, '--name', `from-${template}`, '--meta', 'author=ci', '--yes', '--out', out]);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+    }
+    const files = filesUnder(out);
+    expect(files).toHaveLength(TEMPLATE_NAMES.length);
+    const report = await importCatalog(db.prisma, { paths: [out] }, { actor: 'test' });
+    expect(report.counts).toMatchObject({ files: TEMPLATE_NAMES.length, create: TEMPLATE_NAMES.length, rejected: 0, warnings: 0 });
+    const names = (await db.prisma.tool.findMany({ where: { name: { startsWith: 'from-' } }, select: { name: true } })).map((t) => t.name).sort();
+    expect(names).toEqual(TEMPLATE_NAMES.map((t) => `from-${t}`).sort());
+  });
+
+  it('takes answers from a file and --set, and writes nothing the importer rejects', async () => {
+    const out = path.join(workDir, 'answers');
+    const answers = path.join(workDir, 'answers.yaml');
+    writeFileSync(
+      answers,
+      'name: answered-tool\nplatform: network\ncategory: network\ndescription: From an answers file.\ncapabilities:\n  - name: reachability\n    patterns:\n      - name: probe\n        time_estimate_ms: "100 * N"\n',
+    );
+    const good = await cli(['new', '--answers', answers, '--set', 'capabilities.0.patterns.0.complexity_score=0.4', '--yes', '--out', out]);
+    expect(good.code).toBe(0);
+    const written = parse(readFileSync(path.join(out, 'network', 'answered-tool.yaml'), 'utf8'));
+    expect(written.capabilities.reachability.patterns.probe).toMatchObject({ time_estimate_ms: '100 * N', complexity_score: 0.4 });
+
+    const bad = await cli(['new', '--answers', answers, '--name', 'rejected-tool', '--set', 'capabilities.0.patterns.0.complexity_score=7', '--yes', '--out', out]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/rejected-tool\.yaml:\d+:\d+: error: capabilities\.reachability\.patterns\.probe\.complexity_score: expected a number from 0 to 1, found 7/);
+    expect(bad.stderr).toContain('nothing was written');
+    expect(filesUnder(out)).toEqual(['network/answered-tool.yaml']);
+
+    const typo = path.join(workDir, 'typo.yaml');
+    writeFileSync(typo, 'name: x\ncapabilitys: []\n');
+    const refused = await cli(['new', '--answers', typo, '--yes', '--out', out]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/typo\.yaml: .*capabilitys/);
+  });
+
+  it('refuses to run the wizard without a terminal unless told --yes', async () => {
+    const result = await cli(['new', '--template', 'api-tool', '--name', 'x', '--out', path.join(workDir, 'no-tty')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('pass --yes');
+    expect(filesUnder(path.join(workDir, 'no-tty'))).toEqual([]);
+  });
+});
+
+describe('tool-catalog new --publish', () => {
+  it('imports the checked file into a running service with an editor key, and is refused without one', async () => {
+    const adminKey = 'generator-admin-key-0123456789';
+    const database = await processDatabase(path.join(workDir, 'publish'));
+    const server = await startServerProcess({ ...database.env, ADMIN_API_KEY: adminKey, CATALOG_WATCH: 'false' });
+    try {
+      const args = ['new', '--template', 'monitoring-tool', '--name', 'published-probe', '--meta', 'author=ci', '--yes', '--publish', server.url];
+      const refused = await cli(args);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/refused the import/);
+      const published = await cli([...args, '--api-key', adminKey]);
+      expect(published.code, published.stderr).toBe(0);
+      expect(published.stdout).toMatch(/^Published published-probe \(monitoring\) 1\.0 to http:\/\/127\.0\.0\.1:\d+: create, catalog revision \d+\.$/m);
+      const read = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ tool(name: "published-probe", platform: "monitoring") { version capabilities { name patterns { timeEstimateMs } } } }' }),
+      }).then((r) => r.json() as Promise<{ data: { tool: { version: string; capabilities: Array<{ name: string; patterns: Array<{ timeEstimateMs: string }> }> } } }>);
+      expect(read.data.tool).toEqual({ version: '1.0', capabilities: [{ name: 'metric_query', patterns: [{ timeEstimateMs: '200 + series * 2' }] }] });
+    } finally {
+      await server.stop();
+      await database.drop();
+    }
+  });
+
+  it('imports it into the configured database with --publish-db', async () => {
+    const database = await processDatabase(path.join(workDir, 'publish-db'));
+    try {
+      const args = ['new', '--template', 'database-tool', '--name', 'db-published', '--meta', 'author=ci', '--yes', '--publish-db'];
+      const first = await cli(args, database.env);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toContain('Published db-published (database) 1.0 to the database: create.');
+      // The same version again with other content is what the catalog refuses: nothing is written.
+      const again = await cli([...args, '--description', 'Changed without a new version.'], database.env);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/version 1\.0 of db-published \(database\) already exists with other content/);
+    } finally {
+      await database.drop();
+    }
+  });
+});
+
+describe('tool-catalog validate', () => {
+  it("reports the importer's problems as file:line:column: severity: path: message and exits 1 on an error", async () => {
+    const dir = path.join(workDir, 'validate');
+    mkdirSync(path.join(dir, 'linux'), { recursive: true });
+    writeFileSync(path.join(dir, 'linux', 'good.yaml'), readFileSync(path.join(root, 'catalog', 'linux', 'grep.yaml'), 'utf8'));
+    writeFileSync(
+      path.join(dir, 'linux', 'bad.yaml'),
+      'tool_name: bad\nversion: "1.0"\nplatform: linux\ncategory: system\ncapabilities:\n  c:\n    patterns:\n      p:\n        complexity_score: 7\n',
+    );
+    const bad = await cli(['validate', dir]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain(`${path.join(dir, 'linux', 'bad.yaml')}:9:27: error: capabilities.c.patterns.p.complexity_score: expected a number from 0 to 1, found 7`);
+    expect(bad.stderr).toContain('2 file(s): 1 valid, 1 rejected');
+
+    rmSync(path.join(dir, 'linux', 'bad.yaml'));
+    const good = await cli(['validate', dir]);
+    expect(good.code).toBe(0);
+    expect(good.stderr).toContain('1 file(s): 1 valid, 0 rejected, 0 error(s)');
+    // Nothing was written anywhere: validate has no database.
+    expect(filesUnder(dir)).toEqual(['linux/good.yaml']);
+  });
+});

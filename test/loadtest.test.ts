@@ -1,0 +1,209 @@
+// npm run loadtest, end to end against a real service process (PGlite, or PostgreSQL with
+// DATABASE_URL): tiny runs that prove the runner, its reports and its refusals work. No figure is
+// asserted: only that what was measured is reported, and that the exit code follows the thresholds.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCENARIOS } from '../loadtest/scenarios/index.js';
+import { niceStep } from '../scripts/loadtest/chart.js';
+import type { Measurements } from '../scripts/loadtest/measure.js';
+import { summarise, type LoadtestResult } from '../scripts/loadtest/report.js';
+import { assertLoopbackTarget, isLoopbackHost, parseDuration } from '../scripts/loadtest/target.js';
+import { startServerProcess, type ServerProcess } from './support/process.js';
+import { processDatabase } from './support/service.js';
+import { build } from 'hdr-histogram-js';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const ADMIN_KEY = 'loadtest-admin-key-0123456789';
+
+let workDir: string;
+let server: ServerProcess;
+let dropDatabase = async () => {};
+
+function loadtest(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(path.join(root, 'node_modules', '.bin', 'tsx'), ['scripts/loadtest.ts', ...args], {
+    cwd: root,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => (stdout += c));
+  child.stderr.on('data', (c) => (stderr += c));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  return new Promise((resolve) =>
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+}
+
+const resultsOf = (dir: string, scenario: string, ext: string) =>
+  readdirSync(dir)
+    .filter((f) => f.startsWith(`loadtest-${scenario}-`) && f.endsWith(ext))
+    .sort();
+
+beforeAll(async () => {
+  workDir = mkdtempSync(path.join(tmpdir(), 'tool-catalog-loadtest-'));
+  const database = await processDatabase(workDir);
+  dropDatabase = database.drop;
+  server = await startServerProcess({ ...database.env, ADMIN_API_KEY: ADMIN_KEY, CATALOG_WATCH: 'false' });
+});
+afterAll(async () => {
+  await server?.stop();
+  await dropDatabase();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+describe('npm run loadtest', () => {
+  it('runs the legacy mix against a target, reports every operation and compares with the previous run', async () => {
+    const dir = path.join(workDir, 'legacy');
+    const args = ['--scenario', 'legacy', '--target', server.url, '--rate', '40', '--duration', '2', '--warmup', '1', '--connections', '4', '--results-dir', dir];
+    const first = await loadtest(args);
+    const [json] = resultsOf(dir, 'legacy', '.json');
+    expect(json, first.stderr).toBeDefined();
+    const result = JSON.parse(readFileSync(path.join(dir, json!), 'utf8')) as LoadtestResult;
+    // The exit code follows the thresholds, whatever this busy machine measured.
+    expect(first.code).toBe(result.breaches.length ? 1 : 0);
+    expect(result.operations.map((o) => o.name)).toEqual(SCENARIOS.legacy!.mix.map((o) => o.name));
+    expect(result.totals.responses).toBeGreaterThan(0);
+    expect(result.totals.errors).toBe(0);
+    expect(result.totals.checkFailures).toBe(0);
+    for (const op of result.operations.filter((o) => o.responses > 0)) {
+      expect(op.p50).toBeGreaterThan(0);
+      expect(op.p50!).toBeLessThanOrEqual(op.p95!);
+      expect(op.p95!).toBeLessThanOrEqual(op.p99!);
+      expect(op.checks).toBeGreaterThanOrEqual(op.responses * 3);
+    }
+    expect(result.database).toMatch(/pglite|postgres/i);
+    expect(first.stdout).toMatch(/^ListTools +\d+/m);
+
+    const markdown = readFileSync(path.join(dir, json!.replace(/\.json$/, '.md')), 'utf8');
+    for (const heading of ['**Machine:**', '**Commit:**', '**Database:**', '## Mix', '## Thresholds', '## Results', '## Latency over time']) expect(markdown).toContain(heading);
+    expect(markdown).toContain('| ListTools | 35 | 35 % |');
+    expect(markdown).toContain('No previous run of this scenario to compare with.');
+    const svg = readFileSync(path.join(dir, json!.replace(/\.json$/, '.svg')), 'utf8');
+    expect(svg).toMatch(/^<svg /);
+    const drawn = [...svg.matchAll(/data-series="([^"]+)"/g)].map((m) => m[1]);
+    expect(drawn.length).toBeGreaterThan(0);
+    expect(SCENARIOS.legacy!.mix.map((o) => o.name)).toEqual(expect.arrayContaining(drawn));
+
+    // Latency reported but not enforced: with no errors and no failed checks the run passes.
+    const second = await loadtest([...args, '--no-latency-gate']);
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    const markdowns = resultsOf(dir, 'legacy', '.md');
+    expect(markdowns).toHaveLength(2);
+    const latest = readFileSync(path.join(dir, markdowns[1]!), 'utf8');
+    expect(latest).toContain(`compares with the previous run of this scenario, \`${json}\``);
+    expect(latest).toMatch(/\| Δ req\/s \| Δ p95 \|/);
+  });
+
+  it('runs the writes mix: editors publish, the subscriber sees it, the tools it made are deleted afterwards', async () => {
+    const dir = path.join(workDir, 'writes');
+    const run = await loadtest(['--scenario', 'writes', '--target', server.url, '--api-key', ADMIN_KEY, '--rate', '20', '--duration', '2', '--warmup', '0', '--connections', '3', '--results-dir', dir]);
+    const [json] = resultsOf(dir, 'writes', '.json');
+    expect(json, run.stderr).toBeDefined();
+    const result = JSON.parse(readFileSync(path.join(dir, json!), 'utf8')) as LoadtestResult;
+    expect(run.code).toBe(result.breaches.length ? 1 : 0);
+    const updates = result.operations.find((o) => o.name === 'UpdateTool')!;
+    expect(updates.responses).toBeGreaterThan(0);
+    expect(updates.checkFailures).toBe(0);
+    expect(result.subscribers).toHaveLength(1);
+    expect(result.subscribers[0]).toMatchObject({ openAtEnd: true });
+    expect(result.subscribers[0]!.events).toBeGreaterThan(0);
+    expect(result.teardownProblems).toEqual([]);
+
+    const left = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ tools(search: "loadtest-", first: 50) { totalCount } }' }),
+    }).then((r) => r.json() as Promise<{ data: { tools: { totalCount: number } } }>);
+    expect(left.data.tools.totalCount).toBe(0);
+  });
+
+  it('names an operation the service does not offer instead of measuring errors', async () => {
+    const run = await loadtest(['--scenario', 'pipeline', '--target', server.url, '--api-key', ADMIN_KEY, '--duration', '1', '--results-dir', path.join(workDir, 'pipeline')]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/loadtest: operation SelectTools is not available on http:\/\/127\.0\.0\.1:\d+ \(it comes from issue 13 \(selectTools\)\): Unknown type "SelectToolsInput"/);
+    expect(run.stderr).not.toMatch(/at .*\.ts:\d+/); // a message, not a stack
+  });
+
+  it('refuses a target that is not on this machine, before sending anything', async () => {
+    for (const target of ['http://10.1.2.3:4000', 'http://example.com', 'http://127.0.0.1@example.com/']) {
+      const run = await loadtest(['--scenario', 'legacy', '--target', target, '--duration', '1', '--results-dir', path.join(workDir, 'refused')]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/refusing to load|user information is not allowed/);
+    }
+  });
+});
+
+describe('loadtest pieces', () => {
+  it('accepts only loopback hosts', () => {
+    for (const host of ['127.0.0.1', '127.8.9.10', 'localhost', '[::1]', '::1']) expect(isLoopbackHost(host)).toBe(true);
+    for (const host of ['10.0.0.1', '128.0.0.1', 'example.com', '[::2]', '0.0.0.0', 'localhost.example.com']) expect(isLoopbackHost(host)).toBe(false);
+    expect(assertLoopbackTarget('http://127.0.0.1:4000/graphql')).toBe('http://127.0.0.1:4000');
+    expect(() => assertLoopbackTarget('ftp://127.0.0.1')).toThrow(/http/);
+  });
+
+  it('reads durations', () => {
+    expect(parseDuration('30')).toBe(30);
+    expect(parseDuration('2m')).toBe(120);
+    expect(parseDuration('1h')).toBe(3600);
+    expect(parseDuration('0')).toBeNull();
+    expect(parseDuration('soon')).toBeNull();
+  });
+
+  it('picks chart steps of 1, 2 or 5 × 10^k', () => {
+    expect(niceStep(47)).toBe(10);
+    expect(niceStep(0.9)).toBe(0.2);
+    expect(niceStep(300)).toBe(100);
+  });
+
+  it('crosses a threshold when an operation is slower than its budget, has errors or fails checks', () => {
+    const scenario = SCENARIOS.legacy!;
+    const histogram = (micros: number, count: number) => {
+      const h = build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+      for (let i = 0; i < count; i++) h.recordValue(micros);
+      return h;
+    };
+    const measurements = (slowMs: number, errors: number, checkFailures: number): Measurements => ({
+      startedAt: new Date(),
+      durationS: 10,
+      transportErrors: 0,
+      timeouts: 0,
+      subscribers: [],
+      teardownProblems: [],
+      operations: scenario.mix.map((op, i) => ({
+        name: op.name,
+        responses: 100,
+        errors: i === 0 ? errors : 0,
+        checks: 300,
+        checkFailures: i === 0 ? checkFailures : 0,
+        failedChecks: {},
+        statuses: { 200: 100 },
+        histogram: histogram(i === 1 ? slowMs * 1000 : 2000, 100),
+        perSecond: [],
+      })),
+    });
+    const context = {
+      environment: { startedAt: '', finishedAt: '', commit: null, node: '', platform: '', cpu: { model: null, count: 1 }, memoryGb: 1 },
+      database: 'test',
+      target: 'http://127.0.0.1:1',
+      selfStarted: false,
+      options: { rate: 0, connections: 1, durationS: 10, warmupS: 0 },
+    };
+    expect(summarise(scenario, measurements(2, 0, 0), context).breaches).toEqual([]);
+    // 100 ms: over the 50 ms p95 budget, under the 200 ms p99 budget.
+    expect(summarise(scenario, measurements(100, 0, 0), context).breaches).toEqual([expect.stringMatching(/^SearchTools p95 100(\.\d+)? ms > 50 ms$/)]);
+    const ungated = summarise(scenario, measurements(100, 0, 0), { ...context, latencyGate: false });
+    expect(ungated.breaches).toEqual([]);
+    expect(ungated.unenforced).toEqual([expect.stringMatching(/^SearchTools p95/)]);
+    expect(summarise(scenario, measurements(2, 10, 0), { ...context, latencyGate: false }).breaches).toEqual([expect.stringMatching(/^error rate/)]);
+    expect(summarise(scenario, measurements(2, 10, 0), context).breaches).toEqual([expect.stringMatching(/^error rate 1\.67 % > 1 %/)]);
+    expect(summarise(scenario, measurements(2, 0, 100), context).breaches).toEqual([expect.stringMatching(/^check failure rate/)]);
+  });
+});
