@@ -3,6 +3,7 @@
 // asserted: only that what was measured is reported, and that the exit code follows the thresholds.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -138,6 +139,18 @@ describe('npm run loadtest', () => {
       expect(run.code).toBe(2);
       expect(run.stderr).toMatch(/refusing to load|user information is not allowed/);
     }
+  });
+
+  it('says a target cannot be reached, with exit code 2, instead of crashing', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const run = await loadtest(['--scenario', 'legacy', '--target', `http://127.0.0.1:${closed}`, '--duration', '1', '--results-dir', path.join(workDir, 'closed')]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(new RegExp(`loadtest: cannot reach http://127\\.0\\.0\\.1:${closed}/graphql: .*ECONNREFUSED`));
   });
 });
 

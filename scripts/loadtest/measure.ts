@@ -85,12 +85,18 @@ function authorised(req: LoadRequest, auth: string | undefined, apiKey: string |
 
 /** One request outside the load (setup, probe, teardown), with fetch. */
 async function sendOnce(baseUrl: string, req: LoadRequest, timeoutS: number): Promise<LoadResponse> {
-  const response = await fetch(`${baseUrl}${req.path}`, {
-    method: req.method,
-    headers: req.headers,
-    body: req.body,
-    signal: AbortSignal.timeout(timeoutS * 1000),
-  });
+  let response: Response;
+  try {
+    response = await fetch(`${baseUrl}${req.path}`, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+      signal: AbortSignal.timeout(timeoutS * 1000),
+    });
+  } catch (error) {
+    const cause = (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message;
+    throw new SetupError(`cannot reach ${baseUrl}${req.path}: ${cause}`);
+  }
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => (headers[name] = value));
   return { status: response.status, headers, body: await response.text() };
