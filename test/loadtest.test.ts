@@ -131,6 +131,10 @@ describe('npm run loadtest', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/loadtest: operation SelectTools is not available on http:\/\/127\.0\.0\.1:\d+ \(it comes from issue 13 \(selectTools\)\): Unknown type "SelectToolsInput"/);
     expect(run.stderr).not.toMatch(/at .*\.ts:\d+/); // a message, not a stack
+
+    const keyless = await loadtest(['--scenario', 'writes', '--target', server.url, '--duration', '1', '--results-dir', path.join(workDir, 'keyless')]);
+    expect(keyless.code).toBe(2);
+    expect(keyless.stderr).toMatch(/loadtest: setup of scenario writes failed: could not create a tool to write: HTTP \d+ .*UNAUTHENTICATED/);
   });
 
   it('refuses a target that is not on this machine, before sending anything', async () => {

@@ -5,6 +5,7 @@
 import { build as buildHistogram, type Histogram } from 'hdr-histogram-js';
 import { createRequire } from 'node:module';
 import {
+  authorisationProblem,
   chooseOperation,
   unavailableReason,
   type LoadRequest,
@@ -211,8 +212,9 @@ export async function runScenario(options: RunOptions): Promise<Measurements> {
         `operation ${op.name} is not available on ${options.baseUrl}${op.issue ? ` (it comes from ${op.issue})` : ''}: ${reason}`,
       );
     }
-    if ((res.status === 401 || res.status === 403) && op.auth) {
-      throw new SetupError(`operation ${op.name} needs a key with the ${op.auth} role (--api-key or LOADTEST_API_KEY): HTTP ${res.status}`);
+    const refused = authorisationProblem(res);
+    if (refused) {
+      throw new SetupError(`operation ${op.name} was refused${op.auth ? `: it needs a key with the ${op.auth} role (--api-key or LOADTEST_API_KEY)` : ''}: ${refused}`);
     }
   }
 
