@@ -8,7 +8,7 @@ import ws from 'k6/ws';
 import { check } from 'k6';
 import { Counter } from 'k6/metrics';
 import { BASE_URL, assertLoopback, envInt } from './lib/common.js';
-import { SCENARIOS, SCENARIO_NAMES, chooseOperation, unavailableReason } from './scenarios/index.js';
+import { SCENARIOS, SCENARIO_NAMES, authorisationProblem, chooseOperation, unavailableReason } from './scenarios/index.js';
 
 const SCENARIO_NAME = __ENV.SCENARIO || 'legacy';
 const SCENARIO = SCENARIOS[SCENARIO_NAME];
@@ -100,8 +100,11 @@ export function setup() {
   // Every operation once, so a service that lacks one stops the run with its name, not a flood of errors.
   for (const op of SCENARIO.mix) {
     const req = op.request({ state, runId });
-    const reason = unavailableReason(send({ ...req, auth: op.auth }, 'probe', op.statuses));
+    const res = send({ ...req, auth: op.auth }, 'probe', op.statuses);
+    const reason = unavailableReason(res);
     if (reason) throw new Error(`operation ${op.name} is not available on ${BASE_URL}${op.issue ? ` (from ${op.issue})` : ''}: ${reason}`);
+    const refused = authorisationProblem(res);
+    if (refused) throw new Error(`operation ${op.name} was refused${op.auth ? ` (it needs a key with the ${op.auth} role in API_KEY)` : ''}: ${refused}`);
   }
   return { state, runId };
 }

@@ -192,7 +192,7 @@ describe('tool-catalog new without a terminal', () => {
     expect(report.counts).toMatchObject({ files: TEMPLATE_NAMES.length, create: TEMPLATE_NAMES.length, rejected: 0, warnings: 0 });
     const names = (await db.prisma.tool.findMany({ where: { name: { startsWith: 'from-' } }, select: { name: true } })).map((t) => t.name).sort();
     expect(names).toEqual(TEMPLATE_NAMES.map((t) => `from-${t}`).sort());
-  });
+  }, 240_000);
 
   it('takes answers from a file and --set, and writes nothing the importer rejects', async () => {
     const out = path.join(workDir, 'answers');
@@ -217,7 +217,7 @@ describe('tool-catalog new without a terminal', () => {
     const refused = await cli(['new', '--answers', typo, '--yes', '--out', out]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/typo\.yaml: .*capabilitys/);
-  });
+  }, 240_000);
 
   it('refuses to run the wizard without a terminal unless told --yes', async () => {
     const result = await cli(['new', '--template', 'api-tool', '--name', 'x', '--out', path.join(workDir, 'no-tty')]);
@@ -231,7 +231,7 @@ describe('tool-catalog new --publish', () => {
   it('imports the checked file into a running service with an editor key, and is refused without one', async () => {
     const adminKey = 'generator-admin-key-0123456789';
     const database = await processDatabase(path.join(workDir, 'publish'));
-    const server = await startServerProcess({ ...database.env, ADMIN_API_KEY: adminKey, CATALOG_WATCH: 'false' });
+    const server = await startServerProcess({ ...database.env, ADMIN_API_KEY: adminKey, CATALOG_WATCH: 'false' }, 180_000);
     try {
       const args = ['new', '--template', 'monitoring-tool', '--name', 'published-probe', '--meta', 'author=ci', '--yes', '--publish', server.url];
       const refused = await cli(args);
@@ -250,7 +250,7 @@ describe('tool-catalog new --publish', () => {
       await server.stop();
       await database.drop();
     }
-  });
+  }, 240_000);
 
   it('imports it into the configured database with --publish-db', async () => {
     const database = await processDatabase(path.join(workDir, 'publish-db'));
@@ -266,7 +266,7 @@ describe('tool-catalog new --publish', () => {
     } finally {
       await database.drop();
     }
-  });
+  }, 240_000);
 });
 
 describe('tool-catalog validate', () => {

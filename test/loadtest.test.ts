@@ -3,6 +3,7 @@
 // asserted: only that what was measured is reported, and that the exit code follows the thresholds.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,8 +52,8 @@ beforeAll(async () => {
   workDir = mkdtempSync(path.join(tmpdir(), 'tool-catalog-loadtest-'));
   const database = await processDatabase(workDir);
   dropDatabase = database.drop;
-  server = await startServerProcess({ ...database.env, ADMIN_API_KEY: ADMIN_KEY, CATALOG_WATCH: 'false' });
-});
+  server = await startServerProcess({ ...database.env, ADMIN_API_KEY: ADMIN_KEY, CATALOG_WATCH: 'false' }, 180_000);
+}, 240_000);
 afterAll(async () => {
   await server?.stop();
   await dropDatabase();
@@ -100,7 +101,7 @@ describe('npm run loadtest', () => {
     const latest = readFileSync(path.join(dir, markdowns[1]!), 'utf8');
     expect(latest).toContain(`compares with the previous run of this scenario, \`${json}\``);
     expect(latest).toMatch(/\| Δ req\/s \| Δ p95 \|/);
-  });
+  }, 240_000);
 
   it('runs the writes mix: editors publish, the subscriber sees it, the tools it made are deleted afterwards', async () => {
     const dir = path.join(workDir, 'writes');
@@ -123,14 +124,18 @@ describe('npm run loadtest', () => {
       body: JSON.stringify({ query: '{ tools(search: "loadtest-", first: 50) { totalCount } }' }),
     }).then((r) => r.json() as Promise<{ data: { tools: { totalCount: number } } }>);
     expect(left.data.tools.totalCount).toBe(0);
-  });
+  }, 240_000);
 
   it('names an operation the service does not offer instead of measuring errors', async () => {
     const run = await loadtest(['--scenario', 'pipeline', '--target', server.url, '--api-key', ADMIN_KEY, '--duration', '1', '--results-dir', path.join(workDir, 'pipeline')]);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/loadtest: operation SelectTools is not available on http:\/\/127\.0\.0\.1:\d+ \(it comes from issue 13 \(selectTools\)\): Unknown type "SelectToolsInput"/);
     expect(run.stderr).not.toMatch(/at .*\.ts:\d+/); // a message, not a stack
-  });
+
+    const keyless = await loadtest(['--scenario', 'writes', '--target', server.url, '--duration', '1', '--results-dir', path.join(workDir, 'keyless')]);
+    expect(keyless.code).toBe(2);
+    expect(keyless.stderr).toMatch(/loadtest: setup of scenario writes failed: could not create a tool to write: HTTP \d+ .*UNAUTHENTICATED/);
+  }, 240_000);
 
   it('refuses a target that is not on this machine, before sending anything', async () => {
     for (const target of ['http://10.1.2.3:4000', 'http://example.com', 'http://127.0.0.1@example.com/']) {
@@ -138,6 +143,18 @@ describe('npm run loadtest', () => {
       expect(run.code).toBe(2);
       expect(run.stderr).toMatch(/refusing to load|user information is not allowed/);
     }
+  }, 240_000);
+
+  it('says a target cannot be reached, with exit code 2, instead of crashing', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const run = await loadtest(['--scenario', 'legacy', '--target', `http://127.0.0.1:${closed}`, '--duration', '1', '--results-dir', path.join(workDir, 'closed')]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(new RegExp(`loadtest: cannot reach http://127\\.0\\.0\\.1:${closed}/graphql: .*ECONNREFUSED`));
   });
 });
 

@@ -150,6 +150,23 @@ export function unavailableReason(res) {
 }
 
 /**
+ * Why a response says the key does not allow an operation (HTTP 401/403, or a GraphQL error coded
+ * UNAUTHENTICATED or FORBIDDEN), or null. Runners stop on it before the load.
+ * @param {LoadResponse} res
+ * @returns {string | null}
+ */
+export function authorisationProblem(res) {
+  if (res.status === 401 || res.status === 403) return `HTTP ${res.status}`;
+  const body = parseBody(res);
+  const errors = body && Array.isArray(body.errors) ? body.errors : [];
+  for (const error of errors) {
+    const code = error && error.extensions ? error.extensions.code : undefined;
+    if (code === 'UNAUTHENTICATED' || code === 'FORBIDDEN') return `${code}: ${error.message}`;
+  }
+  return null;
+}
+
+/**
  * One element of a list, at random.
  * @template T
  * @param {readonly T[]} items

@@ -5,6 +5,7 @@
 import { build as buildHistogram, type Histogram } from 'hdr-histogram-js';
 import { createRequire } from 'node:module';
 import {
+  authorisationProblem,
   chooseOperation,
   unavailableReason,
   type LoadRequest,
@@ -85,12 +86,18 @@ function authorised(req: LoadRequest, auth: string | undefined, apiKey: string |
 
 /** One request outside the load (setup, probe, teardown), with fetch. */
 async function sendOnce(baseUrl: string, req: LoadRequest, timeoutS: number): Promise<LoadResponse> {
-  const response = await fetch(`${baseUrl}${req.path}`, {
-    method: req.method,
-    headers: req.headers,
-    body: req.body,
-    signal: AbortSignal.timeout(timeoutS * 1000),
-  });
+  let response: Response;
+  try {
+    response = await fetch(`${baseUrl}${req.path}`, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+      signal: AbortSignal.timeout(timeoutS * 1000),
+    });
+  } catch (error) {
+    const cause = (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message;
+    throw new SetupError(`cannot reach ${baseUrl}${req.path}: ${cause}`);
+  }
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => (headers[name] = value));
   return { status: response.status, headers, body: await response.text() };
@@ -205,8 +212,9 @@ export async function runScenario(options: RunOptions): Promise<Measurements> {
         `operation ${op.name} is not available on ${options.baseUrl}${op.issue ? ` (it comes from ${op.issue})` : ''}: ${reason}`,
       );
     }
-    if ((res.status === 401 || res.status === 403) && op.auth) {
-      throw new SetupError(`operation ${op.name} needs a key with the ${op.auth} role (--api-key or LOADTEST_API_KEY): HTTP ${res.status}`);
+    const refused = authorisationProblem(res);
+    if (refused) {
+      throw new SetupError(`operation ${op.name} was refused${op.auth ? `: it needs a key with the ${op.auth} role (--api-key or LOADTEST_API_KEY)` : ''}: ${refused}`);
     }
   }
 
