@@ -97,7 +97,7 @@ async function readInputs(input: ImportInput, onProgress: ImportOptions['onProgr
       const sources = await Promise.all(batch.map((file) => readSource(file)));
       sources.forEach((source, i) => {
         const normalised = normalise(source, batch[i]!, platform);
-        extraTools += normalised.length - 1;
+        extraTools += Math.max(0, normalised.length - 1);
         planned.push(...normalised);
         onProgress?.(++done, collected.files.length, batch[i]!.display);
       });
@@ -108,7 +108,7 @@ async function readInputs(input: ImportInput, onProgress: ImportOptions['onProgr
       const first = doc.name.includes('/') ? doc.name.split('/')[0]!.toLowerCase() : undefined;
       const directoryPlatform = first && KNOWN_PLATFORMS.has(first) ? first : undefined;
       const normalised = normalise(source, { directoryPlatform }, platform);
-      extraTools += normalised.length - 1;
+      extraTools += Math.max(0, normalised.length - 1);
       planned.push(...normalised);
     }
   }
