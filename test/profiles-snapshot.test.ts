@@ -82,7 +82,8 @@ describe.skipIf(!privatePostgresAvailable)('PROFILES_SNAPSHOT_PATH', () => {
     expect((await fetch(`${url}/ready`)).status).toBe(503);
 
     postgres.start();
-    await waitFor('the database to be served', async () => (await select(url))?.stale === false, 60_000);
-    await waitFor('ready', async () => (await fetch(`${url}/ready`)).status === 200);
-  }, 240_000);
+    // Generous: migrations and start-up after a PostgreSQL restart on a loaded 2-core machine take a while.
+    await waitFor('the database to be served', async () => (await select(url))?.stale === false, 150_000);
+    await waitFor('ready', async () => (await fetch(`${url}/ready`)).status === 200, 60_000);
+  }, 360_000);
 });

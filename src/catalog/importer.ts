@@ -89,6 +89,8 @@ async function readInputs(input: ImportInput, onProgress: ImportOptions['onProgr
   const planned: Array<{ source: YamlSource; shape?: ShapeName; definition?: ToolDefinition; breaking?: boolean; successorGiven?: boolean }> = [];
   const problems: FileReport[] = [];
   let skipped: ImportReport['skipped'] = [];
+  /** Tools beyond one per file (a profiles file holds many). */
+  let extraTools = 0;
   if ('paths' in input) {
     const collected = await collectSources(input.paths);
     problems.push(...collected.problems);
@@ -100,7 +102,9 @@ async function readInputs(input: ImportInput, onProgress: ImportOptions['onProgr
       const batch = collected.files.slice(start, start + READ_CONCURRENCY);
       const sources = await Promise.all(batch.map((file) => readSource(file)));
       sources.forEach((source, i) => {
-        planned.push(...normalise(source, { directoryPlatform: batch[i]!.directoryPlatform, strict }, platform));
+        const normalised = normalise(source, { directoryPlatform: batch[i]!.directoryPlatform, strict }, platform);
+        extraTools += Math.max(0, normalised.length - 1);
+        planned.push(...normalised);
         onProgress?.(++done, collected.files.length, batch[i]!.display);
       });
     }
@@ -109,10 +113,12 @@ async function readInputs(input: ImportInput, onProgress: ImportOptions['onProgr
       const source = parseDocumentText(doc.name, doc.content);
       const first = doc.name.includes('/') ? doc.name.split('/')[0]!.toLowerCase() : undefined;
       const directoryPlatform = first && KNOWN_PLATFORMS.has(first) ? first : undefined;
-      planned.push(...normalise(source, { directoryPlatform, strict }, platform));
+      const normalised = normalise(source, { directoryPlatform, strict }, platform);
+      extraTools += Math.max(0, normalised.length - 1);
+      planned.push(...normalised);
     }
   }
-  return { planned, problems, skipped };
+  return { planned, problems, skipped, extraTools };
 }
 
 /**
@@ -343,7 +349,8 @@ function count(tools: PlannedTool[], skipped: number, files: number): ImportCoun
 export async function importCatalog(prisma: PrismaClient, input: ImportInput, options: ImportOptions): Promise<ImportReport> {
   const read = await readInputs(input, options.onProgress, { strict: options.strict, platform: options.platform });
   const tools = await plan(prisma, read);
-  const counts = count(tools, read.skipped.length, read.planned.length + read.problems.length);
+  // A profiles file holds many tools: files are counted as files.
+  const counts = count(tools, read.skipped.length, read.planned.length - read.extraTools + read.problems.length);
   const mayWrite = !options.dryRun && (counts.rejected === 0 || options.partial === true);
   if (!mayWrite) {
     for (const tool of tools) tool.write = undefined;
