@@ -64,6 +64,12 @@ describe('service metrics', () => {
     rmSync(path.join(catalogDir, 'broken.yaml'));
   });
 
+  it('exports reported runs at 0 for every outcome and path before any report, so the first rejection is an increase', async () => {
+    const reported = await scrape(service, 'tool_catalog_executions_reported_total');
+    const expected = ['accepted', 'duplicate', 'rejected'].flatMap((outcome) => ['graphql', 'ndjson'].map((path) => [`{outcome="${outcome}",path="${path}"}`, 0]));
+    expect(Object.fromEntries(reported)).toEqual(Object.fromEntries(expected));
+  });
+
   it('counts GraphQL errors by code, bounded to known codes', async () => {
     const before = await scrape(service, 'tool_catalog_graphql_errors_total');
     await service.graphql('query { nope }');
