@@ -64,6 +64,12 @@ describe('service metrics', () => {
     rmSync(path.join(catalogDir, 'broken.yaml'));
   });
 
+  it('exports reported runs at 0 for every outcome and path before any report, so the first rejection is an increase', async () => {
+    const reported = await scrape(service, 'tool_catalog_executions_reported_total');
+    const expected = ['accepted', 'duplicate', 'rejected'].flatMap((outcome) => ['graphql', 'ndjson'].map((path) => [`{outcome="${outcome}",path="${path}"}`, 0]));
+    expect(Object.fromEntries(reported)).toEqual(Object.fromEntries(expected));
+  });
+
   it('counts GraphQL errors by code, bounded to known codes', async () => {
     const before = await scrape(service, 'tool_catalog_graphql_errors_total');
     await service.graphql('query { nope }');
@@ -74,7 +80,14 @@ describe('service metrics', () => {
     expect(grew('GRAPHQL_VALIDATION_FAILED')).toBe(1);
     expect(grew('GRAPHQL_PARSE_FAILED')).toBe(1);
     expect(grew('UNAUTHENTICATED')).toBe(1);
-    expect([...after.keys()].every((labels) => /^\{code="[A-Z_]+"\}$/.test(labels))).toBe(true);
+    // Codes other issues introduced are counted under their own name, not OTHER.
+    const aliases = Array.from({ length: 40 }, (_, i) => `a${i}: catalogRevision`).join(' ');
+    const refused = await service.graphql(`query { ${aliases} }`);
+    expect(refused.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+    const afterLimits = await scrape(service, 'tool_catalog_graphql_errors_total');
+    expect(afterLimits.get('{code="QUERY_TOO_COMPLEX"}')! - (after.get('{code="QUERY_TOO_COMPLEX"}') ?? 0)).toBe(1);
+    expect(afterLimits.get('{code="OTHER"}')).toBe(after.get('{code="OTHER"}'));
+    expect([...after.keys()].every((labels) => /^\{code="[A-Z][A-Z0-9_]*"\}$/.test(labels))).toBe(true);
   });
 
   it('reports catalog size by status and the catalog revision, following changes', async () => {

@@ -213,6 +213,58 @@ const TRAFFIC: Array<{ family: string; run(ctx: TrafficContext): Promise<void> }
       await ctx.post('mutation LiveNoKey { reloadCatalog { reload { error } } }', {}, { authorization: 'Bearer not-a-key-we-know-at-all' });
     },
   },
+  // Before the write below, which deprecates grep: selection, reports and the experiment use it.
+  {
+    family: 'selection (one selectTools answer from the in-memory catalog)',
+    async run(ctx) {
+      const selection = await ctx.post('query LiveSelect { selectTools(request: { capability: "text_search", variables: { lines: 1000 }, limit: 3 }) { revision candidates { rank } excluded { reason } } }');
+      expect(selection.errors).toBeUndefined();
+      expect(selection.data.selectTools.candidates.length).toBeGreaterThan(0);
+    },
+  },
+  {
+    family: 'telemetry (an accepted, a duplicate and a rejected run over graphql and ndjson)',
+    async run(ctx) {
+      const run = (executionId: string, durationMs = 120) => ({
+        executionId,
+        name: 'grep',
+        platform: 'linux',
+        version: '1.0.0',
+        capability: 'text_search',
+        pattern: 'single_file_match',
+        startedAt: new Date(Date.now() - 60_000).toISOString(),
+        durationMs,
+        success: true,
+      });
+      const report = await ctx.post(
+        'mutation LiveReport($runs: [ExecutionInput!]!) { reportExecutions(executions: $runs) { accepted duplicates rejected } }',
+        { runs: [run('live-graphql-1'), run('live-graphql-1'), run('live-graphql-2', -5)] },
+        ctx.admin,
+      );
+      expect(report.data.reportExecutions).toEqual({ accepted: 1, duplicates: 1, rejected: 1 });
+      const ndjson = await fetch(`${ctx.url}/executions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson', ...ctx.admin },
+        body: [run('live-ndjson-1'), run('live-ndjson-1'), run('live-ndjson-2', -5)].map((r) => JSON.stringify(r)).join('\n') + '\n',
+      });
+      expect(ndjson.status).toBe(200);
+      expect(await ndjson.json()).toMatchObject({ accepted: 1, duplicates: 1, rejected: 1 });
+    },
+  },
+  {
+    family: 'experiments (one created and started)',
+    async run(ctx) {
+      const created = await ctx.post(
+        `mutation LiveCreateExperiment { createExperiment(input: { key: "live-check", capability: "text_search", metric: SUCCESS_RATE,
+          arms: [{ key: "a", tool: { name: "grep", platform: "linux" }, weight: 0.5 }, { key: "b", tool: { name: "grep", platform: "linux" }, weight: 0.5 }] }, reason: "live check") { __typename } }`,
+        {},
+        ctx.admin,
+      );
+      expect(created.data.createExperiment.__typename).toBe('Experiment');
+      const started = await ctx.post('mutation LiveStartExperiment { startExperiment(key: "live-check", reason: "live check") { __typename } }', {}, ctx.admin);
+      expect(started.data.startExperiment.__typename).toBe('Experiment');
+    },
+  },
   {
     family: 'a write (catalog size by status, revision)',
     async run(ctx) {
@@ -381,5 +433,16 @@ describe.skipIf(!havePrometheus)(`live check: every dashboard and rule expressio
     expect(codes.map((r) => r.metric.code).sort()).toEqual(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'UNAUTHENTICATED']);
     const deprecated = await query('sum(tool_catalog_tools{job="tool-catalog",status="deprecated"})');
     expect(Number(deprecated[0]!.value[1])).toBeGreaterThanOrEqual(services.length);
+  });
+
+  it('sees the selection, the reported runs by outcome and path, and the running experiment', async () => {
+    const selections = await query('sum(tool_catalog_selections_total{job="tool-catalog",outcome="selected"})');
+    expect(Number(selections[0]!.value[1])).toBe(services.length);
+    const reported = await query('sum by (outcome, path) (tool_catalog_executions_reported_total{job="tool-catalog"})');
+    expect(Object.fromEntries(reported.map((r) => [`${r.metric.outcome} ${r.metric.path}`, Number(r.value[1])]))).toEqual(
+      Object.fromEntries(['accepted', 'duplicate', 'rejected'].flatMap((outcome) => ['graphql', 'ndjson'].map((path) => [`${outcome} ${path}`, services.length]))),
+    );
+    const running = await query('tool_catalog_experiments_running{job="tool-catalog"}');
+    expect(running.map((r) => r.value[1])).toEqual(services.map(() => '1'));
   });
 });

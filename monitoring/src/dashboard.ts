@@ -171,6 +171,50 @@ export const ROWS: RowDef[] = [
     ],
   },
   {
+    title: 'Selection',
+    panels: [
+      { title: 'Selections by outcome', description: 'selectTools answers per second: with candidates (selected) or with none (empty).', kind: 'timeseries', unit: 'ops', width: 8, queries: [{ expr: `sum by (outcome) (${rate('tool_catalog_selections_total')})`, legend: '{{outcome}}' }] },
+      { title: 'Selection latency p50 / p95 / p99', description: 'Time to compute one selectTools answer from the in-memory catalog.', kind: 'timeseries', unit: 's', width: 8, queries: quantiles('tool_catalog_selection_duration_seconds') },
+      { title: 'Exclusions by reason', description: 'Candidate patterns left out of selectTools answers per second, by reason.', kind: 'timeseries', unit: 'ops', width: 8, queries: [{ expr: `sum by (reason) (${rate('tool_catalog_selection_exclusions_total')})`, legend: '{{reason}}' }] },
+      { title: 'Stale answers', description: 'selectTools and profiles answers per second given from memory while the database was unreachable or memory could not be confirmed current.', kind: 'timeseries', unit: 'ops', width: 8, queries: [{ expr: `sum by (instance) (${rate('tool_catalog_selection_stale_total')})`, legend: '{{instance}}' }] },
+      {
+        title: 'In-memory catalog revision',
+        description: 'Revision the in-memory catalog answers from, against the catalog revision in the database; the lines meet when memory is current.',
+        kind: 'timeseries',
+        unit: 'none',
+        width: 8,
+        queries: [
+          { expr: sel('tool_catalog_memory_catalog_revision'), legend: 'memory {{instance}}' },
+          { expr: sel('tool_catalog_catalog_revision'), legend: 'database {{instance}}' },
+        ],
+      },
+      { title: 'In-memory catalog build time', description: 'Time to (re)build the in-memory catalog from the database, full or incremental (p95 / p99).', kind: 'timeseries', unit: 's', width: 8, queries: quantiles('tool_catalog_memory_catalog_build_seconds', 'kind').slice(1) },
+    ],
+  },
+  {
+    title: 'Telemetry',
+    panels: [
+      { title: 'Runs reported by outcome and path', description: 'Reported runs per second: accepted, duplicate or rejected, through the reportExecutions mutation (graphql) or POST /executions (ndjson).', kind: 'timeseries', unit: 'ops', width: 8, queries: [{ expr: `sum by (outcome, path) (${rate('tool_catalog_executions_reported_total')})`, legend: '{{outcome}} {{path}}' }] },
+      { title: 'Ingest latency by path', description: 'Time to validate and store one batch of reported runs (p50 / p95 / p99).', kind: 'timeseries', unit: 's', width: 8, queries: quantiles('tool_catalog_execution_ingest_duration_seconds', 'path') },
+      { title: 'Roll-up lag', description: 'Age of the oldest hourly roll-up not yet compacted (0 when all are).', kind: 'timeseries', unit: 's', width: 8, queries: [{ expr: sel('tool_catalog_telemetry_rollup_lag_seconds'), legend: '{{instance}}' }] },
+    ],
+  },
+  {
+    title: 'Experiments',
+    panels: [
+      { title: 'Running experiments', description: 'Experiments in the RUNNING state (every instance on one database shows the same number).', kind: 'stat', unit: 'short', width: 12, queries: [{ expr: `max(${sel('tool_catalog_experiments_running')})`, legend: 'running' }] },
+      {
+        title: 'SRM alarms',
+        description: 'Running experiments whose units do not follow the configured weights (sample-ratio mismatch): their results cannot be trusted.',
+        kind: 'stat',
+        unit: 'short',
+        width: 12,
+        thresholds: [[1, 'red']],
+        queries: [{ expr: `max(${sel('tool_catalog_experiment_srm_alarms')})`, legend: 'SRM alarms' }],
+      },
+    ],
+  },
+  {
     title: 'Process',
     panels: [
       {

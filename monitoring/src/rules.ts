@@ -671,4 +671,142 @@ sum by (job, instance) (increase(tool_catalog_reload_duration_seconds_count{${J}
     fires: { story: 'when subscribers keep being dropped', series: [{ series: 'tool_catalog_event_subscribers_dropped_total{job="tool-catalog",instance="127.0.0.1:4000"}', values: '0x4 1x15 1+2x20' }], at: '35m', notYetAt: '15m', value: '28', labels: instanceLabels },
     quiet: { story: 'for one drop', series: [{ series: 'tool_catalog_event_subscribers_dropped_total{job="tool-catalog",instance="127.0.0.1:4000"}', values: '0x4 1x30' }], at: '20m' },
   },
+  // ------------------------------------------------------------------ selection and the in-memory catalog
+  {
+    alert: 'ToolCatalogSelectionEmptyRatioHigh',
+    comment: 'Only with at least 0.05 selections per second (3 per minute), so that a few unanswerable requests on an idle instance do not open a ticket.',
+    expr: `sum by (job) (rate(tool_catalog_selections_total{${J},outcome="empty"}[15m]))
+/
+sum by (job) (rate(tool_catalog_selections_total{${J}}[15m])) > 0.5
+and on (job)
+sum by (job) (rate(tool_catalog_selections_total{${J}}[15m])) > 0.05`,
+    for: '15m',
+    severity: 'warning',
+    summary: 'Tool Catalog finds no candidate for {{ $value | humanizePercentage }} of selections',
+    description:
+      'More than half of the selectTools answers of job {{ $labels.job }} have had no candidate for 15 minutes: the pipeline finds no tool for its steps. Tools were disabled, deprecated or deleted, a policy limit excludes every pattern, or clients ask for a capability the catalog does not have. tool_catalog_selection_exclusions_total by reason says which.',
+    fires: {
+      story: 'when 80% of selections are empty',
+      series: [s('tool_catalog_selections_total', '0+48x60', 'outcome="empty"'), s('tool_catalog_selections_total', '0+12x60', 'outcome="selected"')],
+      at: '40m',
+      notYetAt: '10m',
+      value: '80%',
+      labels: { job: JOB },
+    },
+    quiet: {
+      story: 'when 10% of selections are empty',
+      series: [s('tool_catalog_selections_total', '0+6x60', 'outcome="empty"'), s('tool_catalog_selections_total', '0+54x60', 'outcome="selected"')],
+      at: '40m',
+    },
+  },
+  {
+    alert: 'ToolCatalogSelectionSlow',
+    expr: `histogram_quantile(0.95, sum by (job, le) (rate(tool_catalog_selection_duration_seconds_bucket{${J}}[5m]))) > 0.05`,
+    for: '10m',
+    severity: 'warning',
+    summary: 'Tool Catalog p95 selectTools time is {{ $value | humanizeDuration }}',
+    description:
+      'The 95th percentile of the time to compute one selectTools answer of job {{ $labels.job }} has been above 50 ms for 10 minutes. Selection runs in memory and normally takes well under a millisecond: the event loop is saturated (see nodejs_eventloop_lag_p99_seconds), or a capability has grown to very many patterns.',
+    fires: {
+      story: 'when selections take 50-100 ms',
+      series: [
+        s('tool_catalog_selection_duration_seconds_bucket', '0+0x30', 'le="0.05"'),
+        s('tool_catalog_selection_duration_seconds_bucket', '0+60x30', 'le="0.1"'),
+        s('tool_catalog_selection_duration_seconds_bucket', '0+60x30', 'le="+Inf"'),
+      ],
+      at: '20m',
+      notYetAt: '5m',
+      // p95 = 0.05 + 0.05 * 0.95
+      value: '97.5ms',
+      labels: { job: JOB },
+    },
+    quiet: {
+      story: 'for sub-millisecond selections',
+      series: [s('tool_catalog_selection_duration_seconds_bucket', '0+60x30', 'le="0.001"'), s('tool_catalog_selection_duration_seconds_bucket', '0+60x30', 'le="+Inf"')],
+      at: '25m',
+    },
+  },
+  {
+    alert: 'ToolCatalogSelectionServingStale',
+    comment: 'An answer is stale when the database is unreachable or memory could not be confirmed current: one now and then is a hiccup, answers marked stale for 5 minutes are an outage the pipeline is riding through on memory.',
+    expr: `sum by (job, instance) (increase(tool_catalog_selection_stale_total{${J}}[10m])) > 0`,
+    for: '5m',
+    severity: 'warning',
+    summary: 'Tool Catalog {{ $labels.instance }} answers selections from a possibly outdated in-memory catalog',
+    description:
+      '{{ $labels.instance }} (job {{ $labels.job }}) has kept answering selectTools and profiles with stale: true for 5 minutes: its database is unreachable (or memory cannot be confirmed current), so the answers come from the last catalog it held and miss any change made since.',
+    fires: { story: 'when stale answers go on', series: [s('tool_catalog_selection_stale_total', '0x5 0+3x20')], at: '15m', notYetAt: '7m', labels: instanceLabels },
+    quiet: { story: 'when no answer is stale', series: [s('tool_catalog_selection_stale_total', '0x20')], at: '15m' },
+  },
+  {
+    alert: 'ToolCatalogMemoryCatalogBehind',
+    expr: `tool_catalog_catalog_revision{${J}} - tool_catalog_memory_catalog_revision{${J}} > 0`,
+    for: '10m',
+    severity: 'warning',
+    summary: 'The in-memory catalog of {{ $labels.instance }} is {{ $value }} events behind the database',
+    description:
+      'The in-memory catalog that selectTools and profiles answer from on {{ $labels.instance }} (job {{ $labels.job }}) has been at an older revision than the database for 10 minutes: its rebuilds fail or it no longer hears changes. Its answers miss the latest changes. The service log says why the rebuild fails.',
+    fires: {
+      story: 'when memory stays 20 events behind',
+      series: [s('tool_catalog_catalog_revision', '100x5 120x20'), s('tool_catalog_memory_catalog_revision', '100x25')],
+      at: '20m',
+      notYetAt: '10m',
+      value: '20',
+      labels: { ...instanceLabels, service: 'tool-catalog' },
+    },
+    quiet: { story: 'when memory follows the database', series: [s('tool_catalog_catalog_revision', '100x5 120x20'), s('tool_catalog_memory_catalog_revision', '100x5 120x20')], at: '20m' },
+  },
+  // ------------------------------------------------------------------ telemetry
+  {
+    alert: 'ToolCatalogTelemetryRollupLagging',
+    comment: 'Roll-ups are compacted every few seconds; every instance on one database reports the same lag, hence max by job.',
+    expr: `max by (job) (tool_catalog_telemetry_rollup_lag_seconds{${J}}) > 900`,
+    for: '10m',
+    severity: 'warning',
+    summary: 'Tool Catalog telemetry roll-ups wait {{ $value | humanizeDuration }} for compaction',
+    description:
+      'The oldest hourly roll-up of reported runs of job {{ $labels.job }} has waited more than 15 minutes for compaction, for 10 minutes: compaction fails or cannot keep up. executionStats and selection estimates still count the waiting rows, but they grow and reads slow down. The service log says why compaction fails.',
+    fires: { story: 'when compaction stops', series: [s('tool_catalog_telemetry_rollup_lag_seconds', '0+60x40')], at: '30m', notYetAt: '20m', value: '30m 0s', labels: { job: JOB } },
+    quiet: { story: 'when compaction keeps up', series: [s('tool_catalog_telemetry_rollup_lag_seconds', '3x40')], at: '30m' },
+  },
+  {
+    alert: 'ToolCatalogTelemetryRejectedRatioHigh',
+    comment: 'Only with at least 0.1 reported runs per second, so that one bad batch from a test client does not open a ticket.',
+    expr: `sum by (job) (rate(tool_catalog_executions_reported_total{${J},outcome="rejected"}[15m]))
+/
+sum by (job) (rate(tool_catalog_executions_reported_total{${J}}[15m])) > 0.1
+and on (job)
+sum by (job) (rate(tool_catalog_executions_reported_total{${J}}[15m])) > 0.1`,
+    for: '15m',
+    severity: 'warning',
+    summary: 'Tool Catalog rejects {{ $value | humanizePercentage }} of reported runs',
+    description:
+      'More than 10% of the runs reported to job {{ $labels.job }} (reportExecutions and POST /executions) have been rejected for 15 minutes: a reporter sends runs of unknown tools or patterns, negative durations, or an outdated format. Those runs are lost to executionStats, selection estimates and experiments. The answer of each report names the reason per run.',
+    fires: {
+      story: 'when a quarter of the runs are rejected',
+      series: [s('tool_catalog_executions_reported_total', '0+30x60', 'outcome="rejected",path="graphql"'), s('tool_catalog_executions_reported_total', '0+90x60', 'outcome="accepted",path="graphql"')],
+      at: '40m',
+      notYetAt: '10m',
+      value: '25%',
+      labels: { job: JOB },
+    },
+    quiet: {
+      story: 'when a run in 120 is rejected',
+      series: [s('tool_catalog_executions_reported_total', '0+1x60', 'outcome="rejected",path="ndjson"'), s('tool_catalog_executions_reported_total', '0+119x60', 'outcome="accepted",path="ndjson"')],
+      at: '40m',
+    },
+  },
+  // ------------------------------------------------------------------ experiments
+  {
+    alert: 'ToolCatalogExperimentSrmAlarm',
+    comment: 'Every instance on one database reports the same running experiments, hence max by job.',
+    expr: `max by (job) (tool_catalog_experiment_srm_alarms{${J}}) > 0`,
+    for: '15m',
+    severity: 'warning',
+    summary: '{{ $value }} running Tool Catalog experiments show a sample-ratio mismatch',
+    description:
+      'For 15 minutes, running experiments of job {{ $labels.job }} have had units that do not follow the configured arm weights (chi-square p < 0.001): assignment or reporting is biased, and their results cannot be trusted. The experiments query (`experiments(status: RUNNING) { edges { node { key srm { alarm } } } }`) names which.',
+    fires: { story: 'when an experiment keeps its SRM alarm', series: [s('tool_catalog_experiment_srm_alarms', '0x5 1x30')], at: '30m', notYetAt: '15m', value: '1', labels: { job: JOB } },
+    quiet: { story: 'without SRM alarm', series: [s('tool_catalog_experiment_srm_alarms', '0x40')], at: '30m' },
+  },
 ];

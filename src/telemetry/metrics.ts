@@ -11,7 +11,7 @@ export interface TelemetryMetrics {
  * still waiting to be compacted, as last measured by the compaction job.
  */
 export function createTelemetryMetrics(registry: Registry, rollupLagSeconds: () => number): TelemetryMetrics {
-  return {
+  const metrics: TelemetryMetrics = {
     reported: new Counter({
       name: 'tool_catalog_executions_reported_total',
       help: 'Reported runs, by outcome (accepted, duplicate, rejected) and path (graphql, ndjson)',
@@ -34,4 +34,7 @@ export function createTelemetryMetrics(registry: Registry, rollupLagSeconds: () 
       },
     }),
   };
+  // Every outcome and path exported at 0 from start-up: the first rejection is an increase Prometheus sees.
+  for (const outcome of ['accepted', 'duplicate', 'rejected']) for (const path of ['graphql', 'ndjson']) metrics.reported.inc({ outcome, path }, 0);
+  return metrics;
 }
