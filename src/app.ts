@@ -24,7 +24,7 @@ export interface AppState {
 
 export interface AppDeps {
   db: Database;
-  config: Pick<Config, 'graphiql' | 'adminApiKey'> & Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir' | 'subscriptions'>>;
+  config: Pick<Config, 'graphiql' | 'adminApiKey'> & Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir' | 'subscriptions' | 'catalogChecks'>>;
   /** The catalog generation the caches follow; one per process, shared with reloads and listeners. */
   clock?: CatalogClock;
   log: Logger;
@@ -78,7 +78,13 @@ export function createApp(deps: AppDeps) {
   const clock = deps.clock ?? new CatalogClock();
   const resolveCaller = createCallerResolver(deps.db.prisma, { adminApiKey: deps.config.adminApiKey });
   const events = new CatalogEventFeed(deps.db.prisma, { clock, registry, log: deps.log, queueLimit: deps.config.subscriptions?.queueLimit });
-  const reloader = new CatalogReloader(deps.db.prisma, { catalogDir: deps.config.catalogDir ?? './catalog', clock, log: deps.log });
+  const reloader = new CatalogReloader(deps.db.prisma, {
+    catalogDir: deps.config.catalogDir ?? './catalog',
+    clock,
+    log: deps.log,
+    prune: deps.config.catalogChecks?.prune,
+    strict: deps.config.catalogChecks?.strict,
+  });
   const cacheConfig = deps.config.cache ?? DEFAULT_CACHE;
   const limits = deps.config.limits ?? DEFAULT_LIMITS;
   // An invalid key gets its 401 from the context; it must not fail a cache lookup first.
@@ -115,6 +121,7 @@ export function createApp(deps: AppDeps) {
       reloader,
       events,
       readsRequireKey: deps.config.readsRequireKey,
+      strictImport: deps.config.catalogChecks?.strict,
       trustProxy: deps.config.trustProxy,
     }),
     maskedErrors: { maskError, isDev: false },

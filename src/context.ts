@@ -19,6 +19,8 @@ export interface Context {
   /** The process's one reloader: reloads never overlap. */
   reloader: CatalogReloader;
   readsRequireKey: boolean;
+  /** STRICT_IMPORT: unknown keys in a tool definition are errors on every path. */
+  strictImport: boolean;
   /** The process's one reader of the event log, which subscriptions follow. */
   events: CatalogEventFeed;
   /** How the operation arrived: `http` (including server-sent events) or `websocket`. */
@@ -43,6 +45,8 @@ export interface ContextDeps {
   events: CatalogEventFeed;
   /** Reads without a key are allowed unless this is set. */
   readsRequireKey?: boolean;
+  /** STRICT_IMPORT. */
+  strictImport?: boolean;
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
   trustProxy?: boolean;
 }
@@ -66,6 +70,7 @@ export function createContextFactory(deps: ContextDeps) {
       userAgent: initial.request.headers.get('user-agent')?.slice(0, 512) ?? null,
     },
     readsRequireKey: deps.readsRequireKey ?? false,
+    strictImport: deps.strictImport ?? false,
     reloader: deps.reloader,
     events: deps.events,
     transport: initial.transport ?? 'http',

@@ -1,6 +1,7 @@
 import { SingleBar, Presets } from 'cli-progress';
 import { formatDiagnostic } from '../catalog/diagnostics.js';
 import { importCatalog, type ImportReport, type PlannedTool } from '../catalog/importer.js';
+import { loadConfig } from '../config.js';
 import { withCliDatabase } from './database.js';
 
 interface ImportOptions {
@@ -8,6 +9,7 @@ interface ImportOptions {
   partial?: boolean;
   actor: string;
   json?: boolean;
+  strict?: boolean;
 }
 
 const VERB: Record<PlannedTool['action'], string> = {
@@ -46,6 +48,7 @@ export async function importCommand(paths: string[], options: ImportOptions): Pr
         actor: options.actor,
         dryRun: options.dryRun,
         partial: options.partial,
+        strict: options.strict ?? loadConfig().catalogChecks.strict,
         trigger: 'cli',
         onProgress: (done, total, file) => {
           if (!bar) return;
@@ -57,6 +60,7 @@ export async function importCommand(paths: string[], options: ImportOptions): Pr
         },
       },
     ),
+    { planOnly: options.dryRun },
   );
   bar?.stop();
   if (options.json) {

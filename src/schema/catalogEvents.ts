@@ -18,8 +18,8 @@ const EVENT_DESCRIPTIONS: Record<CatalogEventType | 'REPLAY_TRUNCATED', string> 
   TOOL_RESTORED: 'A deleted tool was restored.',
   TOOL_ENABLED: 'A tool was enabled.',
   TOOL_DISABLED: 'A tool was disabled.',
-  RELOAD_STARTED: 'A reload began.',
-  RELOAD_FINISHED: 'A reload ended and applied its changes (or planned them, for a dry run).',
+  RELOAD_STARTED: 'A reload began (written only for a reload that changes something or fails; a reload that finds nothing new records its history row and no events).',
+  RELOAD_FINISHED: 'A reload ended and applied its changes (a database reload: dropped every cached answer).',
   RELOAD_FAILED: 'A reload failed and changed nothing.',
   REPLAY_TRUNCATED:
     'Only in a replay: events up to `revision` have been pruned from the log, so some the client asked for are gone. Re-read what you need; the events after it follow.',
