@@ -151,6 +151,9 @@ export async function deprecateInTransaction(
     throw new ConflictError(`tool ${label} is at revision ${latest.revision}, not ${tool.revision}: someone changed it since you read it`, latest.revision);
   }
   const next = successor?.trim() || null;
+  if (next && (next.includes('\u0000') || /\p{Cc}/u.test(next) || next.length > 200)) {
+    throw CatalogValidationError.of([{ path: 'successor', message: 'must be at most 200 characters, without NUL or control characters' }]);
+  }
   if (next) {
     const target = successorIdentity(next, platform);
     if (target.name === tool.name && target.platform === platform) {
