@@ -55,7 +55,8 @@ export async function withCliDatabase<T>(fn: (db: Database) => Promise<T>, optio
       }
       if (!blank) return await fn(db);
     } else {
-      await applyMigrations(db.migrationAdapter());
+      // The schema engine (WebAssembly) is loaded only when something is pending: it costs seconds.
+      if (!(await migrationsUpToDate(db.prisma))) await applyMigrations(db.migrationAdapter());
       return await fn(db);
     }
   } finally {
