@@ -28,6 +28,10 @@ const DiagnosticRef = builder.objectRef<Diagnostic>('ImportDiagnostic').implemen
     column: t.exposeInt('column', { nullable: true, description: 'Column in the line, from 1.' }),
     field: t.exposeString('field', { nullable: true, description: 'Dotted path of the field in the document.' }),
     message: t.exposeString('message', { description: 'What was expected and what was found.' }),
+    excerpt: t.exposeString('excerpt', {
+      nullable: true,
+      description: 'For a syntax error: the source line where the problem starts (`column` marks the place).',
+    }),
   }),
 });
 
