@@ -41,7 +41,7 @@ export interface AppState {
 export interface AppDeps {
   db: Database;
   config: Pick<Config, 'graphiql' | 'adminApiKey'> &
-    Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir' | 'subscriptions' | 'dbQueryTimeoutMs' | 'corsOrigins' | 'telemetry' | 'buildCommit'>>;
+    Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir' | 'subscriptions' | 'dbQueryTimeoutMs' | 'corsOrigins' | 'telemetry' | 'buildCommit' | 'catalogChecks'>>;
   /** The catalog generation the caches follow; one per process, shared with reloads and listeners. */
   clock?: CatalogClock;
   log: Logger;
@@ -111,7 +111,14 @@ export function createApp(deps: AppDeps) {
   const events = new CatalogEventFeed(deps.db.prisma, { clock, registry, log: deps.log, queueLimit: deps.config.subscriptions?.queueLimit });
   const memory = new MemoryCatalog(deps.db.prisma, { clock, log: deps.log, registry });
   const selection = new SelectionService(memory, registry);
-  const reloader = new CatalogReloader(deps.db.prisma, { catalogDir: deps.config.catalogDir ?? './catalog', clock, log: deps.log, registry });
+  const reloader = new CatalogReloader(deps.db.prisma, {
+    catalogDir: deps.config.catalogDir ?? './catalog',
+    clock,
+    log: deps.log,
+    registry,
+    prune: deps.config.catalogChecks?.prune,
+    strict: deps.config.catalogChecks?.strict,
+  });
   const telemetry = createTelemetry(deps.db.prisma, { registry, log: deps.log, config: deps.config.telemetry ?? DEFAULT_TELEMETRY });
   const experiments = new ExperimentCatalog(deps.db.prisma, clock);
   const observations = toolExecutionObservations(deps.db.prisma);
@@ -162,6 +169,7 @@ export function createApp(deps: AppDeps) {
       experiments,
       observations,
       readsRequireKey: deps.config.readsRequireKey,
+      strictImport: deps.config.catalogChecks?.strict,
       trustProxy: deps.config.trustProxy,
     }),
     maskedErrors: { maskError, isDev: false },

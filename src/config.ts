@@ -24,6 +24,10 @@ const envSchema = z.object({
   /** Directory of tool YAML files loaded into an empty database on first start. */
   CATALOG_DIR: z.string().min(1).default('./catalog'),
   SEED_ON_EMPTY: z.stringbool().default(true),
+  /** Reloads soft-delete tools from CATALOG_DIR whose file is gone (the directory as source of truth). */
+  CATALOG_PRUNE: z.stringbool().default(false),
+  /** Unknown keys in tool definitions are errors, not warnings, on every path (import, reload, API). */
+  STRICT_IMPORT: z.stringbool().default(false),
   /** Reload CATALOG_DIR when its files change; on unless NODE_ENV=production. */
   CATALOG_WATCH: z.stringbool().optional(),
   CATALOG_WATCH_DEBOUNCE_MS: z.coerce.number().int().min(10).max(60_000).default(300),
@@ -121,6 +125,8 @@ export interface Config {
       };
   catalogDir: string;
   seedOnEmpty: boolean;
+  /** CATALOG_PRUNE and STRICT_IMPORT. */
+  catalogChecks: { prune: boolean; strict: boolean };
   reloadTriggers: { watch: boolean; debounceMs: number; intervalMs: number };
   logLevel: Env['LOG_LEVEL'];
   shutdownTimeoutMs: number;
@@ -191,6 +197,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       : { kind: 'pglite', dataDir: env.DATA_DIR },
     catalogDir: env.CATALOG_DIR,
     seedOnEmpty: env.SEED_ON_EMPTY,
+    catalogChecks: { prune: env.CATALOG_PRUNE, strict: env.STRICT_IMPORT },
     reloadTriggers: {
       watch: env.CATALOG_WATCH ?? env.NODE_ENV !== 'production',
       debounceMs: env.CATALOG_WATCH_DEBOUNCE_MS,

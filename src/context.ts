@@ -24,6 +24,8 @@ export interface Context {
   /** The process's one reloader: reloads never overlap. */
   reloader: CatalogReloader;
   readsRequireKey: boolean;
+  /** STRICT_IMPORT: unknown keys in a tool definition are errors on every path. */
+  strictImport: boolean;
   /** The process's one reader of the event log, which subscriptions follow. */
   events: CatalogEventFeed;
   /** The process's in-memory catalog: selection, profiles and the catalog revision answer from it. */
@@ -62,6 +64,8 @@ export interface ContextDeps {
   observations: ObservationSource;
   /** Reads without a key are allowed unless this is set. */
   readsRequireKey?: boolean;
+  /** STRICT_IMPORT. */
+  strictImport?: boolean;
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
   trustProxy?: boolean;
 }
@@ -85,6 +89,7 @@ export function createContextFactory(deps: ContextDeps) {
       userAgent: initial.request.headers.get('user-agent')?.slice(0, 512) ?? null,
     },
     readsRequireKey: deps.readsRequireKey ?? false,
+    strictImport: deps.strictImport ?? false,
     reloader: deps.reloader,
     events: deps.events,
     memory: deps.memory,

@@ -59,6 +59,8 @@ export interface VersionWrite {
   diff: Record<string, unknown>;
   /** More for the catalog event's details. */
   details?: Record<string, unknown>;
+  /** `directory` for tools from CATALOG_DIR (prunable); new versions keep the tool's. */
+  loadedFrom?: string | null;
 }
 
 /**
@@ -97,7 +99,7 @@ export async function publishVersions(tx: Tx, writes: VersionWrite[], origin: Ch
     }
   }
   const rows = writes.map((w) =>
-    rowsFor({ definition: w.definition, contentHash: w.contentHash, parentId: w.parentId, revision: (w.previous?.revision ?? 0) + 1 }, origin.actor),
+    rowsFor({ definition: w.definition, contentHash: w.contentHash, parentId: w.parentId, revision: (w.previous?.revision ?? 0) + 1, loadedFrom: w.loadedFrom }, origin.actor),
   );
   await tx.tool.createMany({ data: rows.map((r) => r.tool) });
   await tx.capability.createMany({ data: rows.flatMap((r) => r.capabilities) });
@@ -149,6 +151,9 @@ export async function deprecateInTransaction(
     throw new ConflictError(`tool ${label} is at revision ${latest.revision}, not ${tool.revision}: someone changed it since you read it`, latest.revision);
   }
   const next = successor?.trim() || null;
+  if (next && (next.includes('\u0000') || /\p{Cc}/u.test(next) || next.length > 200)) {
+    throw CatalogValidationError.of([{ path: 'successor', message: 'must be at most 200 characters, without NUL or control characters' }]);
+  }
   if (next) {
     const target = successorIdentity(next, platform);
     if (target.name === tool.name && target.platform === platform) {
@@ -178,4 +183,45 @@ export async function deprecateInTransaction(
     origin,
   );
   return { id: latest.id, revision: latest.revision + 1 };
+}
+
+/** A tool to soft-delete as its file left the catalog directory: its latest version as planned. */
+export interface PrunedTool {
+  id: string;
+  name: string;
+  platform: string;
+  version: string;
+  revision: number;
+}
+
+/**
+ * Soft-deletes tools whose file is gone from CATALOG_DIR (reload with prune), in the caller's
+ * transaction, each with an audit entry and a TOOL_DELETED event. Guarded like every change: a
+ * tool changed since the plan makes the whole reload fail with a ConflictError.
+ */
+export async function pruneTools(tx: Tx, tools: PrunedTool[], origin: ChangeOrigin): Promise<void> {
+  if (!tools.length) return;
+  const deletedAt = new Date();
+  for (const tool of tools) {
+    const moved = await tx.tool.updateMany({
+      where: { id: tool.id, revision: tool.revision, isLatest: true, deletedAt: null },
+      data: { deletedAt, deletedBy: origin.actor, revision: tool.revision + 1, updatedBy: origin.actor },
+    });
+    if (moved.count !== 1) throw new ConflictError(`tool ${tool.name} (${tool.platform}) changed while the reload was planned; nothing was written`);
+    await tx.tool.updateMany({ where: { name: tool.name, platform: tool.platform, deletedAt: null }, data: { deletedAt, deletedBy: origin.actor } });
+  }
+  await recordChanges(
+    tx,
+    tools.map((tool) => ({
+      action: 'tool.prune',
+      event: 'TOOL_DELETED' as const,
+      toolId: tool.id,
+      name: tool.name,
+      platform: tool.platform,
+      version: tool.version,
+      diff: { before: { deleted: false }, after: { deleted: true }, why: 'its file is gone from the catalog directory' },
+      details: { pruned: true },
+    })),
+    origin,
+  );
 }

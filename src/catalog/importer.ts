@@ -1,7 +1,7 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { headRevision } from '../events/eventLog.js';
-import { publishVersions, type VersionWrite } from './catalogWrites.js';
+import { publishVersions, pruneTools, type PrunedTool, type VersionWrite } from './catalogWrites.js';
 import { contentHash } from './contentHash.js';
 import type { ToolDefinition } from './definition.js';
 import { FileReport, type Diagnostic } from './diagnostics.js';
@@ -34,6 +34,8 @@ export interface PlannedTool {
 
 export interface ImportCounts {
   files: number;
+  /** Tools soft-deleted (or, on a dry run, to be) because their file is gone (`prune`). */
+  removed: number;
   create: number;
   new_version: number;
   unchanged: number;
@@ -46,6 +48,8 @@ export interface ImportReport {
   tools: PlannedTool[];
   skipped: Array<{ display: string; reason: string }>;
   counts: ImportCounts;
+  /** With `prune`: the tools whose file is gone, soft-deleted (or to be, on a dry run). */
+  pruned: PrunedTool[];
   /** True when the changes were written (not a dry run, and either nothing rejected or `partial`). */
   applied: boolean;
   /** The catalog revision after the import, when it wrote anything. */
@@ -68,6 +72,15 @@ export interface ImportOptions {
   strict?: boolean;
   /** Platform for the tools of a legacy profiles file, which name none (default `custom`). */
   platform?: string;
+  /** `directory` when importing CATALOG_DIR (reloads, seeding): the tools become prunable. */
+  loadedFrom?: 'directory';
+  /**
+   * Soft-delete tools that came from the directory and that no file defines any more (reloads of
+   * CATALOG_DIR only). Tools created through the API are never pruned.
+   */
+  prune?: boolean;
+  /** Runs first inside the write transaction, when there is anything to write (reloads announce themselves here). */
+  beforeWrite?: (tx: Prisma.TransactionClient) => Promise<void>;
 }
 
 export type ImportInput = { paths: string[] } | { documents: Array<{ name: string; content: string }> };
@@ -212,14 +225,14 @@ export async function checkCatalog(input: ImportInput, options: Pick<ImportOptio
 }
 
 /** Decides, per tool, what the import would do against the database as it is now. */
-async function plan(prisma: PrismaClient, read: Awaited<ReturnType<typeof readInputs>>): Promise<PlannedTool[]> {
+async function plan(prisma: PrismaClient, read: Awaited<ReturnType<typeof readInputs>>, options: ImportOptions): Promise<PlannedTool[]> {
   const { tools, valid, successorGiven, breakingAcknowledged } = judgeFiles(read);
 
   const names = [...new Set(valid.map((t) => t.name!))];
   const existing = names.length
     ? await prisma.tool.findMany({
         where: { name: { in: names } },
-        select: { id: true, name: true, platform: true, version: true, isLatest: true, contentHash: true, revision: true, deletedAt: true, successor: true },
+        select: { id: true, name: true, platform: true, version: true, isLatest: true, contentHash: true, revision: true, deletedAt: true, successor: true, loadedFrom: true },
       })
     : [];
   const byIdentity = new Map<string, typeof existing>();
@@ -266,6 +279,7 @@ async function plan(prisma: PrismaClient, read: Awaited<ReturnType<typeof readIn
         previous: latest ? { id: latest.id, revision: latest.revision } : null,
         action: latest ? 'tool.new_version' : 'tool.create',
         event: latest ? 'TOOL_VERSIONED' : 'TOOL_CREATED',
+        loadedFrom: options.loadedFrom ?? latest?.loadedFrom ?? null,
         // Per-field changes would mean loading every replaced version; the version and file say where to look.
         diff: { file: tool.file, before: latest ? { version: latest.version } : null, after: { version: definition.version } },
       };
@@ -299,10 +313,24 @@ async function checkBreakingChanges(prisma: PrismaClient, replacing: Array<{ too
   }
 }
 
-/** Writes the planned creates and new versions in one transaction, through the shared write path. */
-async function apply(prisma: PrismaClient, tools: PlannedTool[], options: ImportOptions): Promise<bigint | undefined> {
+/** Tools from the directory that no file read now defines: soft-deleted by a reload with `prune`. */
+async function planPrune(prisma: PrismaClient, read: Awaited<ReturnType<typeof readInputs>>): Promise<PrunedTool[]> {
+  const defined = new Set(read.planned.flatMap((p) => (p.definition ? [`${p.definition.name}\u0000${p.definition.platform}`] : [])));
+  const candidates = await prisma.tool.findMany({
+    where: { isLatest: true, deletedAt: null, loadedFrom: 'directory' },
+    select: { id: true, name: true, platform: true, version: true, revision: true },
+    orderBy: [{ platform: 'asc' }, { name: 'asc' }],
+  });
+  // A tool a running experiment uses stays (deleteTool refuses it too).
+  const inExperiments = await prisma.experimentArm.findMany({ where: { experiment: { status: 'RUNNING' } }, select: { toolName: true, toolPlatform: true } });
+  const kept = new Set([...defined, ...inExperiments.map((arm) => `${arm.toolName}\u0000${arm.toolPlatform}`)]);
+  return candidates.filter((tool) => !kept.has(`${tool.name}\u0000${tool.platform}`));
+}
+
+/** Writes the planned creates and new versions (and prunes) in one transaction, through the shared write path. */
+async function apply(prisma: PrismaClient, tools: PlannedTool[], pruned: PrunedTool[], options: ImportOptions): Promise<bigint | undefined> {
   const writes = tools.flatMap((t) => (t.write ? [t.write] : []));
-  if (!writes.length) return undefined;
+  if (!writes.length && !pruned.length) return undefined;
   const origin = {
     actor: options.actor,
     trigger: options.trigger ?? 'import',
@@ -313,10 +341,12 @@ async function apply(prisma: PrismaClient, tools: PlannedTool[], options: Import
   try {
     return await prisma.$transaction(
       async (tx) => {
+        await options.beforeWrite?.(tx);
         // In batches, so a catalog of thousands of tools is never held as rows all at once.
         for (let start = 0; start < writes.length; start += WRITE_BATCH) {
           await publishVersions(tx, writes.slice(start, start + WRITE_BATCH), origin);
         }
+        await pruneTools(tx, pruned, origin);
         return headRevision(tx);
       },
       { timeout: 300_000, maxWait: 30_000 },
@@ -332,8 +362,8 @@ async function apply(prisma: PrismaClient, tools: PlannedTool[], options: Import
   }
 }
 
-function count(tools: PlannedTool[], skipped: number, files: number): ImportCounts {
-  const counts: ImportCounts = { files, create: 0, new_version: 0, unchanged: 0, rejected: 0, skipped, warnings: 0 };
+function count(tools: PlannedTool[], skipped: number, files: number, removed: number): ImportCounts {
+  const counts: ImportCounts = { files, removed, create: 0, new_version: 0, unchanged: 0, rejected: 0, skipped, warnings: 0 };
   for (const tool of tools) {
     counts[tool.action]++;
     counts.warnings += tool.diagnostics.filter((d) => d.severity === 'warning').length;
@@ -348,18 +378,20 @@ function count(tools: PlannedTool[], skipped: number, files: number): ImportCoun
  */
 export async function importCatalog(prisma: PrismaClient, input: ImportInput, options: ImportOptions): Promise<ImportReport> {
   const read = await readInputs(input, options.onProgress, { strict: options.strict, platform: options.platform });
-  const tools = await plan(prisma, read);
+  const tools = await plan(prisma, read, options);
+  // Pruning follows a directory that was read whole: never after a file was refused.
+  const pruned = options.prune ? await planPrune(prisma, read) : [];
   // A profiles file holds many tools: files are counted as files.
-  const counts = count(tools, read.skipped.length, read.planned.length - read.extraTools + read.problems.length);
-  const mayWrite = !options.dryRun && (counts.rejected === 0 || options.partial === true);
+  const counts = count(tools, read.skipped.length, read.planned.length - read.extraTools + read.problems.length, pruned.length);
+  const mayWrite = !options.dryRun && (counts.rejected === 0 || (options.partial === true && !pruned.length));
   if (!mayWrite) {
     for (const tool of tools) tool.write = undefined;
-    return { tools, skipped: read.skipped, counts, applied: false };
+    return { tools, skipped: read.skipped, counts, pruned, applied: false };
   }
-  const revision = await apply(prisma, tools, options);
+  const revision = await apply(prisma, tools, pruned, options);
   const written = counts.create + counts.new_version;
   // Without statistics the planner joins every tool's capabilities before sorting a page (180 ms
   // instead of 20 ms for tools(first: 20) over 500 tools, measured on PGlite).
   if (written >= ANALYZE_AFTER) await prisma.$executeRawUnsafe('ANALYZE "Tool", "Capability", "Pattern"');
-  return { tools, skipped: read.skipped, counts, applied: true, revision };
+  return { tools, skipped: read.skipped, counts, pruned, applied: true, revision };
 }

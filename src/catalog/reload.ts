@@ -17,6 +17,8 @@ export interface ReloadRequest {
   reason?: string | null;
   clientIp?: string | null;
   userAgent?: string | null;
+  /** Soft-delete tools from the directory whose file is gone; by default CATALOG_PRUNE. */
+  prune?: boolean | null;
 }
 
 export interface ReloadOutcome {
@@ -75,13 +77,13 @@ export class CatalogReloader {
 
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly options: { catalogDir: string; clock?: CatalogClock; log?: Logger; registry?: Registry },
+    private readonly options: { catalogDir: string; clock?: CatalogClock; log?: Logger; registry?: Registry; prune?: boolean; strict?: boolean },
   ) {
     if (options.registry) this.#metrics = reloadMetrics(options.registry);
   }
 
   reload(request: ReloadRequest): Promise<ReloadOutcome> {
-    const key = `${request.source}:${request.dryRun}`;
+    const key = `${request.source}:${request.dryRun}:${request.prune ?? this.options.prune ?? false}`;
     const queued = this.#waiting.get(key);
     if (queued) return queued;
     const run = this.#tail.then(async () => {
@@ -97,29 +99,40 @@ export class CatalogReloader {
 
   async #run(request: ReloadRequest): Promise<ReloadOutcome> {
     const source = request.source === 'directory' ? this.options.catalogDir : 'database';
+    const prune = request.prune ?? this.options.prune ?? false;
     const started = await this.prisma.catalogReload.create({
-      data: { trigger: request.trigger, actor: request.actor, source, dryRun: request.dryRun },
+      data: { trigger: request.trigger, actor: request.actor, source, dryRun: request.dryRun, reason: request.reason ?? null },
     });
-    const event = async (type: 'RELOAD_STARTED' | 'RELOAD_FINISHED' | 'RELOAD_FAILED', payload: object) => {
+    const common = { reloadId: started.id, trigger: request.trigger, actor: request.actor, source, dryRun: request.dryRun, reason: request.reason ?? null };
+    const events = async (list: Array<{ type: 'RELOAD_STARTED' | 'RELOAD_FINISHED' | 'RELOAD_FAILED'; payload: object }>) => {
       await this.prisma.$transaction((tx) =>
         appendEvents(
           tx,
-          [{ type, payload: { reloadId: started.id, trigger: request.trigger, actor: request.actor, source, dryRun: request.dryRun, ...payload } }],
+          list.map(({ type, payload }) => ({ type, payload: { ...common, ...payload } })),
           request.trigger,
         ),
       );
-      // The history and the event log changed: cached answers about them are stale, and this
-      // instance's subscribers hear of it without waiting for the database's notification.
-      this.options.clock?.advance();
     };
-    await event('RELOAD_STARTED', {});
+    // A directory reload announces itself only once it changes something (its RELOAD_STARTED is
+    // written in the import's own transaction, before the tools' events) or fails: a scheduled
+    // reload that finds nothing new leaves its history row and no events.
+    let announced = false;
+    const announce = async () => {
+      if (!announced) await events([{ type: 'RELOAD_STARTED', payload: {} }]);
+      announced = true;
+    };
+    if (request.source === 'database' && !request.dryRun) await announce();
     const finish = async (data: Partial<Pick<CatalogReload, 'created' | 'newVersions' | 'unchanged' | 'removed' | 'rejected' | 'error'>>) => {
       const reload = await this.prisma.catalogReload.update({
         where: { id: started.id },
         data: { ...data, finishedAt: new Date(), durationMs: Math.round(Date.now() - started.startedAt.getTime()) },
       });
       const { created, newVersions, unchanged, removed, rejected, error, durationMs } = reload;
-      await event(error ? 'RELOAD_FAILED' : 'RELOAD_FINISHED', { created, newVersions, unchanged, removed, rejected, error, durationMs });
+      if (error) await announce();
+      if (announced) await events([{ type: error ? 'RELOAD_FAILED' : 'RELOAD_FINISHED', payload: { created, newVersions, unchanged, removed, rejected, error, durationMs } }]);
+      // The history (and perhaps the event log) changed: cached answers about them are stale, and
+      // this instance's subscribers hear of it without waiting for the database's notification.
+      this.options.clock?.advance();
       return reload;
     };
     try {
@@ -130,10 +143,31 @@ export class CatalogReloader {
       const plan = await importCatalog(
         this.prisma,
         { paths: [this.options.catalogDir] },
-        { actor: request.actor, trigger: request.trigger, dryRun: request.dryRun, reason: request.reason, clientIp: request.clientIp, userAgent: request.userAgent },
+        {
+          actor: request.actor,
+          trigger: request.trigger,
+          dryRun: request.dryRun,
+          reason: request.reason,
+          clientIp: request.clientIp,
+          userAgent: request.userAgent,
+          loadedFrom: 'directory',
+          prune,
+          strict: this.options.strict,
+          beforeWrite: async (tx) => {
+            if (announced) return;
+            await appendEvents(tx, [{ type: 'RELOAD_STARTED', payload: common }], request.trigger);
+            announced = true;
+          },
+        },
       );
       if (plan.applied) this.options.clock?.advance();
-      const counts = { created: plan.counts.create, newVersions: plan.counts.new_version, unchanged: plan.counts.unchanged, rejected: plan.counts.rejected };
+      const counts = {
+        created: plan.counts.create,
+        newVersions: plan.counts.new_version,
+        unchanged: plan.counts.unchanged,
+        rejected: plan.counts.rejected,
+        removed: plan.counts.removed,
+      };
       const firstRejected = plan.tools.find((tool) => tool.action === 'rejected');
       const error =
         !request.dryRun && !plan.applied && firstRejected
@@ -145,6 +179,8 @@ export class CatalogReloader {
       // expected conflict is described in the history; anything else stays in the service log.
       this.options.log?.error({ err: error, reload: started.id }, 'catalog reload failed');
       const why = error instanceof ConflictError ? error.message : 'unexpected error (see the service log)';
+      // A RELOAD_STARTED written in the failed import's transaction was rolled back with it.
+      if (request.source === 'directory') announced = false;
       return { reload: await finish({ error: `reload failed, nothing changed: ${why}` }) };
     }
   }

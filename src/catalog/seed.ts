@@ -22,7 +22,7 @@ export async function seedIfEmpty(prisma: PrismaClient, catalogDir: string, log:
   }
   let report: ImportReport;
   try {
-    report = await importCatalog(prisma, { paths: [catalogDir] }, { actor: 'seed', trigger: 'startup' });
+    report = await importCatalog(prisma, { paths: [catalogDir] }, { actor: 'seed', trigger: 'startup', loadedFrom: 'directory' });
   } catch (error) {
     // Two instances starting on one empty database: one seed wins, the other's transaction
     // rolled back whole and it serves what the winner wrote.

@@ -220,6 +220,8 @@ export interface NewVersionOptions {
   draft?: boolean | null;
   /** Acknowledges breaking changes when the versions are not semver (semver versions need a new major instead). */
   breaking?: boolean | null;
+  /** Unknown keys are errors (STRICT_IMPORT). */
+  strict?: boolean;
 }
 
 /** Refuses a breaking change that is not allowed; otherwise what to record with the new version. */
@@ -255,7 +257,7 @@ async function deriveVersion(
     platform: current.platform,
     version,
     status: options.draft ? 'DRAFT' : changed.status === 'DRAFT' ? 'ACTIVE' : changed.status,
-  });
+  }, { strict: options.strict });
   const changes = diffDefinitions(current, definition).filter((c) => c.path !== 'version');
   if (!changes.length) {
     throw CatalogValidationError.of([{ path: '', message: `nothing changed from version ${current.version}` }]);
@@ -270,6 +272,7 @@ async function deriveVersion(
           contentHash: contentHash(definition),
           parentId: latest.id,
           previous: { id: latest.id, revision: latest.revision },
+          loadedFrom: latest.loadedFrom,
           action: options.draft ? `${action}.draft` : action,
           event: 'TOOL_VERSIONED',
           diff: { from: current.version, to: version, changes, ...breaking },
@@ -421,6 +424,7 @@ export async function rollbackTool(
           contentHash: contentHash(definition),
           parentId: target.id,
           previous: { id: latest.id, revision: latest.revision },
+          loadedFrom: latest.loadedFrom,
           action: 'tool.rollback',
           event: 'TOOL_VERSIONED',
           diff: { from: current.version, to: version, rollbackTo: to, changes: diffDefinitions(current, definition).filter((c) => c.path !== 'version') },

@@ -100,3 +100,20 @@ export function checkDefinitionInput(raw: Record<string, unknown>, options: Chec
     report.diagnostics.filter((d) => d.severity === severity).map((d) => ({ path: inputPath(d.field), message: d.message }));
   return { definition, problems: as('error'), warnings: as('warning') };
 }
+
+/**
+ * A canonical document (as `export` writes it) as an API input (`ToolInput` field names): the
+ * inverse of `documentFromInput`, for callers that hold YAML and want `validateTool`/`createTool`.
+ */
+export function inputFromDocument(document: Record<string, unknown>): Record<string, unknown> {
+  const { schema: _schema, ...rest } = document;
+  const input = renameKeys(rest, TOOL_DOCUMENT_KEYS) as Record<string, unknown>;
+  if (Array.isArray(rest.capabilities)) {
+    input.capabilities = rest.capabilities.map((capability) =>
+      isMap(capability) && Array.isArray(capability.patterns)
+        ? { ...capability, patterns: capability.patterns.map((pattern) => renameKeys(pattern, PATTERN_DOCUMENT_KEYS)) }
+        : capability,
+    );
+  }
+  return input;
+}

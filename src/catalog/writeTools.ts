@@ -9,6 +9,8 @@ export interface NewVersion {
   contentHash: string;
   parentId: string | null;
   revision: number;
+  /** `directory` for tools from CATALOG_DIR (prunable), else null. */
+  loadedFrom?: string | null;
 }
 
 /** Rows for one new tool version and its capabilities and patterns, with ids assigned here. */
@@ -29,6 +31,7 @@ export function rowsFor(version: NewVersion, actor: string) {
     revision: version.revision,
     parentId: version.parentId,
     contentHash: version.contentHash,
+    loadedFrom: version.loadedFrom ?? null,
     executionLocation: definition.executionLocation,
     defaults: definition.defaults as Json,
     dependencies: definition.dependencies as Json,

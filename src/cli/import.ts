@@ -1,6 +1,7 @@
 import { SingleBar, Presets } from 'cli-progress';
 import { formatDiagnostic } from '../catalog/diagnostics.js';
 import { importCatalog, type ImportReport, type PlannedTool } from '../catalog/importer.js';
+import { loadConfig } from '../config.js';
 import { withCliDatabase } from './database.js';
 
 interface ImportOptions {
@@ -9,6 +10,7 @@ interface ImportOptions {
   actor: string;
   json?: boolean;
   platform?: string;
+  strict?: boolean;
 }
 
 const VERB: Record<PlannedTool['action'], string> = {
@@ -47,6 +49,7 @@ export async function importCommand(paths: string[], options: ImportOptions): Pr
         actor: options.actor,
         dryRun: options.dryRun,
         partial: options.partial,
+        strict: options.strict ?? loadConfig().catalogChecks.strict,
         trigger: 'cli',
         platform: options.platform,
         onProgress: (done, total, file) => {
@@ -59,6 +62,7 @@ export async function importCommand(paths: string[], options: ImportOptions): Pr
         },
       },
     ),
+    { planOnly: options.dryRun },
   );
   bar?.stop();
   if (options.json) {

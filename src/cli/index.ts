@@ -27,6 +27,7 @@ program
   .argument('<paths...>', 'files or directories (searched recursively for .yaml/.yml)')
   .option('--dry-run', 'print what would change; write nothing')
   .option('--partial', 'write the valid tools even if some files are rejected (default: all or nothing)')
+  .option('--strict', 'unknown keys are errors, not warnings (default: STRICT_IMPORT)')
   .option('--actor <name>', 'who the audit log names', actorName())
   .option('--json', 'print the full report as JSON instead of text')
   .option('--platform <platform>', 'platform for the tools of a legacy optimization-profiles file, which name none', 'custom')
@@ -49,6 +50,7 @@ program
   .addOption(new Option('--source <source>', 'directory (CATALOG_DIR) or database (only drops caches)').choices(['directory', 'database']).default('directory'))
   .option('--dry-run', 'plan only; write nothing but the history row')
   .option('--reason <text>', 'why, for the history and the audit log')
+  .option('--prune', 'soft-delete tools from the directory whose file is gone (default: CATALOG_PRUNE)')
   .option('--actor <name>', 'who the history and the audit log name', actorName())
   .action(async (options) => {
     process.exitCode = await reloadCommand(options);

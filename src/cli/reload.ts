@@ -7,6 +7,7 @@ interface ReloadOptions {
   dryRun?: boolean;
   reason?: string;
   actor: string;
+  prune?: boolean;
 }
 
 /**
@@ -15,21 +16,23 @@ interface ReloadOptions {
  * Exit code 1 when the reload failed (and changed nothing).
  */
 export async function reloadCommand(options: ReloadOptions): Promise<number> {
-  const { catalogDir } = loadConfig();
+  const { catalogDir, catalogChecks } = loadConfig();
   const outcome = await withCliDatabase((db) =>
-    new CatalogReloader(db.prisma, { catalogDir }).reload({
+    new CatalogReloader(db.prisma, { catalogDir, prune: catalogChecks.prune, strict: catalogChecks.strict }).reload({
       source: options.source,
       dryRun: options.dryRun ?? false,
       trigger: 'cli',
       actor: options.actor,
       reason: options.reason,
+      prune: options.prune,
     }),
   );
   const r = outcome.reload;
   console.log(
     `${r.dryRun ? 'dry run of ' : ''}reload from ${r.source}: ${r.created} created, ${r.newVersions} new version(s), ` +
-      `${r.unchanged} unchanged, ${r.rejected} rejected in ${r.durationMs} ms`,
+      `${r.unchanged} unchanged, ${r.rejected} rejected, ${r.removed} removed in ${r.durationMs} ms`,
   );
+  for (const tool of outcome.plan?.pruned ?? []) console.log(`${r.dryRun ? 'would remove' : 'removed'} ${tool.name} (${tool.platform}) ${tool.version}: its file is gone`);
   if (r.error) {
     console.error(`tool-catalog: ${r.error}`);
     return 1;

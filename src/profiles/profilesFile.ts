@@ -138,6 +138,7 @@ export function snapshotFromProfiles(profiles: Profiles): CatalogSnapshot {
       examples: [],
       tags: [],
       contentHash: null,
+      loadedFrom: null,
       deletedAt: null,
       deletedBy: null,
       createdAt: epoch,

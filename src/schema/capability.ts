@@ -124,7 +124,7 @@ builder.mutationFields((t) => ({
     description: 'Publishes a new version of the tool with one more capability.',
     args: { ...toolRefArgs, ...newVersionArgs, capability: t.arg({ type: CapabilityInput, required: true, description: 'The capability.' }) },
     resolve: async (query, _root, args, ctx) => {
-      return changedTool(ctx, query, await addCapability(ctx.prisma, args, capabilityFromInput(args.capability), args, changeOrigin(ctx, args.reason)));
+      return changedTool(ctx, query, await addCapability(ctx.prisma, args, capabilityFromInput(args.capability), { ...args, strict: ctx.strictImport }, changeOrigin(ctx, args.reason)));
     },
   }),
   updateCapability: t.prismaField({
@@ -138,7 +138,7 @@ builder.mutationFields((t) => ({
       changes: t.arg({ type: CapabilityPatchInput, required: true, description: 'What to change.' }),
     },
     resolve: async (query, _root, args, ctx) => {
-      return changedTool(ctx, query, await updateCapability(ctx.prisma, args, args.capabilityName, givenFields(args.changes), args, changeOrigin(ctx, args.reason)));
+      return changedTool(ctx, query, await updateCapability(ctx.prisma, args, args.capabilityName, givenFields(args.changes), { ...args, strict: ctx.strictImport }, changeOrigin(ctx, args.reason)));
     },
   }),
   removeCapability: t.prismaField({
@@ -161,7 +161,7 @@ builder.mutationFields((t) => ({
       pattern: t.arg({ type: PatternInput, required: true, description: 'The pattern.' }),
     },
     resolve: async (query, _root, args, ctx) => {
-      return changedTool(ctx, query, await addPattern(ctx.prisma, args, args.capabilityName, givenFields(args.pattern), args, changeOrigin(ctx, args.reason)));
+      return changedTool(ctx, query, await addPattern(ctx.prisma, args, args.capabilityName, givenFields(args.pattern), { ...args, strict: ctx.strictImport }, changeOrigin(ctx, args.reason)));
     },
   }),
   updatePattern: t.prismaField({
@@ -182,7 +182,7 @@ builder.mutationFields((t) => ({
         args.capabilityName,
         args.patternName,
         givenFields(args.changes),
-        args,
+        { ...args, strict: ctx.strictImport },
         changeOrigin(ctx, args.reason),
       ));
     },

@@ -4,6 +4,7 @@ import { exportCatalog, type ExportedFile } from '../catalog/exporter.js';
 import { importCatalog, type ImportCounts, type ImportReport, type PlannedTool } from '../catalog/importer.js';
 import { ConflictError } from '../catalog/errors.js';
 import { changeOrigin } from '../context.js';
+import type { PrunedTool } from '../catalog/catalogWrites.js';
 import { builder } from './builder.js';
 import './errors.js';
 
@@ -27,6 +28,10 @@ const DiagnosticRef = builder.objectRef<Diagnostic>('ImportDiagnostic').implemen
     column: t.exposeInt('column', { nullable: true, description: 'Column in the line, from 1.' }),
     field: t.exposeString('field', { nullable: true, description: 'Dotted path of the field in the document.' }),
     message: t.exposeString('message', { description: 'What was expected and what was found.' }),
+    excerpt: t.exposeString('excerpt', {
+      nullable: true,
+      description: 'For a syntax error: the source line where the problem starts (`column` marks the place).',
+    }),
   }),
 });
 
@@ -63,6 +68,16 @@ const ImportCountsRef = builder.objectRef<ImportCounts>('ImportCounts').implemen
     rejected: t.exposeInt('rejected', { description: 'Not imported.' }),
     skipped: t.exposeInt('skipped', { description: 'Not tools (templates).' }),
     warnings: t.exposeInt('warnings', { description: 'Warnings over all documents.' }),
+    removed: t.exposeInt('removed', { description: 'Tools soft-deleted because their file is gone (reloads with `prune`; planned only on a dry run).' }),
+  }),
+});
+
+const PrunedToolRef = builder.objectRef<PrunedTool>('PrunedTool').implement({
+  description: 'A tool from the catalog directory whose file is gone: soft-deleted by a reload with `prune` (listed only, on a dry run).',
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'Tool name.' }),
+    platform: t.exposeString('platform', { description: 'Platform.' }),
+    version: t.exposeString('version', { description: 'Its latest version.' }),
   }),
 });
 
@@ -79,6 +94,7 @@ export const ImportResultRef = builder.objectRef<ImportReport>('ImportResult').i
     }),
     counts: t.field({ type: ImportCountsRef, resolve: (r) => r.counts, description: 'Outcomes counted.' }),
     tools: t.field({ type: [PlannedToolRef], resolve: (r) => r.tools, description: 'Every document and its outcome.' }),
+    pruned: t.field({ type: [PrunedToolRef], resolve: (r) => r.pruned, description: 'Tools whose file is gone (reloads with `prune`).' }),
   }),
 });
 
@@ -110,6 +126,7 @@ builder.mutationField('importCatalog', (t) =>
       documents: t.arg({ type: [CatalogDocument], required: true, description: 'The tool files.' }),
       dryRun: t.arg.boolean({ defaultValue: false, description: 'Plan only.' }),
       partial: t.arg.boolean({ defaultValue: false, description: 'Write the valid tools even if others are rejected.' }),
+      strict: t.arg.boolean({ description: 'Unknown keys are errors, not warnings; by default STRICT_IMPORT.' }),
       reason: t.arg.string({ description: 'Why, for the audit log.' }),
       platform: t.arg.string({ description: 'Platform for the tools of a legacy optimization-profiles document, which name none (default `custom`).' }),
     },
@@ -120,7 +137,7 @@ builder.mutationField('importCatalog', (t) =>
       return importCatalog(
         ctx.prisma,
         { documents: args.documents },
-        { ...changeOrigin(ctx, args.reason), dryRun: args.dryRun ?? false, partial: args.partial ?? false, platform: args.platform ?? undefined },
+        { ...changeOrigin(ctx, args.reason), dryRun: args.dryRun ?? false, partial: args.partial ?? false, platform: args.platform ?? undefined, strict: args.strict ?? ctx.strictImport },
       );
     },
   }),

@@ -18,7 +18,8 @@ const CatalogReloadRef = builder.prismaObject('CatalogReload', {
     created: t.exposeInt('created', { description: 'New tools.' }),
     newVersions: t.exposeInt('newVersions', { description: 'New versions of existing tools.' }),
     unchanged: t.exposeInt('unchanged', { description: 'Tools already as the source has them.' }),
-    removed: t.exposeInt('removed', { description: 'Tools removed (a reload never deletes: always 0 for now).' }),
+    removed: t.exposeInt('removed', { description: 'Tools soft-deleted because their file is gone (reloads with `prune`).' }),
+    reason: t.exposeString('reason', { nullable: true, description: 'Why it was asked for, as given (also on the audit entries of what it changed).' }),
     rejected: t.exposeInt('rejected', { description: 'Files rejected.' }),
     error: t.exposeString('error', { nullable: true, description: 'Why it failed; null when it succeeded. A failed reload changed nothing.' }),
   }),
@@ -67,10 +68,13 @@ builder.mutationField('reloadCatalog', (t) =>
       source: t.arg({ type: ReloadSourceEnum, defaultValue: 'directory', description: 'Where to read from.' }),
       dryRun: t.arg.boolean({ defaultValue: false, description: 'Plan only.' }),
       reason: t.arg.string({ description: 'Why, for the history and the audit log.' }),
+      prune: t.arg.boolean({
+        description: 'Soft-delete tools that came from the directory and whose file is gone (a dry run lists them); by default CATALOG_PRUNE. Tools created through the API are never pruned.',
+      }),
     },
     resolve: (_root, args, ctx) => {
       const origin = changeOrigin(ctx, args.reason);
-      return ctx.reloader.reload({ ...origin, source: args.source ?? 'directory', dryRun: args.dryRun ?? false });
+      return ctx.reloader.reload({ ...origin, source: args.source ?? 'directory', dryRun: args.dryRun ?? false, prune: args.prune });
     },
   }),
 );

@@ -388,14 +388,14 @@ builder.mutationFields((t) => ({
       reason: t.arg.string({ description: 'Why, for the audit log.' }),
     },
     resolve: async (query, _root, args, ctx) => {
-      return changedTool(ctx, query, await createTool(ctx.prisma, toolFromInput(args.input), changeOrigin(ctx, args.reason)));
+      return changedTool(ctx, query, await createTool(ctx.prisma, toolFromInput(args.input), changeOrigin(ctx, args.reason), { strict: ctx.strictImport }));
     },
   }),
   validateTool: t.field({
     type: ToolValidationRef,
     description: 'Dry run of createTool: the normalised tool and every problem, including a version that already exists. Writes nothing.',
     args: { input: t.arg({ type: ToolInput, required: true, description: 'The tool to check.' }) },
-    resolve: (_root, args, ctx) => validateTool(ctx.prisma, toolFromInput(args.input)),
+    resolve: (_root, args, ctx) => validateTool(ctx.prisma, toolFromInput(args.input), { strict: ctx.strictImport }),
   }),
   updateTool: t.prismaField({
     type: 'Tool',
@@ -409,7 +409,7 @@ builder.mutationFields((t) => ({
       changes: t.arg({ type: ToolPatchInput, required: true, description: 'What to change.' }),
     },
     resolve: async (query, _root, args, ctx) => {
-      return changedTool(ctx, query, await updateTool(ctx.prisma, args, toolFromInput(args.changes), args, changeOrigin(ctx, args.reason)));
+      return changedTool(ctx, query, await updateTool(ctx.prisma, args, toolFromInput(args.changes), { ...args, strict: ctx.strictImport }, changeOrigin(ctx, args.reason)));
     },
   }),
   publishToolVersion: t.prismaField({
