@@ -13,10 +13,9 @@ let editor: Record<string, string>;
 let reporter: Record<string, string>;
 
 const SELECT = `query ($request: SelectToolsInput!) { selectTools(request: $request) {
-  candidates { rank score pattern why tool { name } features { time cost } experiment { key arm }
+  candidates { rank score pattern why tool { name } features { time cost }
     estimate { timeMs cost source expression { timeMs cost } observed { runs timeMs cost } } }
   excluded { tool { name } pattern reason detail limit value }
-  experiment { key }
 } }`;
 const REPORT = `mutation ($runs: [ExecutionInput!]!) { reportExecutions(executions: $runs) { accepted rejected items { outcome reason message } } }`;
 
@@ -37,7 +36,6 @@ const timeFeature = (ms: number) => {
 
 async function select(request: Record<string, unknown>) {
   const response = await service.graphql(SELECT, { request: { capability: 'learn_probe', preference: 'FAST', ...request } });
-  if (response.errors) console.log(JSON.stringify(response, null, 1));
   expect(response.errors).toBeUndefined();
   return response.data.selectTools;
 }
@@ -79,7 +77,6 @@ describe('selectTools with useObserved', () => {
     expect(plain.candidates.map((c: any) => c.tool.name)).toEqual(['quick-on-paper', 'slow-on-paper']);
     expect(plain.candidates[0].estimate).toEqual({ timeMs: 100, cost: 1, source: 'ESTIMATE', expression: { timeMs: 100, cost: 1 }, observed: null });
     expect(plain.excluded).toMatchObject([{ tool: { name: 'needs-hosts' }, reason: 'MISSING_VARIABLE' }]);
-    expect(plain.experiment).toBeNull();
     // Asked for before any run exists: this answer must not be replayed after runs arrive.
     const learning = await select({ useObserved: true });
     expect(learning.candidates.map((c: any) => c.estimate.source)).toEqual(['ESTIMATE', 'ESTIMATE']);
