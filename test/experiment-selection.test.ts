@@ -104,7 +104,7 @@ describe('selectTools with a unitId', () => {
       expect(selection.experiment).toMatchObject({ key: KEY, arm, bucket, outcome: 'ASSIGNED' });
       const [first, ...rest] = selection.candidates;
       expect(first).toMatchObject({ rank: 1, tool: { name: ARM_TOOL[arm], version: '1.0' }, pattern: 'scan', experiment: { key: KEY, arm } });
-      expect(first.why).toMatch(new RegExp(`^First because unit "${unitId}" is in arm ${arm} of experiment ${KEY}`));
+      expect(first.why).toMatch(new RegExp(`^First because unit "${unitId}" is in arm ${arm} of experiment ${KEY} \\(bucket ${bucket}\\); by score alone: Ranked ${arm === 'grep' ? 1 : 2} with score`));
       // The others keep the rule's order behind it.
       expect(rest.map((c: any) => c.tool.name)).toEqual(['xgrep', 'xrg', 'xsed'].filter((n) => n !== ARM_TOOL[arm]));
       expect(rest.map((c: any) => c.rank)).toEqual([2, 3]);

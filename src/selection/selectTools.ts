@@ -445,7 +445,8 @@ export function selectTools(
   excluded.sort(byIdentity);
   const [first, second] = ranked;
   const candidates: SelectionCandidate[] = ranked.map(({ key: _key, ...candidate }) => ({ ...candidate, rank: 0, why: '', experiment: null }));
-  const experiment = options.experiment ? applyExperiment(options.experiment, candidates, excluded, request) : null;
+  const applied = options.experiment ? applyExperiment(options.experiment, candidates, excluded, request) : null;
+  const experiment = applied?.experiment ?? null;
   return {
     revision: snapshot.revision,
     stale: options.stale,
@@ -454,13 +455,13 @@ export function selectTools(
     weights: request.weights,
     candidates: candidates.slice(0, request.limit).map((candidate, index) => {
       const rank = index + 1;
-      const reason = why(candidate, rank, request);
+      if (!candidate.experiment) return { ...candidate, rank, why: why(candidate, rank, request) };
+      // The sentence about the score gives the rank the rule alone would have given.
+      const reason = why(candidate, applied!.ruleRank, request);
       return {
         ...candidate,
         rank,
-        why: candidate.experiment
-          ? `First because unit ${JSON.stringify(request.unitId)} is in arm ${candidate.experiment.arm} of experiment ${candidate.experiment.key} (bucket ${experiment!.bucket}); by score alone: ${reason}`
-          : reason,
+        why: `First because unit ${JSON.stringify(request.unitId)} is in arm ${candidate.experiment.arm} of experiment ${candidate.experiment.key} (bucket ${experiment!.bucket}); by score alone: ${reason}`,
       };
     }),
     excluded,
@@ -476,11 +477,18 @@ const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
  * others keep their order. Otherwise the unit is left out of the experiment for this decision and
  * the answer says why; the ranking stays as the rule made it.
  */
-function applyExperiment(input: ExperimentInput, candidates: SelectionCandidate[], excluded: readonly ExcludedCandidate[], request: Normalised): SelectionExperiment {
-  if (input.status === 'AMBIGUOUS_PLATFORM') return { key: null, arm: null, bucket: null, outcome: 'AMBIGUOUS_PLATFORM', reason: input.reason };
-  if (input.status === 'NOT_IN_EXPERIMENT') return { key: input.experimentKey, arm: null, bucket: input.bucket, outcome: 'NOT_IN_EXPERIMENT', reason: input.reason };
+function applyExperiment(
+  input: ExperimentInput,
+  candidates: SelectionCandidate[],
+  excluded: readonly ExcludedCandidate[],
+  request: Normalised,
+): { experiment: SelectionExperiment; ruleRank: number } {
+  if (input.status === 'AMBIGUOUS_PLATFORM') return { experiment: { key: null, arm: null, bucket: null, outcome: 'AMBIGUOUS_PLATFORM', reason: input.reason }, ruleRank: 0 };
+  if (input.status === 'NOT_IN_EXPERIMENT') {
+    return { experiment: { key: input.experimentKey, arm: null, bucket: input.bucket, outcome: 'NOT_IN_EXPERIMENT', reason: input.reason }, ruleRank: 0 };
+  }
   const { arm } = input;
-  const left = (reason: string): SelectionExperiment => ({ key: arm.experimentKey, arm: arm.armKey, bucket: arm.bucket, outcome: 'EXCLUDED', reason });
+  const left = (reason: string) => ({ experiment: { key: arm.experimentKey, arm: arm.armKey, bucket: arm.bucket, outcome: 'EXCLUDED' as const, reason }, ruleRank: 0 });
   const isArmTool = (c: { tool: MemoryToolRow; pattern: string }) =>
     sameName(c.tool.name, arm.tool.name) && sameName(c.tool.platform, arm.tool.platform) && (arm.pattern === null || sameName(c.pattern, arm.pattern));
   const armName = `${arm.tool.name} (${arm.tool.platform})${arm.pattern ? ` pattern ${arm.pattern}` : ''}`;
@@ -496,5 +504,8 @@ function applyExperiment(input: ExperimentInput, candidates: SelectionCandidate[
   }
   candidates.splice(index, 1);
   candidates.unshift({ ...candidate, experiment: { key: arm.experimentKey, arm: arm.armKey } });
-  return { key: arm.experimentKey, arm: arm.armKey, bucket: arm.bucket, outcome: 'ASSIGNED', reason: `unit is in arm ${arm.armKey} (bucket ${arm.bucket}); its tool ${armName} comes first` };
+  return {
+    experiment: { key: arm.experimentKey, arm: arm.armKey, bucket: arm.bucket, outcome: 'ASSIGNED', reason: `unit is in arm ${arm.armKey} (bucket ${arm.bucket}); its tool ${armName} comes first` },
+    ruleRank: index + 1,
+  };
 }
