@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../src/auth/keys.js';
 import { assign } from '../src/experiments/assignment.js';
+import { selectTools } from '../src/selection/selectTools.js';
 import { startTestService, type TestService } from './support/service.js';
 
 /**
@@ -137,6 +138,27 @@ describe('selectTools with a unitId', () => {
       expect(statements).toEqual([]);
       expect(result.experiment.key).toBe(KEY);
     }
+  });
+});
+
+describe('the experiment step of the rule, on the in-memory catalog', () => {
+  it('leaves out a unit whose arm pins a version the catalog no longer has as latest, and passes other outcomes through', async () => {
+    const { snapshot } = await service.app.memory.read();
+    const arm = { experimentKey: 'versions', armKey: 'old', bucket: 0.25, tool: { name: 'xrg', platform: 'linux', version: '0.9' }, pattern: null };
+    const pinned = selectTools(snapshot, { capability: 'text_search', unitId: 'job-1' }, { stale: false, experiment: { status: 'ASSIGNED', arm } });
+    expect(pinned.candidates.map((c) => c.tool.name)).toEqual(['xgrep', 'xrg', 'xsed']);
+    expect(pinned.experiment).toEqual({ key: 'versions', arm: 'old', bucket: 0.25, outcome: 'EXCLUDED', reason: expect.stringMatching(/pins xrg version 0\.9, but the catalog's current version is 1\.0/) });
+    // The latest version, named or not, and any pattern of the tool when the arm names none.
+    for (const version of ['1.0', null]) {
+      const chosen = selectTools(snapshot, { capability: 'text_search', unitId: 'job-1' }, { stale: false, experiment: { status: 'ASSIGNED', arm: { ...arm, tool: { ...arm.tool, version } } } });
+      expect(chosen.candidates.map((c) => c.tool.name)).toEqual(['xrg', 'xgrep', 'xsed']);
+      expect(chosen.experiment?.outcome).toBe('ASSIGNED');
+    }
+    const unknown = selectTools(snapshot, { capability: 'text_search', unitId: 'job-1' }, { stale: false, experiment: { status: 'ASSIGNED', arm: { ...arm, tool: { name: 'nope', platform: 'linux', version: null } } } });
+    expect(unknown.experiment?.reason).toMatch(/offers no pattern of text_search/);
+    const ambiguous = selectTools(snapshot, { capability: 'text_search', unitId: 'job-1' }, { stale: false, experiment: { status: 'AMBIGUOUS_PLATFORM', reason: 'several platforms' } });
+    expect(ambiguous.experiment).toEqual({ key: null, arm: null, bucket: null, outcome: 'AMBIGUOUS_PLATFORM', reason: 'several platforms' });
+    expect(ambiguous.candidates.map((c) => c.tool.name)).toEqual(['xgrep', 'xrg', 'xsed']);
   });
 });
 
