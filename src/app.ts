@@ -60,6 +60,8 @@ const NOT_CATALOG_CHANGES = new Set(['reportExecutions']);
 const TELEMETRY_FIELDS = ['executionStats', 'driftingPatterns', 'failingTools', 'reportExecutions'];
 /** Root fields whose answers hold experiment results, which move with every run reported. */
 const EXPERIMENT_RESULT_FIELDS = ['experiment', 'experiments'];
+/** Selection arguments whose answers follow reported runs (observed figures), not only the catalog generation. */
+const TELEMETRY_ARGUMENTS = ['useObserved'];
 
 /** What GraphiQL shows first: the query the README suggests. */
 export const FIRST_QUERY = `# Tools on linux, with what each can do and how long it takes.
@@ -110,7 +112,6 @@ export function createApp(deps: AppDeps) {
   const resolveCaller = createCallerResolver(deps.db.prisma, { adminApiKey: deps.config.adminApiKey, lookupTimeoutMs: queryTimeoutMs });
   const events = new CatalogEventFeed(deps.db.prisma, { clock, registry, log: deps.log, queueLimit: deps.config.subscriptions?.queueLimit });
   const memory = new MemoryCatalog(deps.db.prisma, { clock, log: deps.log, registry });
-  const selection = new SelectionService(memory, registry);
   const reloader = new CatalogReloader(deps.db.prisma, {
     catalogDir: deps.config.catalogDir ?? './catalog',
     clock,
@@ -121,6 +122,8 @@ export function createApp(deps: AppDeps) {
   });
   const telemetry = createTelemetry(deps.db.prisma, { registry, log: deps.log, config: deps.config.telemetry ?? DEFAULT_TELEMETRY });
   const experiments = new ExperimentCatalog(deps.db.prisma, clock);
+  // Selection learns from observed runs (useObserved) and consults running experiments (unitId), both from memory.
+  const selection = new SelectionService(memory, registry, {}, { observed: telemetry.observedPerformance, experiments });
   const observations = toolExecutionObservations(deps.db.prisma);
   registerExperimentMetrics(registry, experiments, observations);
   const cacheConfig = deps.config.cache ?? DEFAULT_CACHE;
@@ -136,7 +139,7 @@ export function createApp(deps: AppDeps) {
         roleOf: (request) => roleOf(request.headers.get('authorization')),
         notCatalogChanges: NOT_CATALOG_CHANGES,
         // Stats and experiment results follow reported runs, not the catalog generation: answers holding them are never cached.
-        uncachedFields: [...TELEMETRY_FIELDS, ...EXPERIMENT_RESULT_FIELDS],
+        uncachedFields: [...TELEMETRY_FIELDS, ...EXPERIMENT_RESULT_FIELDS, ...TELEMETRY_ARGUMENTS],
       })
     : [useAdvanceOnMutation(clock, NOT_CATALOG_CHANGES)];
   const yoga = createYoga<ServerContext, Context>({

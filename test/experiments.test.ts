@@ -68,9 +68,6 @@ beforeAll(async () => {
   await createTool(tool('xrg'));
   await createTool({ ...tool('xag'), enabled: false });
   await createTool({ ...tool('xsed'), capabilities: [{ name: 'text_edit', patterns: [{ name: 'edit' }] }] });
-  // Execution reporting (issue 15) adds these columns to ToolExecution; until its migration is
-  // merged the test adds them itself (a no-op afterwards).
-  await service.db.prisma.$executeRawUnsafe(`ALTER TABLE "ToolExecution" ADD COLUMN IF NOT EXISTS "unitId" VARCHAR(256), ADD COLUMN IF NOT EXISTS "decisionId" VARCHAR(256)`);
 });
 afterAll(() => service.close());
 
@@ -159,16 +156,28 @@ describe('lifecycle, assignment and results', () => {
     expect((await service.graphql(query, { key: 'nope', unit: 'x' })).data.assignment).toBeNull();
   });
 
-  /** Runs as execution reporting stores them: one row per run, with the unit it was for. */
+  /** Runs reported as the pipeline reports them (reportExecutions), each with the unit it was for. */
+  let reported = 0;
   async function report(runs: Array<{ unit: string; tool: string; durationMs: number; success?: boolean; pattern?: string }>) {
-    const ids = new Map((await service.db.prisma.tool.findMany({ where: { isLatest: true }, select: { id: true, name: true } })).map((t) => [t.name, t.id]));
+    // Reported runs must not start before the experiment did: reporting allows up to 5 minutes ahead.
+    const startedAt = new Date(Date.now() + 1_000).toISOString();
     for (let i = 0; i < runs.length; i += 500) {
-      const values = runs.slice(i, i + 500).map((r) =>
-        `(gen_random_uuid(), '${ids.get(r.tool)}', 'text_search', '${r.pattern ?? 'scan'}', ${r.success ?? true}, ${r.durationMs}, 1, '${r.unit}', now())`,
-      );
-      await service.db.prisma.$executeRawUnsafe(
-        `INSERT INTO "ToolExecution" (id, "toolId", capability, pattern, success, "durationMs", cost, "unitId", "startedAt") VALUES ${values.join(',')}`,
-      );
+      const executions = runs.slice(i, i + 500).map((r) => ({
+        executionId: `experiments-test-${reported++}`,
+        name: r.tool,
+        platform: 'linux',
+        version: '1.0',
+        capability: 'text_search',
+        pattern: r.pattern ?? 'scan',
+        startedAt,
+        durationMs: r.durationMs,
+        success: r.success ?? true,
+        cost: 1,
+        unitId: r.unit,
+      }));
+      const response = await service.graphql(`mutation ($runs: [ExecutionInput!]!) { reportExecutions(executions: $runs) { accepted rejected } }`, { runs: executions }, editor);
+      expect(response.errors).toBeUndefined();
+      expect(response.data.reportExecutions).toEqual({ accepted: executions.length, rejected: 0 });
     }
   }
 

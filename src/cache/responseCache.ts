@@ -16,8 +16,8 @@ export interface ResponseCacheOptions {
   /** Mutation fields that change no catalog data (a mutation made only of these leaves the generation alone). */
   notCatalogChanges?: ReadonlySet<string>;
   /**
-   * Fields whose answers do not follow the catalog generation (telemetry): a document naming any of
-   * them is never cached nor answered from the cache, and gets no ETag, so the HTTP front door does
+   * Fields (or argument names) whose answers do not follow the catalog generation (telemetry): a
+   * document or its variables naming any of them is never cached nor answered from the cache, and gets no ETag, so the HTTP front door does
    * not keep it either. Matched on the document text, which errs only towards not caching.
    */
   uncachedFields?: readonly string[];
@@ -78,7 +78,8 @@ export function catalogResponseCache(options: ResponseCacheOptions): Plugin[] {
       session: (request) => options.roleOf(request),
 
       buildResponseCacheKey: async ({ request: _request, ...params }) => {
-        if (uncached?.test(params.documentString)) return `${UNCACHED}${params.documentString.length}`;
+        // The names are looked for in the variables too: `selectTools(request: $r)` with `useObserved` inside $r.
+        if (uncached && (uncached.test(params.documentString) || (params.variableValues && uncached.test(JSON.stringify(params.variableValues))))) return `${UNCACHED}${params.documentString.length}`;
         const key = `g${options.clock.generation}:${await defaultBuildResponseCacheKey(params)}`;
         if (uncounted.size > 10_000) uncounted.clear();
         uncounted.set(key, (uncounted.get(key) ?? 0) + 1);

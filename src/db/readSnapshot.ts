@@ -51,6 +51,8 @@ const MEMORY_FIELDS = new Set([
   'ambiguous', 'candidates', 'excluded', 'preference', 'weights', 'stale', 'rank', 'pattern', 'score', 'estimate', 'features',
   'contributions', 'executionHint', 'slaClass', 'why', 'reason', 'detail', 'missingVariables', 'limit', 'value', 'time', 'cost',
   'complexity', 'accuracy', 'timeMs',
+  // SelectionEstimate's sources (ExpressionEstimate, ObservedFigures), SelectionExperiment, CandidateExperiment
+  'source', 'expression', 'observed', 'runs', 'experiment', 'key', 'arm', 'bucket', 'outcome',
 ]);
 
 function within(allowed: Set<string>, selectionSet: SelectionSetNode | undefined): boolean {

@@ -4,10 +4,14 @@ import {
   FEATURES,
   PREFERENCE_MODES,
   SelectionInputError,
+  DEFAULT_MIN_RUNS,
   type ExcludedCandidate,
   type FeatureVector,
+  type ObservedFigures,
   type SelectionCandidate,
+  type SelectionExperiment,
   type ToolSelection,
+  type UsedEstimate,
 } from '../selection/selectTools.js';
 import { builder } from './builder.js';
 import { answeredFromMemory } from './memoryRows.js';
@@ -107,14 +111,98 @@ const SelectToolsInput = builder.inputType('SelectToolsInput', {
     allowApproval: t.boolean({ defaultValue: true, description: 'False excludes patterns whose policy requires approval.' }),
     includeDeprecated: t.boolean({ defaultValue: false, description: 'Rank deprecated tools too.' }),
     limit: t.int({ defaultValue: 5, description: 'How many ranked candidates to return (1–50); every exclusion is returned regardless.' }),
+    useObserved: t.boolean({
+      defaultValue: false,
+      description:
+        'Use what runs showed over the last 7 days (median time, mean cost) in place of the estimates for every pattern with at least `minRuns` runs. ' +
+        'The observed figures are then what the limits, the policy and the features are computed on; `estimate.source` says which were used.',
+    }),
+    minRuns: t.int({ defaultValue: DEFAULT_MIN_RUNS, description: 'Runs (last 7 days) a pattern needs before its observed figures replace its estimates; at least 1.' }),
+    unitId: t.string({
+      description:
+        'The unit (job, session, tenant) this decision is for. When an experiment runs for the capability (and platform), a unit in it gets its arm\'s tool first, ' +
+        'if that tool passes this request\'s policy and limits; `experiment` says what happened. Without it, selection ignores experiments.',
+    }),
   }),
 });
 
-const EstimateRef = builder.objectRef<{ timeMs: number; cost: number }>('SelectionEstimate').implement({
+const EstimateSourceEnum = builder.enumType('EstimateSource', {
+  description: 'Where the time and cost a candidate was judged on came from.',
+  values: {
+    ESTIMATE: { description: 'The pattern\'s estimate expressions, evaluated with the request\'s variables.' },
+    OBSERVED: {
+      description:
+        'Runs reported over the last 7 days (at least `minRuns`): the median time, and the mean cost (the expression\'s cost when no run reported one).',
+    },
+  } as const,
+});
+
+const ExpressionEstimateRef = builder.objectRef<{ timeMs: number; cost: number }>('ExpressionEstimate').implement({
   description: 'The pattern\'s estimate expressions evaluated with the request\'s variables.',
   fields: (t) => ({
     timeMs: t.exposeFloat('timeMs', { description: 'Estimated time in milliseconds.' }),
     cost: t.exposeFloat('cost', { description: 'Estimated cost.' }),
+  }),
+});
+
+const ObservedFiguresRef = builder.objectRef<ObservedFigures>('ObservedFigures').implement({
+  description: 'What reported runs of the pattern (this tool version) showed over the last 7 days.',
+  fields: (t) => ({
+    runs: t.exposeInt('runs', { description: 'Runs reported over the last 7 days.' }),
+    timeMs: t.float({ resolve: (o) => o.p50TimeMs, description: 'Median duration in milliseconds (from the roll-ups\' quantile sketches).' }),
+    cost: t.float({ nullable: true, resolve: (o) => o.meanCost, description: 'Mean reported cost; null when no run reported a cost.' }),
+  }),
+});
+
+const EstimateRef = builder.objectRef<UsedEstimate>('SelectionEstimate').implement({
+  description:
+    'The time and cost the candidate was ranked and checked on (`timeMs`, `cost`, `source`), with the expressions\' figures (`expression`) and, ' +
+    'when `useObserved` was asked for, the observed ones (`observed`) beside them.',
+  fields: (t) => ({
+    timeMs: t.exposeFloat('timeMs', { description: 'Time in milliseconds used for the time feature, the time limit and the execution hint.' }),
+    cost: t.exposeFloat('cost', { description: 'Cost used for the cost feature, the cost limits and the policy.' }),
+    source: t.field({ type: EstimateSourceEnum, resolve: (e) => e.source, description: 'Where `timeMs` and `cost` came from.' }),
+    expression: t.field({
+      type: ExpressionEstimateRef,
+      nullable: true,
+      resolve: (e) => e.expression,
+      description: 'The expressions\' figures; null when they could not be evaluated and observed figures stood in.',
+    }),
+    observed: t.field({
+      type: ObservedFiguresRef,
+      nullable: true,
+      resolve: (e) => e.observed,
+      description: 'What runs showed; null unless `useObserved` was asked for and the pattern has runs in the last 7 days (shown even below `minRuns`).',
+    }),
+  }),
+});
+
+const CandidateExperimentRef = builder.objectRef<{ key: string; arm: string }>('CandidateExperiment').implement({
+  description: 'The experiment arm that put this candidate first.',
+  fields: (t) => ({
+    key: t.exposeString('key', { description: 'The experiment\'s key.' }),
+    arm: t.exposeString('arm', { description: 'The key of the unit\'s arm.' }),
+  }),
+});
+
+const ExperimentOutcomeEnum = builder.enumType('SelectionExperimentOutcome', {
+  description: 'What the running experiment did with the request\'s unit.',
+  values: {
+    ASSIGNED: { description: 'The unit is in an arm whose tool passed the request: that tool is the first candidate.' },
+    EXCLUDED: { description: 'The unit is in an arm whose tool did not pass the request (policy, limits, version): left out of the experiment for this decision; the ranking is the rule\'s.' },
+    NOT_IN_EXPERIMENT: { description: 'The unit\'s bucket lies outside every arm (coverage below 1).' },
+    AMBIGUOUS_PLATFORM: { description: 'Experiments run for the capability on several platforms and the request named none.' },
+  } as const,
+});
+
+const SelectionExperimentRef = builder.objectRef<SelectionExperiment>('SelectionExperiment').implement({
+  description: 'The running experiment\'s part in one decision for one unit.',
+  fields: (t) => ({
+    key: t.exposeString('key', { nullable: true, description: 'The experiment\'s key (null when the platform was ambiguous).' }),
+    arm: t.exposeString('arm', { nullable: true, description: 'The unit\'s arm, when it is in one.' }),
+    bucket: t.exposeFloat('bucket', { nullable: true, description: 'The unit\'s bucket (0–0.9999), as `assignment` gives it.' }),
+    outcome: t.field({ type: ExperimentOutcomeEnum, resolve: (e) => e.outcome, description: 'What happened.' }),
+    reason: t.exposeString('reason', { description: 'One sentence saying why.' }),
   }),
 });
 
@@ -133,12 +221,20 @@ const SelectionCandidateRef = builder.objectRef<SelectionCandidate>('SelectionCa
     capability: t.exposeString('capability', { description: 'The capability name as the tool spells it.' }),
     pattern: t.exposeString('pattern', { description: 'The pattern name.' }),
     score: t.exposeFloat('score', { description: 'Σ weight × feature, summed in the order time, cost, complexity, accuracy, completeness.' }),
-    estimate: t.field({ type: EstimateRef, resolve: (candidate) => candidate.estimate, description: 'The evaluated estimates.' }),
+    estimate: t.field({ type: EstimateRef, resolve: (candidate) => candidate.estimate, description: 'The figures used, where they came from, and both sources beside them.' }),
     features: t.field({ type: FeatureVectorRef, resolve: (candidate) => candidate.features, description: 'The normalised features (0–1).' }),
     contributions: t.field({ type: FeatureVectorRef, resolve: (candidate) => candidate.contributions, description: 'Weight × feature, per feature.' }),
     executionHint: t.field({ type: ExecutionHintEnum, resolve: (candidate) => candidate.executionHint, description: 'How to run it.' }),
     slaClass: t.field({ type: SlaClassEnum, resolve: (candidate) => candidate.slaClass, description: 'Service class by estimated time.' }),
-    why: t.exposeString('why', { description: 'One sentence a person can read: rank, score, estimates and the largest contribution.' }),
+    why: t.exposeString('why', {
+      description: 'One sentence a person can read: rank, score, the figures used (estimated or observed) and the largest contribution, and the experiment arm that put it first.',
+    }),
+    experiment: t.field({
+      type: CandidateExperimentRef,
+      nullable: true,
+      resolve: (candidate) => candidate.experiment,
+      description: 'Set on the candidate put first because the request\'s unit is in this experiment arm.',
+    }),
   }),
 });
 
@@ -177,6 +273,12 @@ const ToolSelectionRef = builder.objectRef<ToolSelection>('ToolSelection').imple
     weights: t.field({ type: FeatureVectorRef, resolve: (selection) => selection.weights, description: 'The weights used.' }),
     candidates: t.field({ type: [SelectionCandidateRef], resolve: (selection) => selection.candidates, description: 'Ranked candidates, best first, at most `limit`.' }),
     excluded: t.field({ type: [ExcludedCandidateRef], resolve: (selection) => selection.excluded, description: 'Every candidate that was excluded, with its reason.' }),
+    experiment: t.field({
+      type: SelectionExperimentRef,
+      nullable: true,
+      resolve: (selection) => selection.experiment,
+      description: 'What the running experiment did with the request\'s unit; null without `unitId` or when no experiment runs for the capability.',
+    }),
   }),
 });
 

@@ -42,12 +42,73 @@ export interface SelectToolsRequest {
   allowApproval?: boolean | null;
   includeDeprecated?: boolean | null;
   limit?: number | null;
+  /** Use observed run figures (last 7 days) in place of the estimates for patterns with at least `minRuns` runs. */
+  useObserved?: boolean | null;
+  /** Runs a pattern needs before its observed figures replace its estimates (default 30). */
+  minRuns?: number | null;
+  /** The unit (request, session, tenant) the decision is for: consults the running experiment for the capability. */
+  unitId?: string | null;
 }
 
+/** Time and cost of one pattern, as the expressions give them or as runs showed them. */
 export interface Estimate {
   timeMs: number;
   cost: number;
 }
+
+/** Where the figures a candidate was judged on came from. */
+export type EstimateSourceKind = 'ESTIMATE' | 'OBSERVED';
+
+/** What runs of one pattern showed over the last 7 days (what selection reads from the telemetry view). */
+export interface ObservedFigures {
+  runs: number;
+  /** Median duration, ms. */
+  p50TimeMs: number;
+  /** Mean reported cost; null when no run reported one. */
+  meanCost: number | null;
+}
+
+/**
+ * The figures a candidate was ranked and checked on (`timeMs`, `cost`, `source`), with the
+ * expressions' figures beside them (null when they could not be evaluated but observed figures
+ * stood in) and, when `useObserved` was asked for, what the runs showed (null without runs).
+ */
+export interface UsedEstimate extends Estimate {
+  source: EstimateSourceKind;
+  expression: Estimate | null;
+  observed: ObservedFigures | null;
+}
+
+/** Observed figures of one pattern of one tool version, or undefined without runs (a map lookup, no SQL). */
+export type ObservedLookup = (toolId: string, capability: string, pattern: string) => ObservedFigures | undefined;
+
+/** The arm of a running experiment that a unit belongs to, as selection needs it. */
+export interface ExperimentArm {
+  experimentKey: string;
+  armKey: string;
+  bucket: number;
+  /** The arm's tool; a null version means the latest. */
+  tool: { name: string; platform: string; version: string | null };
+  /** The arm's pattern; null means the tool's best-ranked pattern for the capability. */
+  pattern: string | null;
+}
+
+export type ExperimentOutcome = 'ASSIGNED' | 'EXCLUDED' | 'NOT_IN_EXPERIMENT' | 'AMBIGUOUS_PLATFORM';
+
+/** What the running experiment made of this decision's unit. */
+export interface SelectionExperiment {
+  key: string | null;
+  arm: string | null;
+  bucket: number | null;
+  outcome: ExperimentOutcome;
+  reason: string;
+}
+
+/** What the experiments say about the request's unit, looked up before the rule runs. */
+export type ExperimentInput =
+  | { status: 'ASSIGNED'; arm: ExperimentArm }
+  | { status: 'NOT_IN_EXPERIMENT'; experimentKey: string; bucket: number; reason: string }
+  | { status: 'AMBIGUOUS_PLATFORM'; reason: string };
 
 export interface SelectionCandidate {
   rank: number;
@@ -55,12 +116,14 @@ export interface SelectionCandidate {
   capability: string;
   pattern: string;
   score: number;
-  estimate: Estimate;
+  estimate: UsedEstimate;
   features: FeatureVector;
   contributions: FeatureVector;
   executionHint: ExecutionHint;
   slaClass: SlaClass;
   why: string;
+  /** Set on the one candidate put first because the request's unit is in that experiment arm. */
+  experiment: { key: string; arm: string } | null;
 }
 
 export interface ExcludedCandidate {
@@ -85,6 +148,8 @@ export interface ToolSelection {
   weights: FeatureVector;
   candidates: SelectionCandidate[];
   excluded: ExcludedCandidate[];
+  /** What the running experiment did with the request's unit; null without a unitId or without a running experiment. */
+  experiment: SelectionExperiment | null;
 }
 
 /** A request that breaks the rules of the input (weights, limit, variables); names the field. */
@@ -117,6 +182,7 @@ export interface SelectionHooks {
 }
 
 export const DEFAULT_LIMIT = 5;
+export const DEFAULT_MIN_RUNS = 30;
 export const MAX_LIMIT = 50;
 /** Top two scores at most this far apart make the choice ambiguous. */
 export const AMBIGUITY_MARGIN = 0.08;
@@ -217,6 +283,10 @@ export function normaliseRequest(request: SelectToolsRequest) {
       throw new SelectionInputError(field, `${field} must be a number of at least 0, found ${value}`);
     }
   }
+  const minRuns = request.minRuns ?? DEFAULT_MIN_RUNS;
+  if (!Number.isInteger(minRuns) || minRuns < 1) throw new SelectionInputError('minRuns', `minRuns must be an integer of at least 1, found ${minRuns}`);
+  const unitId = request.unitId ?? null;
+  if (unitId !== null && (!unitId.trim() || unitId.length > 256)) throw new SelectionInputError('unitId', 'unitId must be 1 to 256 characters, not only spaces');
   return {
     capability,
     variables,
@@ -229,6 +299,9 @@ export function normaliseRequest(request: SelectToolsRequest) {
     allowApproval: request.allowApproval ?? true,
     includeDeprecated: request.includeDeprecated ?? false,
     limit,
+    useObserved: request.useObserved ?? false,
+    minRuns,
+    unitId,
   };
 }
 
@@ -238,12 +311,26 @@ function formatNumber(value: number): string {
   return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(6)));
 }
 
-function why(candidate: Omit<SelectionCandidate, 'why' | 'rank'>, rank: number, request: Normalised): string {
+function describeFigures(estimate: UsedEstimate, request: Normalised): string {
+  const { expression, observed } = estimate;
+  if (estimate.source === 'ESTIMATE') {
+    const figures = `is estimated at ${formatNumber(estimate.timeMs)} ms and cost ${formatNumber(estimate.cost)}`;
+    return observed ? `${figures} (only ${observed.runs} observed runs in the last 7 days, fewer than minRuns ${request.minRuns})` : figures;
+  }
+  const runs = observed!;
+  const time = `observed at ${formatNumber(runs.p50TimeMs)} ms (median of ${runs.runs} runs in the last 7 days${expression ? `; estimate ${formatNumber(expression.timeMs)} ms` : ''})`;
+  const cost = runs.meanCost !== null
+    ? `cost ${formatNumber(runs.meanCost)} (mean of those runs${expression ? `; estimate ${formatNumber(expression.cost)}` : ''})`
+    : `cost ${formatNumber(estimate.cost)} (estimated: no run reported a cost)`;
+  return `${time} and ${cost}`;
+}
+
+function why(candidate: Omit<SelectionCandidate, 'why' | 'rank' | 'experiment'>, rank: number, request: Normalised): string {
   const strongest = FEATURES.reduce((best, feature) => (candidate.contributions[feature] > candidate.contributions[best] ? feature : best), FEATURES[0]);
   const mode = request.preference ? `${request.preference} weights` : 'the given weights';
   return (
     `Ranked ${rank} with score ${candidate.score.toFixed(4)} under ${mode}: ${candidate.tool.name} (${candidate.tool.platform}) ` +
-    `${candidate.capability}/${candidate.pattern} is estimated at ${formatNumber(candidate.estimate.timeMs)} ms and cost ${formatNumber(candidate.estimate.cost)}, ` +
+    `${candidate.capability}/${candidate.pattern} ${describeFigures(candidate.estimate, request)}, ` +
     `and its largest contribution is ${strongest} (${candidate.contributions[strongest].toFixed(4)}).`
   );
 }
@@ -252,12 +339,19 @@ function why(candidate: Omit<SelectionCandidate, 'why' | 'rank'>, rank: number, 
 export function selectTools(
   snapshot: CatalogSnapshot,
   input: SelectToolsRequest,
-  options: { stale: boolean; hooks?: SelectionHooks },
+  options: {
+    stale: boolean;
+    hooks?: SelectionHooks;
+    /** Observed figures per pattern; read only when the request sets `useObserved`. */
+    observed?: ObservedLookup;
+    /** What the running experiment says about the request's unit (absent: no unitId or no running experiment). */
+    experiment?: ExperimentInput;
+  },
 ): ToolSelection {
   const request = normaliseRequest(input);
   const candidatesOf = options.hooks?.candidates ?? ((s: CatalogSnapshot, capability: string) => s.byCapability.get(capability.toLowerCase()) ?? []);
   const estimateOf = options.hooks?.estimates ?? expressionEstimates;
-  const ranked: Array<Omit<SelectionCandidate, 'why' | 'rank'> & { key: number }> = [];
+  const ranked: Array<Omit<SelectionCandidate, 'why' | 'rank' | 'experiment'> & { key: number }> = [];
   const excluded: ExcludedCandidate[] = [];
 
   for (const compiled of candidatesOf(snapshot, request.capability)) {
@@ -283,15 +377,23 @@ export function selectTools(
     }
     const variables = withSuppliedVariables(compiled.declaredVariables, request.variables);
     const outcome = estimateOf(compiled, variables);
-    if (!outcome.ok) {
+    const observed = request.useObserved ? (options.observed?.(tool.id, compiled.capability.name, compiled.pattern.name) ?? null) : null;
+    // Observed figures stand in for the estimates from minRuns runs on; without a reported cost the
+    // expression still gives the cost, so then the expressions must evaluate.
+    const expression = outcome.ok ? { timeMs: outcome.estimate.timeMs, cost: outcome.estimate.cost } : null;
+    let estimate: UsedEstimate;
+    if (observed && observed.runs >= request.minRuns && (observed.meanCost !== null || expression)) {
+      estimate = { timeMs: observed.p50TimeMs, cost: observed.meanCost ?? expression!.cost, source: 'OBSERVED', expression, observed };
+    } else if (!outcome.ok) {
       if (outcome.reason === 'MISSING_VARIABLE') {
         exclude('MISSING_VARIABLE', `needs ${outcome.missing.join(', ')}, which neither the request nor the pattern's inputs give`, { missingVariables: outcome.missing });
       } else {
         exclude('EXPRESSION_ERROR', outcome.error);
       }
       continue;
+    } else {
+      estimate = { ...expression!, source: 'ESTIMATE', expression, observed };
     }
-    const { estimate } = outcome;
     const { policy } = compiled;
     if (policy.maxCost !== null && estimate.cost > policy.maxCost) {
       exclude('POLICY_MAX_COST', `estimated cost ${formatNumber(estimate.cost)} is above the pattern's policy.max_cost ${formatNumber(policy.maxCost)}`, { limit: policy.maxCost, value: estimate.cost });
@@ -342,13 +444,68 @@ export function selectTools(
   ranked.sort((a, b) => b.key - a.key || byIdentity(a, b));
   excluded.sort(byIdentity);
   const [first, second] = ranked;
+  const candidates: SelectionCandidate[] = ranked.map(({ key: _key, ...candidate }) => ({ ...candidate, rank: 0, why: '', experiment: null }));
+  const applied = options.experiment ? applyExperiment(options.experiment, candidates, excluded, request) : null;
+  const experiment = applied?.experiment ?? null;
   return {
     revision: snapshot.revision,
     stale: options.stale,
     ambiguous: first !== undefined && second !== undefined && first.key - second.key <= AMBIGUITY_MARGIN * SCALE,
     preference: request.preference,
     weights: request.weights,
-    candidates: ranked.slice(0, request.limit).map(({ key: _key, ...candidate }, index) => ({ ...candidate, rank: index + 1, why: why(candidate, index + 1, request) })),
+    candidates: candidates.slice(0, request.limit).map((candidate, index) => {
+      const rank = index + 1;
+      if (!candidate.experiment) return { ...candidate, rank, why: why(candidate, rank, request) };
+      // The sentence about the score gives the rank the rule alone would have given.
+      const reason = why(candidate, applied!.ruleRank, request);
+      return {
+        ...candidate,
+        rank,
+        why: `First because unit ${JSON.stringify(request.unitId)} is in arm ${candidate.experiment.arm} of experiment ${candidate.experiment.key} (bucket ${experiment!.bucket}); by score alone: ${reason}`,
+      };
+    }),
     excluded,
+    experiment,
+  };
+}
+
+const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+/**
+ * A unit in a running experiment gets its arm's tool first, when that arm's tool (and pattern)
+ * survived the rule for this request: it is moved to the front of `candidates` (in place) and the
+ * others keep their order. Otherwise the unit is left out of the experiment for this decision and
+ * the answer says why; the ranking stays as the rule made it.
+ */
+function applyExperiment(
+  input: ExperimentInput,
+  candidates: SelectionCandidate[],
+  excluded: readonly ExcludedCandidate[],
+  request: Normalised,
+): { experiment: SelectionExperiment; ruleRank: number } {
+  if (input.status === 'AMBIGUOUS_PLATFORM') return { experiment: { key: null, arm: null, bucket: null, outcome: 'AMBIGUOUS_PLATFORM', reason: input.reason }, ruleRank: 0 };
+  if (input.status === 'NOT_IN_EXPERIMENT') {
+    return { experiment: { key: input.experimentKey, arm: null, bucket: input.bucket, outcome: 'NOT_IN_EXPERIMENT', reason: input.reason }, ruleRank: 0 };
+  }
+  const { arm } = input;
+  const left = (reason: string) => ({ experiment: { key: arm.experimentKey, arm: arm.armKey, bucket: arm.bucket, outcome: 'EXCLUDED' as const, reason }, ruleRank: 0 });
+  const isArmTool = (c: { tool: MemoryToolRow; pattern: string }) =>
+    sameName(c.tool.name, arm.tool.name) && sameName(c.tool.platform, arm.tool.platform) && (arm.pattern === null || sameName(c.pattern, arm.pattern));
+  const armName = `${arm.tool.name} (${arm.tool.platform})${arm.pattern ? ` pattern ${arm.pattern}` : ''}`;
+  const index = candidates.findIndex(isArmTool);
+  if (index < 0) {
+    const out = excluded.find(isArmTool);
+    if (out) return left(`arm ${arm.armKey}'s tool ${armName} does not pass this request: ${out.reason} (${out.detail})`);
+    return left(`arm ${arm.armKey}'s tool ${armName} offers no pattern of ${request.capability} in the catalog`);
+  }
+  const candidate = candidates[index]!;
+  if (arm.tool.version !== null && candidate.tool.version !== arm.tool.version) {
+    return left(`arm ${arm.armKey} pins ${arm.tool.name} version ${arm.tool.version}, but the catalog's current version is ${candidate.tool.version}`);
+  }
+  candidates.splice(index, 1);
+  candidates.unshift({ ...candidate, experiment: { key: arm.experimentKey, arm: arm.armKey } });
+  return {
+    experiment: { key: arm.experimentKey, arm: arm.armKey, bucket: arm.bucket, outcome: 'ASSIGNED', reason: `unit is in arm ${arm.armKey} (bucket ${arm.bucket}); its tool ${armName} comes first` },
+    ruleRank: index + 1,
   };
 }

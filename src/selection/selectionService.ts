@@ -1,6 +1,25 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { experimentDecision, type ExperimentCatalog } from '../experiments/experimentCatalog.js';
 import type { MemoryCatalog } from '../memoryCatalog/memoryCatalog.js';
-import { EXCLUSION_REASONS, selectTools, type SelectToolsRequest, type SelectionHooks, type ToolSelection } from './selectTools.js';
+import type { ObservedPerformanceView } from '../telemetry/observedPerformance.js';
+import {
+  EXCLUSION_REASONS,
+  normaliseRequest,
+  selectTools,
+  type ExperimentInput,
+  type ObservedLookup,
+  type SelectToolsRequest,
+  type SelectionHooks,
+  type ToolSelection,
+} from './selectTools.js';
+
+/** What selection learns from besides the catalog: both answer from memory. */
+export interface SelectionSources {
+  /** Observed figures per pattern (last 7 days), for requests with `useObserved`. */
+  observed?: Pick<ObservedPerformanceView, 'get'>;
+  /** Running experiments, consulted for requests with a `unitId`. */
+  experiments?: Pick<ExperimentCatalog, 'snapshot' | 'current'>;
+}
 
 /**
  * selectTools as the service runs it: one in-memory revision per call, and the selection metrics.
@@ -16,6 +35,7 @@ export class SelectionService {
     readonly memory: MemoryCatalog,
     registry?: Registry,
     readonly hooks: SelectionHooks = {},
+    readonly sources: SelectionSources = {},
   ) {
     if (!registry) return;
     this.#selections = new Counter({
@@ -52,12 +72,45 @@ export class SelectionService {
 
   async select(request: SelectToolsRequest): Promise<ToolSelection> {
     const { snapshot, stale } = await this.memory.read();
+    const experiment = request.unitId ? await this.#experimentFor(request) : undefined;
     const started = performance.now();
-    const selection = selectTools(snapshot, request, { stale, hooks: this.hooks });
+    const observed: ObservedLookup | undefined = this.sources.observed
+      ? (toolId, capability, pattern) => this.sources.observed!.get(toolId, capability, pattern)
+      : undefined;
+    const selection = selectTools(snapshot, request, { stale, hooks: this.hooks, observed, experiment });
     this.#duration?.observe((performance.now() - started) / 1000);
     this.#selections?.inc({ outcome: selection.candidates.length ? 'selected' : 'empty' });
     for (const excluded of selection.excluded) this.#exclusions?.inc({ reason: excluded.reason });
     if (stale) this.countStale();
     return selection;
+  }
+
+  /**
+   * The running experiment's word on the request's unit. The experiments are reloaded (one query)
+   * only when the catalog generation has moved; while the database is unreachable the last ones
+   * loaded answer, as the catalog itself does.
+   */
+  async #experimentFor(request: SelectToolsRequest): Promise<ExperimentInput | undefined> {
+    const source = this.sources.experiments;
+    if (!source) return undefined;
+    // A bad request is reported by the rule itself, with the field it names.
+    let normalised: ReturnType<typeof normaliseRequest>;
+    try {
+      normalised = normaliseRequest(request);
+    } catch {
+      return undefined;
+    }
+    const experiments = this.memory.databaseUnreachable && source.current ? source.current : await source.snapshot();
+    const decision = experimentDecision(experiments, { capability: normalised.capability, platform: normalised.platform, unitId: normalised.unitId! });
+    switch (decision.status) {
+      case 'NO_EXPERIMENT':
+        return undefined;
+      case 'ASSIGNED':
+        return { status: 'ASSIGNED', arm: decision.arm };
+      case 'NOT_IN_EXPERIMENT':
+        return decision;
+      case 'AMBIGUOUS_PLATFORM':
+        return { status: 'AMBIGUOUS_PLATFORM', reason: decision.reason };
+    }
   }
 }
