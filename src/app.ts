@@ -23,7 +23,7 @@ import { schema } from './schema/index.js';
 export interface AppState {
   /** Set once start-up (migrations, seeding) has finished; /ready and GraphQL answer 503 until then. */
   catalogLoaded: boolean;
-  /** Set when shutdown begins: new GraphQL requests get 503 while in-flight ones finish. */
+  /** Set when shutdown begins: /ready answers 503 `stopping` while in-flight requests finish. */
   stopping?: boolean;
   /** The catalog change listener (PostgreSQL only); /ready fails while it has no connection. */
   listener?: { readonly connected: boolean };
@@ -146,7 +146,9 @@ export function createApp(deps: AppDeps) {
       // before a later plugin (the conditional GET) replaces it with a copy.
       useCorsAllowList(deps.config.corsOrigins ?? []),
       useServiceAvailability({
-        serving: () => (deps.state.stopping ? 'stopping' : deps.state.catalogLoaded ? 'ready' : 'starting'),
+        // Once stopping, requests still arriving (in flight when the signal came, or on a kept-alive
+        // connection) are answered: only /ready turns 503, so that balancers stop sending more.
+        serving: () => (deps.state.catalogLoaded ? 'ready' : 'starting'),
         // PGlite runs one transaction at a time: a read may rightly wait for a whole import.
         queryDeadlineMs: deps.db.kind === 'postgres' ? queryTimeoutMs : undefined,
       }),
