@@ -1,6 +1,7 @@
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { createCallerResolver } from './auth/caller.js';
+import { FailedKeyLimiter } from './auth/failedKeys.js';
 import { CatalogClock } from './cache/catalogClock.js';
 import { cachedResponses } from './cache/cachedResponses.js';
 import { CatalogReloader } from './catalog/reload.js';
@@ -32,7 +33,7 @@ export interface AppState {
 export interface AppDeps {
   db: Database;
   config: Pick<Config, 'graphiql' | 'adminApiKey'> &
-    Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir' | 'subscriptions' | 'dbQueryTimeoutMs' | 'corsOrigins'>>;
+    Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir' | 'subscriptions' | 'dbQueryTimeoutMs' | 'corsOrigins' | 'authFailuresPerMinute'>>;
   /** The catalog generation the caches follow; one per process, shared with reloads and listeners. */
   clock?: CatalogClock;
   log: Logger;
@@ -42,6 +43,7 @@ export interface AppDeps {
 const READY_PING_TIMEOUT_MS = 2_000;
 /** Longest a query may wait for a database connection, and then run (DB_QUERY_TIMEOUT_MS). */
 const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
+const DEFAULT_AUTH_FAILURES_PER_MINUTE = 20;
 const PGLITE_READ_MAX_WAIT_MS = 600_000;
 const PGLITE_READ_TIMEOUT_MS = 15_000;
 
@@ -133,6 +135,7 @@ export function createApp(deps: AppDeps) {
       events,
       readsRequireKey: deps.config.readsRequireKey,
       trustProxy: deps.config.trustProxy,
+      failedKeys: new FailedKeyLimiter(deps.config.authFailuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE),
     }),
     maskedErrors: { maskError, isDev: false },
     logging: {

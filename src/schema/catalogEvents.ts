@@ -3,6 +3,7 @@ import { PothosValidationError } from '@pothos/core';
 import type { FeedEvent } from '../events/catalogEventFeed.js';
 import { CATALOG_EVENT_TYPES, headRevision, type CatalogEventType } from '../events/eventLog.js';
 import { createLoaders, type Loaders } from '../loaders.js';
+import { visibleActor } from './actors.js';
 import { builder } from './builder.js';
 
 /** An event on its way to one subscriber, with loaders of its own: nothing read for an earlier event is reused. */
@@ -70,7 +71,11 @@ const CatalogEventRef = builder.objectRef<DeliveredEvent>('CatalogEvent').implem
         return id ? ctx.prisma.catalogReload.findUnique({ ...query, where: { id } }) : null;
       },
     }),
-    actor: t.string({ nullable: true, resolve: (delivered) => stringIn(delivered, 'actor'), description: 'Key name or process that made the change.' }),
+    actor: t.string({
+      nullable: true,
+      resolve: (delivered, _args, ctx) => visibleActor(ctx, stringIn(delivered, 'actor')),
+      description: 'Key name or process that made the change; `hidden` for callers below editor.',
+    }),
     trigger: t.string({
       nullable: true,
       resolve: (delivered) => stringIn(delivered, 'trigger'),
