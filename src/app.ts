@@ -93,7 +93,13 @@ export function createApp(deps: AppDeps) {
   const registry = createMetricsRegistry(deps.db);
   const clock = deps.clock ?? new CatalogClock();
   const queryTimeoutMs = deps.config.dbQueryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
-  const resolveCaller = createCallerResolver(deps.db.prisma, { adminApiKey: deps.config.adminApiKey, lookupTimeoutMs: queryTimeoutMs });
+  // Key changes (revocations) notify like catalog changes do, and every notification advances the
+  // clock: the key lookup cache is dropped with the other caches, on every instance.
+  const resolveCaller = createCallerResolver(deps.db.prisma, {
+    adminApiKey: deps.config.adminApiKey,
+    lookupTimeoutMs: queryTimeoutMs,
+    onInvalidate: (invalidate) => clock.onAdvance(invalidate),
+  });
   const events = new CatalogEventFeed(deps.db.prisma, { clock, registry, log: deps.log, queueLimit: deps.config.subscriptions?.queueLimit });
   const reloader = new CatalogReloader(deps.db.prisma, { catalogDir: deps.config.catalogDir ?? './catalog', clock, log: deps.log });
   const cacheConfig = deps.config.cache ?? DEFAULT_CACHE;
