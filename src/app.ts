@@ -13,6 +13,7 @@ import { protections } from './protections.js';
 import { createContextFactory, type Context, type ServerContext } from './context.js';
 import type { Database } from './db/database.js';
 import { maskError } from './errors.js';
+import { createErrorLogger } from './errorLog.js';
 import { RETRY_AFTER_SECONDS, withDeadline } from './db/availability.js';
 import { useServiceAvailability } from './http/serviceAvailability.js';
 import { useCorsAllowList } from './http/cors.js';
@@ -67,6 +68,13 @@ query LinuxTools {
 }
 `;
 
+let readinessLogger: { log: Logger; write: (error: unknown) => void } | undefined;
+/** Readiness failures repeat every few seconds during an outage: logged once per interval with a count. */
+function logReadiness(log: Logger, error: unknown) {
+  if (readinessLogger?.log !== log) readinessLogger = { log, write: createErrorLogger(log) };
+  readinessLogger.write(error);
+}
+
 /**
  * /ready names the check that fails (`catalog`, `database`, `listener`) and nothing else: no driver
  * text, no host or port (those go to the log, for the operator).
@@ -81,7 +89,7 @@ async function readiness(deps: AppDeps): Promise<Response> {
     // the driver; this deadline only stops /ready from waiting longer than its budget.
     await withDeadline(deps.db.ping(), READY_PING_TIMEOUT_MS, 'readiness ping');
   } catch (error) {
-    deps.log.warn({ err: error }, 'readiness check: database unreachable');
+    logReadiness(deps.log, error);
     return unready('database');
   }
   if (deps.state.listener && !deps.state.listener.connected) return unready('listener');
@@ -91,6 +99,7 @@ async function readiness(deps: AppDeps): Promise<Response> {
 /** Builds the HTTP application: GraphQL at /graphql, /health, /ready and /metrics. No listener. */
 export function createApp(deps: AppDeps) {
   const registry = createMetricsRegistry(deps.db);
+  const logError = createErrorLogger(deps.log);
   const clock = deps.clock ?? new CatalogClock();
   const queryTimeoutMs = deps.config.dbQueryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   // Key changes (revocations) notify like catalog changes do, and every notification advances the
@@ -148,7 +157,9 @@ export function createApp(deps: AppDeps) {
       debug: (...args) => deps.log.debug(args.length === 1 ? args[0] : args),
       info: (...args) => deps.log.info(args.length === 1 ? args[0] : args),
       warn: (...args) => deps.log.warn(args.length === 1 ? args[0] : args),
-      error: (...args) => deps.log.error(args.length === 1 ? args[0] : args),
+      error: (...args) => {
+        for (const arg of args) logError(arg);
+      },
     },
     plugins: [
       // First: preflights are answered before anything else, and its headers are set on the answer
