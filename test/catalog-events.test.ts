@@ -54,7 +54,8 @@ async function eventually(check: () => Promise<boolean> | boolean, what: string,
 
 describe('catalogEvents', () => {
   it('delivers a change over server-sent events, with the tool as it is now', async () => {
-    const sse = await subscribeSse(listening.url, EVENTS, { types: ['TOOL_DISABLED', 'TOOL_ENABLED'] });
+    // As an editor: actors (key names) are shown to editors and above only.
+    const sse = await subscribeSse(listening.url, EVENTS, { types: ['TOOL_DISABLED', 'TOOL_ENABLED'] }, editor);
     await eventually(async () => (await gauge('http')) === 1, 'the SSE subscription to register');
     await setEnabled('grep', false);
     const event = await sse.next();
