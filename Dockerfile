@@ -35,6 +35,8 @@ ENV NODE_ENV=production \
     BUILD_COMMIT=${BUILD_COMMIT}
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# Migrations are applied at start-up from prisma/ beside dist/.
+COPY --from=build /app/prisma ./prisma
 COPY package.json ./
 COPY catalog ./catalog
 # The embedded database (when DATABASE_URL is unset) lives in a volume owned by the service user.

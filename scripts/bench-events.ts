@@ -226,7 +226,7 @@ function streamIntegrity(subscriber: EventSubscriber<CatalogEventData>, expected
 async function crossInstance(serverUrl: string, opts: Options, notes: string[], cleanups: Array<() => Promise<void>>) {
   const database = await createBenchDatabase(serverUrl);
   cleanups.push(database.drop);
-  const adminKey = randomBytes(16).toString('hex');
+  const adminKey = randomBytes(32).toString('base64url');
   const env = serviceEnv({ DATABASE_URL: database.url }, adminKey);
   progress(`cross-instance: database ${database.name}; starting A`);
   // A first: it migrates and seeds the empty database; B then finds it ready.
@@ -347,7 +347,7 @@ async function openSubscribers(base: string, count: { websocket: number; sse: nu
 }
 
 async function fanOut(kind: DbKind, databaseEnv: Record<string, string>, opts: Options, notes: string[], cleanups: Array<() => Promise<void>>): Promise<FanOutResult> {
-  const adminKey = randomBytes(16).toString('hex');
+  const adminKey = randomBytes(32).toString('base64url');
   const service = await startServiceProcess({ label: `${kind} instance`, env: serviceEnv(databaseEnv, adminKey), readyTimeoutMs: READY_TIMEOUT_MS });
   cleanups.push(service.stop);
   progress(`fan-out ${kind}: ready in ${service.startMs} ms; opening ${opts.subscribers} subscribers`);
@@ -584,7 +584,7 @@ async function main() {
       settings: {
         rounds: opts.rounds, warmup: opts.warmup, subscribers: opts.subscribers, databases: kinds, parts: opts.parts,
         roundTimeoutMs: ROUND_TIMEOUT_MS, fanOutEventTimeoutMs: FANOUT_EVENT_TIMEOUT_MS, drainTimeoutMs: DRAIN_TIMEOUT_MS, targetMs: TARGET_MS,
-        serviceEnv: { LOG_LEVEL: 'warn', CATALOG_WATCH: 'false', GRAPHIQL: 'false', ADMIN_API_KEY: '(random, 32 characters)' },
+        serviceEnv: { LOG_LEVEL: 'warn', CATALOG_WATCH: 'false', GRAPHIQL: 'false', ADMIN_API_KEY: '(random, 43 characters)' },
         queries: { toggleSubscription: TOGGLE_EVENTS, reloadSubscription: RELOAD_EVENTS, read: READ_GREP, reload: RELOAD, toggle: setEnabled(true, 0) },
       },
       crossInstance: cross ? { ...cross, targetHeld: cross.summary.filter((r) => r.underTarget !== null).every((r) => r.underTarget), readPolls: polls } : crossFailure ? { failure: crossFailure } : null,

@@ -1,6 +1,7 @@
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { createCallerResolver } from './auth/caller.js';
+import { FailedKeyLimiter } from './auth/failedKeys.js';
 import { CatalogClock } from './cache/catalogClock.js';
 import { cachedResponses } from './cache/cachedResponses.js';
 import { CatalogReloader } from './catalog/reload.js';
@@ -12,6 +13,7 @@ import { protections } from './protections.js';
 import { createContextFactory, type Context, type ServerContext } from './context.js';
 import type { Database } from './db/database.js';
 import { maskError } from './errors.js';
+import { createErrorLogger } from './errorLog.js';
 import { RETRY_AFTER_SECONDS, withDeadline } from './db/availability.js';
 import { useServiceAvailability } from './http/serviceAvailability.js';
 import { useCorsAllowList } from './http/cors.js';
@@ -32,7 +34,7 @@ import { toolExecutionObservations } from './experiments/observations.js';
 export interface AppState {
   /** Set once start-up (migrations, seeding) has finished; /ready and GraphQL answer 503 until then. */
   catalogLoaded: boolean;
-  /** Set when shutdown begins: new GraphQL requests get 503 while in-flight ones finish. */
+  /** Set when shutdown begins: /ready answers 503 `stopping` while in-flight requests finish. */
   stopping?: boolean;
   /** The catalog change listener (PostgreSQL only); /ready fails while it has no connection. */
   listener?: { readonly connected: boolean };
@@ -41,7 +43,7 @@ export interface AppState {
 export interface AppDeps {
   db: Database;
   config: Pick<Config, 'graphiql' | 'adminApiKey'> &
-    Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir' | 'subscriptions' | 'dbQueryTimeoutMs' | 'corsOrigins' | 'telemetry' | 'buildCommit' | 'catalogChecks'>>;
+    Partial<Pick<Config, 'limits' | 'readsRequireKey' | 'trustProxy' | 'cache' | 'catalogDir' | 'subscriptions' | 'dbQueryTimeoutMs' | 'corsOrigins' | 'telemetry' | 'buildCommit' | 'catalogChecks' | 'authFailuresPerMinute'>>;
   /** The catalog generation the caches follow; one per process, shared with reloads and listeners. */
   clock?: CatalogClock;
   log: Logger;
@@ -51,6 +53,7 @@ export interface AppDeps {
 const READY_PING_TIMEOUT_MS = 2_000;
 /** Longest a query may wait for a database connection, and then run (DB_QUERY_TIMEOUT_MS). */
 const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
+const DEFAULT_AUTH_FAILURES_PER_MINUTE = 20;
 const PGLITE_READ_MAX_WAIT_MS = 600_000;
 const PGLITE_READ_TIMEOUT_MS = 15_000;
 
@@ -83,6 +86,13 @@ query LinuxTools {
 }
 `;
 
+let readinessLogger: { log: Logger; write: (error: unknown) => void } | undefined;
+/** Readiness failures repeat every few seconds during an outage: logged once per interval with a count. */
+function logReadiness(log: Logger, error: unknown) {
+  if (readinessLogger?.log !== log) readinessLogger = { log, write: createErrorLogger(log) };
+  readinessLogger.write(error);
+}
+
 /**
  * /ready names the check that fails (`catalog`, `database`, `listener`) and nothing else: no driver
  * text, no host or port (those go to the log, for the operator).
@@ -97,7 +107,7 @@ async function readiness(deps: AppDeps): Promise<Response> {
     // the driver; this deadline only stops /ready from waiting longer than its budget.
     await withDeadline(deps.db.ping(), READY_PING_TIMEOUT_MS, 'readiness ping');
   } catch (error) {
-    deps.log.warn({ err: error }, 'readiness check: database unreachable');
+    logReadiness(deps.log, error);
     return unready('database');
   }
   if (deps.state.listener && !deps.state.listener.connected) return unready('listener');
@@ -107,9 +117,16 @@ async function readiness(deps: AppDeps): Promise<Response> {
 /** Builds the HTTP application: GraphQL at /graphql, /health, /ready and /metrics. No listener. */
 export function createApp(deps: AppDeps) {
   const registry = createMetricsRegistry(deps.db, { commit: deps.config.buildCommit });
+  const logError = createErrorLogger(deps.log);
   const clock = deps.clock ?? new CatalogClock();
   const queryTimeoutMs = deps.config.dbQueryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
-  const resolveCaller = createCallerResolver(deps.db.prisma, { adminApiKey: deps.config.adminApiKey, lookupTimeoutMs: queryTimeoutMs });
+  // Key changes (revocations) notify like catalog changes do, and every notification advances the
+  // clock: the key lookup cache is dropped with the other caches, on every instance.
+  const resolveCaller = createCallerResolver(deps.db.prisma, {
+    adminApiKey: deps.config.adminApiKey,
+    lookupTimeoutMs: queryTimeoutMs,
+    onInvalidate: (invalidate) => clock.onAdvance(invalidate),
+  });
   const events = new CatalogEventFeed(deps.db.prisma, { clock, registry, log: deps.log, queueLimit: deps.config.subscriptions?.queueLimit });
   const memory = new MemoryCatalog(deps.db.prisma, { clock, log: deps.log, registry });
   const reloader = new CatalogReloader(deps.db.prisma, {
@@ -174,20 +191,25 @@ export function createApp(deps: AppDeps) {
       readsRequireKey: deps.config.readsRequireKey,
       strictImport: deps.config.catalogChecks?.strict,
       trustProxy: deps.config.trustProxy,
+      failedKeys: new FailedKeyLimiter(deps.config.authFailuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE),
     }),
     maskedErrors: { maskError, isDev: false },
     logging: {
       debug: (...args) => deps.log.debug(args.length === 1 ? args[0] : args),
       info: (...args) => deps.log.info(args.length === 1 ? args[0] : args),
       warn: (...args) => deps.log.warn(args.length === 1 ? args[0] : args),
-      error: (...args) => deps.log.error(args.length === 1 ? args[0] : args),
+      error: (...args) => {
+        for (const arg of args) logError(arg);
+      },
     },
     plugins: [
       // First: preflights are answered before anything else, and its headers are set on the answer
       // before a later plugin (the conditional GET) replaces it with a copy.
       useCorsAllowList(deps.config.corsOrigins ?? []),
       useServiceAvailability({
-        serving: () => (deps.state.stopping ? 'stopping' : deps.state.catalogLoaded ? 'ready' : 'starting'),
+        // Once stopping, requests still arriving (in flight when the signal came, or on a kept-alive
+        // connection) are answered: only /ready turns 503, so that balancers stop sending more.
+        serving: () => (deps.state.catalogLoaded ? 'ready' : 'starting'),
         // PGlite runs one transaction at a time: a read may rightly wait for a whole import.
         queryDeadlineMs: deps.db.kind === 'postgres' ? queryTimeoutMs : undefined,
       }),

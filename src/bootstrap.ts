@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Config } from './config.js';
-import type { CatalogReloader } from './catalog/reload.js';
+import { closeInterruptedReloads, type CatalogReloader } from './catalog/reload.js';
 import { SeedRejectedError } from './catalog/seed.js';
 import { seedIfEmpty } from './catalog/seed.js';
 import type { Database } from './db/database.js';
@@ -21,6 +21,8 @@ export async function prepareDatabase(
     ? []
     : await applyMigrations(db.migrationAdapter(), (line) => log.debug({ engine: line }, 'schema engine'));
   log.info({ applied, database: db.kind }, applied.length ? 'applied migrations' : 'database schema up to date');
+  const interrupted = await closeInterruptedReloads(db.prisma);
+  if (interrupted) log.warn({ interrupted }, 'closed reloads left open by a process that stopped mid-reload as INTERRUPTED');
   if (!reloader) {
     if (config.seedOnEmpty) await seedIfEmpty(db.prisma, config.catalogDir, log);
     return;

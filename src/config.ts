@@ -1,5 +1,20 @@
 import { z } from 'zod';
 
+/**
+ * A bootstrap key must not be guessable: at least 128 bits by the characters' own frequencies
+ * (Shannon entropy of the string times its length) and at least 10 distinct characters. A random
+ * base64 key of 32+ characters passes with room to spare; `aaaa…`, `abab…` or a word repeated do not.
+ */
+export function hasEnoughEntropy(key: string): boolean {
+  const counts = new Map<string, number>();
+  for (const char of key) counts.set(char, (counts.get(char) ?? 0) + 1);
+  const length = [...key].length;
+  let bitsPerChar = 0;
+  for (const count of counts.values()) bitsPerChar -= (count / length) * Math.log2(count / length);
+  const repeated = /^(.+?)\1+$/s.test(key);
+  return !repeated && counts.size >= 10 && bitsPerChar * length >= 128;
+}
+
 /** Environment variables the service reads, parsed once at start-up into one typed object. */
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -50,7 +65,13 @@ const envSchema = z.object({
   /** Require a reader key for queries; by default reads are public. */
   READS_REQUIRE_KEY: z.stringbool().default(false),
   /** Bootstrap key for writes (Authorization: Bearer <key>). Unset: the GraphQL API is read-only. */
-  ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  ADMIN_API_KEY: z
+    .string()
+    .min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)')
+    .refine(hasEnoughEntropy, 'is too predictable (repeated or few distinct characters); use a random key such as `openssl rand -base64 32`')
+    .optional(),
+  /** Failed key attempts one client address may make per minute before it is refused with 429. */
+  AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(20),
   /** Serve repeated queries from memory until the catalog changes. */
   CACHE_ENABLED: z.stringbool().default(true),
   CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
@@ -134,6 +155,8 @@ export interface Config {
   dbQueryTimeoutMs: number;
   graphiql: boolean;
   adminApiKey?: string;
+  /** AUTH_FAILURES_PER_MINUTE: failed key attempts per client address per minute before 429. */
+  authFailuresPerMinute: number;
   readsRequireKey: boolean;
   trustProxy: boolean;
   /** Origins allowed to read the API from a browser (CORS_ORIGINS); empty: CORS off. */
@@ -208,6 +231,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     dbQueryTimeoutMs: env.DB_QUERY_TIMEOUT_MS,
     graphiql: env.GRAPHIQL ?? env.NODE_ENV !== 'production',
     adminApiKey: env.ADMIN_API_KEY,
+    authFailuresPerMinute: env.AUTH_FAILURES_PER_MINUTE,
     readsRequireKey: env.READS_REQUIRE_KEY,
     trustProxy: env.TRUST_PROXY,
     corsOrigins: env.CORS_ORIGINS,

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { YogaInitialContext } from 'graphql-yoga';
 import type { PrismaClient } from './generated/prisma/client.js';
 import type { Caller, CallerResolver } from './auth/caller.js';
+import type { FailedKeyLimiter } from './auth/failedKeys.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import type { ChangeOrigin } from './catalog/catalogWrites.js';
 import type { CatalogReloader } from './catalog/reload.js';
@@ -68,6 +69,8 @@ export interface ContextDeps {
   strictImport?: boolean;
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
   trustProxy?: boolean;
+  /** Refuses addresses that sent too many invalid keys (429). */
+  failedKeys?: FailedKeyLimiter;
 }
 
 function clientAddress(initial: YogaInitialContext & ServerContext, trustProxy: boolean): string | null {
@@ -79,27 +82,40 @@ function clientAddress(initial: YogaInitialContext & ServerContext, trustProxy: 
 /** The one place a request's context is built. */
 export function createContextFactory(deps: ContextDeps) {
   const { resolveCaller } = deps;
-  return async (initial: YogaInitialContext & ServerContext): Promise<Context> => ({
-    prisma: deps.prisma,
-    loaders: createLoaders(deps.prisma, deps.telemetry.drift),
-    requestId: initial.request.headers.get('x-request-id') ?? randomUUID(),
-    caller: await resolveCaller(initial.request.headers.get('authorization')),
-    client: {
-      ip: clientAddress(initial, deps.trustProxy ?? false),
-      userAgent: initial.request.headers.get('user-agent')?.slice(0, 512) ?? null,
-    },
-    readsRequireKey: deps.readsRequireKey ?? false,
-    strictImport: deps.strictImport ?? false,
-    reloader: deps.reloader,
-    events: deps.events,
-    memory: deps.memory,
-    selection: deps.selection,
-    telemetry: deps.telemetry,
-    experiments: deps.experiments,
-    observations: deps.observations,
-    transport: initial.transport ?? 'http',
-    dropConnection: initial.dropConnection ?? (initial.req ? () => initial.req?.socket.destroy() : undefined),
-  });
+  const identify = async (authorization: string | null, ip: string | null): Promise<Caller> => {
+    if (!authorization || !deps.failedKeys) return resolveCaller(authorization);
+    deps.failedKeys.check(ip);
+    try {
+      return await resolveCaller(authorization);
+    } catch (error) {
+      if ((error as { extensions?: { code?: unknown } }).extensions?.code === 'UNAUTHENTICATED') deps.failedKeys.recordFailure(ip);
+      throw error;
+    }
+  };
+  return async (initial: YogaInitialContext & ServerContext): Promise<Context> => {
+    const ip = clientAddress(initial, deps.trustProxy ?? false);
+    return {
+      prisma: deps.prisma,
+      loaders: createLoaders(deps.prisma, deps.telemetry.drift),
+      requestId: initial.request.headers.get('x-request-id') ?? randomUUID(),
+      caller: await identify(initial.request.headers.get('authorization'), ip),
+      client: {
+        ip,
+        userAgent: initial.request.headers.get('user-agent')?.slice(0, 512) ?? null,
+      },
+      readsRequireKey: deps.readsRequireKey ?? false,
+      strictImport: deps.strictImport ?? false,
+      reloader: deps.reloader,
+      events: deps.events,
+      memory: deps.memory,
+      selection: deps.selection,
+      telemetry: deps.telemetry,
+      experiments: deps.experiments,
+      observations: deps.observations,
+      transport: initial.transport ?? 'http',
+      dropConnection: initial.dropConnection ?? (initial.req ? () => initial.req?.socket.destroy() : undefined),
+    };
+  };
 }
 
 /** The audit log's view of a change made through this request. */

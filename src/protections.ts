@@ -91,6 +91,22 @@ const badRequest = (message: string, code = 'BAD_REQUEST') => createGraphQLError
 function useStrictUtf8Body(): Plugin {
   return {
     onRequestParse({ request, setRequestParser }) {
+      if (request.method === 'GET') {
+        // Yoga parses these with JSON.parse and lets its SyntaxError through as a 500.
+        const url = new URL(request.url, 'http://localhost');
+        for (const name of ['variables', 'extensions']) {
+          const value = url.searchParams.get(name);
+          if (value === null) continue;
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(value);
+          } catch {
+            throw badRequest(`the "${name}" parameter is not valid JSON`);
+          }
+          if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) throw badRequest(`the "${name}" parameter must be a JSON object`);
+        }
+        return;
+      }
       const type = request.headers.get('content-type')?.toLowerCase() ?? '';
       if (request.method !== 'POST' || !(type.startsWith('application/json') || type.startsWith('application/graphql+json'))) return;
       setRequestParser(async (req): Promise<GraphQLParams> => {
@@ -166,6 +182,26 @@ function useNoNulCharacters(): Plugin {
   };
 }
 
+const HTTP_REFUSALS: Record<number, { code: string; message: string }> = {
+  405: { code: 'METHOD_NOT_ALLOWED', message: 'this method is not allowed here: use GET or POST' },
+  406: { code: 'NOT_ACCEPTABLE', message: 'cannot answer in any media type the Accept header allows (subscriptions need text/event-stream or a WebSocket)' },
+  415: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'unsupported content type: send application/json' },
+};
+
+/** Yoga's bare 405/406/415 answers get a JSON body with a code, like every other refusal. */
+function useTypedHttpRefusals(): Plugin {
+  return {
+    onResponse({ response, setResponse }) {
+      const refusal = HTTP_REFUSALS[response.status];
+      if (!refusal || response.headers.get('content-type')?.includes('json')) return;
+      const headers = new Headers(response.headers);
+      headers.set('content-type', 'application/json; charset=utf-8');
+      headers.delete('content-length');
+      setResponse(new Response(JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: refusal.code } }] }), { status: response.status, headers }));
+    },
+  };
+}
+
 /**
  * Everything that bounds what one request may cost: size, depth, aliases, tokens, estimated cost,
  * introspection (off in production), and CSRF prevention for browsers. Batching stays off (Yoga's
@@ -189,5 +225,6 @@ export function protections(limits: Limits): Array<Plugin<any>> {
     }),
     ...(limits.introspection ? [] : [useDisableIntrospection()]),
     useTypedRefusals(),
+    useTypedHttpRefusals(),
   ];
 }

@@ -121,7 +121,7 @@ if (startingInBackground) {
 }
 
 log.info(
-  { url: `http://${config.host}:${port}/graphql`, database: db.kind, graphiql: config.graphiql },
+  { url: `http://${config.host}:${port}/graphql`, database: db.kind, graphiql: config.graphiql, pid: process.pid },
   'tool catalog listening',
 );
 

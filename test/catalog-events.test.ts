@@ -54,7 +54,8 @@ async function eventually(check: () => Promise<boolean> | boolean, what: string,
 
 describe('catalogEvents', () => {
   it('delivers a change over server-sent events, with the tool as it is now', async () => {
-    const sse = await subscribeSse(listening.url, EVENTS, { types: ['TOOL_DISABLED', 'TOOL_ENABLED'] });
+    // As an editor: actors (key names) are shown to editors and above only.
+    const sse = await subscribeSse(listening.url, EVENTS, { types: ['TOOL_DISABLED', 'TOOL_ENABLED'] }, editor);
     await eventually(async () => (await gauge('http')) === 1, 'the SSE subscription to register');
     await setEnabled('grep', false);
     const event = await sse.next();
@@ -85,6 +86,19 @@ describe('catalogEvents', () => {
     expect(finished.revision).toBeGreaterThan(started.revision);
     ws.close();
     await eventually(async () => (await gauge('websocket')) === 0, 'the WebSocket gauge to return to zero');
+  });
+
+  it('refuses a since above the current revision with REVISION_AHEAD and the head, never waiting silently', async () => {
+    const current = await head();
+    const sse = await subscribeSse(listening.url, EVENTS, { since: current + 1000 });
+    const ended = (await sse.ended) as { errors: Array<{ message: string; extensions: { code: string; head: number } }> };
+    expect(ended.errors[0]!.extensions).toEqual({ code: 'REVISION_AHEAD', head: current });
+    // At the head itself: accepted (nothing to replay yet), and live events follow.
+    const atHead = await subscribeSse(listening.url, EVENTS, { since: current });
+    await setEnabled('df', false);
+    expect((await atHead.next()).catalogEvents.type).toBe('TOOL_DISABLED');
+    atHead.close();
+    await setEnabled('df', true);
   });
 
   it('replays what a reconnecting client missed, then goes live, with none missed or repeated', async () => {

@@ -74,6 +74,23 @@ describe.skipIf(!serverUrl)('instances on one PostgreSQL database', () => {
     expect(result.data.updateTool.__typename).toBe('Tool');
   };
 
+  it('a key revoked through one instance is refused by the other within 1 s', async () => {
+    const key = await createApiKey(dbA.prisma, 'soon-revoked', 'reader');
+    const asKey = { authorization: `Bearer ${key}` };
+    // B has looked the key up and cached it as valid.
+    expect((await ask(appB, '{ catalogStats { tools } }', asKey)).errors).toBeUndefined();
+    const revoked = await ask(appA, 'mutation { revokeApiKey(name: "soon-revoked") { __typename ... on ApiKey { name } } }', { authorization: 'Bearer admin-key-for-listener-tests' });
+    expect(revoked.errors, JSON.stringify(revoked.errors)).toBeUndefined();
+    const started = performance.now();
+    let refused = false;
+    while (!refused && performance.now() - started < 1_000) {
+      const answer = await ask(appB, '{ catalogStats { tools } }', asKey);
+      refused = (answer.errors?.[0] as { extensions?: { code?: string } } | undefined)?.extensions?.code === 'UNAUTHENTICATED';
+      if (!refused) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(refused).toBe(true);
+  });
+
   it('a change on one instance reaches the cache of the other', async () => {
     const before = await ask(appB, READ);
     expect((await ask(appB, READ)).data).toEqual(before.data); // now cached on B

@@ -159,21 +159,26 @@ describe.skipIf(!privatePostgresAvailable)('PostgreSQL faults', () => {
   it('frozen (SIGSTOP): every request answered within the deadline + 1 s, failures 503 SERVICE_UNAVAILABLE; /ready names the database only', async () => {
     pg.freeze();
     let ready: Response | undefined;
-    const answers = await load(
-      (async () => {
-        await sleep(FAULT_MS / 2);
-        ready = await fetch(`${base}/ready`);
-        await sleep(FAULT_MS / 2);
-      })(),
-      acknowledged,
-    );
+    let answers: Answer[];
+    try {
+      answers = await load(
+        (async () => {
+          await sleep(FAULT_MS / 2);
+          ready = await fetch(`${base}/ready`);
+          await sleep(FAULT_MS / 2);
+        })(),
+        acknowledged,
+      );
+    } finally {
+      // Thawed whatever happens, so that a failure here does not hang the tests after it.
+      pg.thaw();
+    }
     // In-flight requests hang on the frozen server until they are answered: each within the bound.
     expectHonestFailures(answers);
     expect(ready!.status).toBe(503);
     const readyBody = await ready!.text();
     expect(JSON.parse(readyBody)).toEqual({ status: 'unavailable', failing: 'database' });
     expect(readyBody).not.toMatch(/127\.0\.0\.1|\d{4,5}|timeout|prisma/i);
-    pg.thaw();
     const recovered = await recovery();
     expect(recovered).toBeLessThanOrEqual(2_000);
     // The pool is whole again: a burst of concurrent reads all succeed.
@@ -186,9 +191,13 @@ describe.skipIf(!privatePostgresAvailable)('PostgreSQL faults', () => {
       pg.stop('immediate');
       await sleep(FAULT_MS);
     })();
-    const answers = await load(stopped, acknowledged);
+    let answers: Answer[];
+    try {
+      answers = await load(stopped, acknowledged);
+    } finally {
+      pg.start();
+    }
     expectHonestFailures(answers);
-    pg.start();
     const recovered = await recovery();
     expect(recovered).toBeLessThanOrEqual(2_000);
   }, 60_000);

@@ -62,9 +62,10 @@ describe('the service process', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query: '{ reloadHistory(first: 5) { edges { node { trigger actor source created unchanged error } } } }' }),
       }).then((r) => r.json() as Promise<{ data: { reloadHistory: { edges: Array<{ node: Record<string, unknown> }> } } }>);
+      // An anonymous reader sees neither actors (key names) nor the server's paths.
       expect(history.data.reloadHistory.edges.map((e) => e.node)).toEqual([
-        { trigger: 'startup', actor: 'startup', source: 'database', created: 0, unchanged: expected, error: null },
-        { trigger: 'startup', actor: 'startup', source: catalogDir, created: expected, unchanged: 0, error: null },
+        { trigger: 'startup', actor: 'hidden', source: 'database', created: 0, unchanged: expected, error: null },
+        { trigger: 'startup', actor: 'hidden', source: path.basename(catalogDir), created: expected, unchanged: 0, error: null },
       ]);
     } finally {
       await second.stop();

@@ -35,12 +35,13 @@ describe('not ready, not serving', () => {
     expect((await service.app.yoga.fetch('http://catalog.test/ready')).status).toBe(200);
   });
 
-  it('answers 503 stopping once shutdown began', async () => {
+  it('once shutdown began, /ready says stopping while GraphQL still answers requests in flight', async () => {
     service.state.stopping = true;
     try {
-      const response = await post('{ tools(first: 1) { totalCount } }');
-      expect(response.status).toBe(503);
-      expect(((await response.json()) as { errors: Array<{ extensions: { reason: string } }> }).errors[0]!.extensions.reason).toBe('stopping');
+      const ready = await service.app.yoga.fetch('http://catalog.test/ready');
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({ status: 'unavailable', failing: 'stopping' });
+      expect((await post('{ tools(first: 1) { totalCount } }')).status).toBe(200);
     } finally {
       service.state.stopping = false;
     }

@@ -28,10 +28,18 @@ export type CallerResolver = (authorization: string | null) => Promise<Caller>;
 
 export function createCallerResolver(
   prisma: PrismaClient,
-  options: { adminApiKey?: string; cacheTtlMs?: number; /** Deadline on the key lookup (DB_QUERY_TIMEOUT_MS). */ lookupTimeoutMs?: number },
+  options: {
+    adminApiKey?: string;
+    cacheTtlMs?: number;
+    /** Deadline on the key lookup (DB_QUERY_TIMEOUT_MS). */
+    lookupTimeoutMs?: number;
+    /** Called with a function that empties the lookup cache: wired to every catalog/key change notification. */
+    onInvalidate?: (invalidate: () => void) => void;
+  },
 ): CallerResolver {
   const adminHash = options.adminApiKey ? Buffer.from(hashKey(options.adminApiKey), 'hex') : undefined;
   const cache = new LRUCache<string, Caller | false>({ max: 10_000, ttl: options.cacheTtlMs ?? 10_000 });
+  options.onInvalidate?.(() => cache.clear());
   return async (authorization) => {
     const key = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
     if (!authorization) return ANONYMOUS;

@@ -3,6 +3,7 @@ import { auditRow, CLI_ORIGIN, type ChangeOrigin } from '../audit/auditRow.js';
 import { CatalogValidationError, ConflictError, NotFoundError } from '../catalog/errors.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { Prisma } from '../generated/prisma/client.js';
+import { CATALOG_CHANNEL } from '../events/eventLog.js';
 
 /** Lowest to highest: a reporter may report runs but not change the catalog. */
 export const ROLES = ['reader', 'reporter', 'editor', 'admin'] as const;
@@ -45,6 +46,9 @@ export async function revokeApiKey(prisma: PrismaClient, name: string, origin: C
     const revoked = await tx.apiKey.updateMany({ where: { name, revokedAt: null }, data: { revokedAt: new Date() } });
     if (revoked.count === 0) throw new NotFoundError(`no active key named ${JSON.stringify(name)}`, 'ApiKey');
     await tx.auditLog.create({ data: auditRow(origin, { action: 'apiKey.revoke', entityType: 'ApiKey', entityName: name, diff: { before: { revoked: false }, after: { revoked: true } } }) });
+    // Every instance listens on the catalog channel (delivered at commit): each one drops its cached
+    // key lookups then, so the revoked key is refused everywhere at once, not when a cache entry expires.
+    await tx.$queryRaw`SELECT 1 FROM pg_notify(${CATALOG_CHANNEL}, 'apiKey.revoke')`;
   });
 }
 

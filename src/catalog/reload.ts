@@ -185,3 +185,23 @@ export class CatalogReloader {
     }
   }
 }
+
+/** What a reload row left open by a process that stopped mid-reload says once closed. */
+export const INTERRUPTED = 'INTERRUPTED: the service stopped before this reload finished; nothing it had not committed was kept';
+
+/**
+ * Closes reload rows that a crashed or killed process left open, at start-up. A reload is one
+ * transaction, so an unfinished one changed nothing; its row says so instead of "running" forever.
+ * (Should another instance still be running one of these reloads, its own ending overwrites this.)
+ */
+export async function closeInterruptedReloads(prisma: PrismaClient): Promise<number> {
+  const open = await prisma.catalogReload.findMany({ where: { finishedAt: null }, select: { id: true, startedAt: true } });
+  const now = new Date();
+  for (const row of open) {
+    await prisma.catalogReload.updateMany({
+      where: { id: row.id, finishedAt: null },
+      data: { finishedAt: now, durationMs: Math.max(0, now.getTime() - row.startedAt.getTime()), error: INTERRUPTED },
+    });
+  }
+  return open.length;
+}

@@ -8,7 +8,13 @@ import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapt
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { withSchemaEngine, type EngineLog } from './schemaEngine.js';
 
-export const prismaDir = fileURLToPath(new URL('../../prisma/', import.meta.url));
+/**
+ * The project's prisma/ directory: two levels up from src/db (run with tsx), three from the compiled
+ * dist/src/db (run with node after `npm run build`).
+ */
+export const prismaDir = [new URL('../../prisma/', import.meta.url), new URL('../../../prisma/', import.meta.url)]
+  .map((url) => fileURLToPath(url))
+  .find((dir) => existsSync(path.join(dir, 'schema.prisma'))) ?? fileURLToPath(new URL('../../prisma/', import.meta.url));
 export const schemaPath = path.join(prismaDir, 'schema.prisma');
 export const migrationsDir = path.join(prismaDir, 'migrations');
 

@@ -1,11 +1,11 @@
-import { getOperationAST } from 'graphql';
+import { getOperationAST, Kind } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { RETRY_AFTER_SECONDS, SERVICE_UNAVAILABLE, ServiceUnavailableError, withDeadline } from '../db/availability.js';
 
 export interface ServiceAvailabilityOptions {
   /** False until migrations ran and the catalog is loaded, and again once shutdown began. */
   serving(): 'ready' | 'starting' | 'stopping';
-  /** The longest a query may wait on the database as a whole; undefined: no request-level deadline. */
+  /** The longest a request may wait on the database as a whole; undefined: no request-level deadline. */
   queryDeadlineMs?: number;
   graphqlEndpoint?: string;
 }
@@ -18,6 +18,8 @@ export function serviceUnavailableResponse(error: ServiceUnavailableError): Resp
   );
 }
 
+const LONG_RUNNING = new Set(['reloadCatalog', 'importCatalog']);
+
 function hasNoData(result: { data?: unknown }): boolean {
   return result.data === null || result.data === undefined;
 }
@@ -26,8 +28,9 @@ function hasNoData(result: { data?: unknown }): boolean {
  * Honest answers when the database cannot help:
  * - until the service is ready (and once it is stopping), GraphQL answers 503 SERVICE_UNAVAILABLE
  *   instead of errors or an empty catalog (/health and /ready are not GraphQL and stay as they are);
- * - a query's database work as a whole gets one deadline, so a request never waits longer than
- *   that even when a statement waits for a pooled connection and then runs;
+ * - a query's or mutation's database work as a whole gets one deadline (reloads and imports excepted),
+ *   so a request never waits longer than that even when a statement waits for a pooled connection
+ *   and then runs; a mutation cut short was not acknowledged, and commits whole or not at all;
  * - an answer whose only outcome is SERVICE_UNAVAILABLE (no data) goes out as HTTP 503 with
  *   Retry-After; an answer with partial data keeps 200 and carries the error in `errors`.
  */
@@ -41,7 +44,12 @@ export function useServiceAvailability(options: ServiceAvailabilityOptions): Plu
     },
     onExecute({ args, executeFn, setExecuteFn }) {
       const deadline = options.queryDeadlineMs;
-      if (!deadline || getOperationAST(args.document, args.operationName)?.operation !== 'query') return;
+      const operation = getOperationAST(args.document, args.operationName);
+      if (!deadline || !operation || operation.operation === 'subscription') return;
+      // Reloads and imports may rightly run longer than one deadline (each of their statements is
+      // still bounded by the driver's query_timeout); every other query and mutation is bounded whole.
+      const long = operation.selectionSet.selections.some((selection) => selection.kind === Kind.FIELD && LONG_RUNNING.has(selection.name.value));
+      if (long) return;
       setExecuteFn((execArgs) =>
         withDeadline(Promise.resolve(executeFn(execArgs)), deadline, 'query').catch((error: unknown) => {
           throw error instanceof Error && error.name === 'DeadlineExceededError' ? new ServiceUnavailableError('database') : error;

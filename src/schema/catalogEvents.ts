@@ -1,7 +1,9 @@
+import { GraphQLError } from 'graphql';
 import { PothosValidationError } from '@pothos/core';
 import type { FeedEvent } from '../events/catalogEventFeed.js';
-import { CATALOG_EVENT_TYPES, type CatalogEventType } from '../events/eventLog.js';
+import { CATALOG_EVENT_TYPES, headRevision, type CatalogEventType } from '../events/eventLog.js';
 import { createLoaders, type Loaders } from '../loaders.js';
+import { visibleActor } from './actors.js';
 import { builder } from './builder.js';
 
 /** An event on its way to one subscriber, with loaders of its own: nothing read for an earlier event is reused. */
@@ -77,7 +79,11 @@ const CatalogEventRef = builder.objectRef<DeliveredEvent>('CatalogEvent').implem
         return id ? ctx.prisma.catalogReload.findUnique({ ...query, where: { id } }) : null;
       },
     }),
-    actor: t.string({ nullable: true, resolve: (delivered) => stringIn(delivered, 'actor'), description: 'Key name or process that made the change.' }),
+    actor: t.string({
+      nullable: true,
+      resolve: (delivered, _args, ctx) => visibleActor(ctx, stringIn(delivered, 'actor')),
+      description: 'Key name or process that made the change; `hidden` for callers below editor.',
+    }),
     trigger: t.string({
       nullable: true,
       resolve: (delivered) => stringIn(delivered, 'trigger'),
@@ -102,13 +108,23 @@ builder.subscriptionField('catalogEvents', (t) =>
     description:
       'Every catalog change and reload, in commit order, as it is committed on any instance. With `since`, the events after that revision ' +
       'are replayed from the event log first (as far back as its retention keeps), then live ones follow with none missed or repeated. ' +
-      'A subscriber that falls too far behind is dropped with a SUBSCRIBER_TOO_SLOW error telling where to resume.',
+      'A subscriber that falls too far behind is dropped with a SUBSCRIBER_TOO_SLOW error telling where to resume. ' +
+      'A `since` above the current revision (a client that kept a revision from another database, or a database restored from a backup) ' +
+      'is refused with a REVISION_AHEAD error whose `head` extension is the current revision, instead of waiting silently.',
     args: {
       since: t.arg.int({ description: 'The last revision the client saw: replay everything after it. Absent: live events only.' }),
       types: t.arg({ type: [CatalogEventTypeEnum], description: 'Only these kinds; all kinds when absent or empty.' }),
     },
-    subscribe: (_root, args, ctx) => {
+    subscribe: async (_root, args, ctx) => {
       if (args.since !== null && args.since !== undefined && args.since < 0) throw new PothosValidationError('Argument "since" must be 0 or more');
+      if (args.since !== null && args.since !== undefined) {
+        const head = await headRevision(ctx.prisma);
+        if (BigInt(args.since) > head) {
+          throw new GraphQLError(`"since" (${args.since}) is ahead of the catalog's current revision ${head}: resume from ${head} or subscribe without since`, {
+            extensions: { code: 'REVISION_AHEAD', head: Number(head) },
+          });
+        }
+      }
       return ctx.events.subscribe({
         since: args.since === null || args.since === undefined ? null : BigInt(args.since),
         types: args.types,

@@ -1,5 +1,6 @@
 import type { ReloadOutcome } from '../catalog/reload.js';
 import { changeOrigin } from '../context.js';
+import { visibleActor, visibleSource } from './actors.js';
 import { builder } from './builder.js';
 import { ImportResultRef } from './catalogTransfer.js';
 import { checkedMaxPageSize, DEFAULT_PAGE_SIZE } from './paging.js';
@@ -9,8 +10,12 @@ const CatalogReloadRef = builder.prismaObject('CatalogReload', {
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Identifier.' }),
     trigger: t.exposeString('trigger', { description: 'What asked for it: graphql, cli, startup, watch, schedule.' }),
-    actor: t.exposeString('actor', { nullable: true, description: 'Key name or process that asked.' }),
-    source: t.exposeString('source', { description: 'The catalog directory read, or `database`.' }),
+    actor: t.string({
+      nullable: true,
+      resolve: (reload, _args, ctx) => visibleActor(ctx, reload.actor),
+      description: 'Key name or process that asked; `hidden` for callers below editor.',
+    }),
+    source: t.string({ resolve: (reload) => visibleSource(reload.source), description: 'The name of the catalog directory read (not its path on the server), or `database`.' }),
     dryRun: t.exposeBoolean('dryRun', { description: 'True when it only planned.' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', description: 'When it started.' }),
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true, description: 'When it ended; null while running.' }),

@@ -22,6 +22,7 @@ import {
   type ValidationOutcome,
 } from '../catalog/toolCommands.js';
 import { changeOrigin, type Context } from '../context.js';
+import { visibleActor } from './actors.js';
 import { builder } from './builder.js';
 import { answeredFromMemory } from './memoryRows.js';
 import { FieldErrorRef, TOOL_CHANGE_ERRORS } from './errors.js';
@@ -111,9 +112,9 @@ export const ToolRef = builder.prismaObject('Tool', {
     metadata: t.expose('metadata', { type: 'JSON', description: 'Source metadata and any source keys not modelled elsewhere.' }),
     examples: t.expose('examples', { type: 'JSON', description: 'Example invocations with inputs and expected time and cost.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When this version was written.' }),
-    createdBy: t.exposeString('createdBy', { description: 'Who wrote this version.' }),
+    createdBy: t.string({ select: { createdBy: true }, resolve: (tool, _args, ctx) => visibleActor(ctx, tool.createdBy), description: 'Who wrote this version (key name; `hidden` for callers below editor).' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'Last lifecycle change of this version.' }),
-    updatedBy: t.exposeString('updatedBy', { description: 'Who made the last lifecycle change.' }),
+    updatedBy: t.string({ select: { updatedBy: true }, resolve: (tool, _args, ctx) => visibleActor(ctx, tool.updatedBy), description: 'Who made the last lifecycle change (key name; `hidden` for callers below editor).' }),
     deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true, description: 'Set when the tool is soft-deleted.' }),
     successorName: t.exposeString('successor', {
       nullable: true,

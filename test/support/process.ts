@@ -11,9 +11,13 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `src/server.ts` as a real process on a free loopback port; resolves once it listens. */
-export function startServerProcess(env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<ServerProcess> {
-  const child = spawn(tsx, ['src/server.ts'], {
+/**
+ * Starts the server as a real process on a free loopback port; resolves once it listens. `tsx` runs
+ * src/server.ts; `npm-start` runs the shipped command, `npm start` (compiled JavaScript under node).
+ */
+export function startServerProcess(env: Record<string, string | undefined>, timeoutMs = 60_000, launcher: 'tsx' | 'npm-start' = 'tsx'): Promise<ServerProcess> {
+  const [command, args] = launcher === 'tsx' ? [tsx, ['src/server.ts']] : ['npm', ['start', '--silent']];
+  const child = spawn(command, args, {
     cwd: root,
     env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
