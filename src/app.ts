@@ -36,6 +36,8 @@ export interface AppState {
   catalogLoaded: boolean;
   /** Set when shutdown begins: /ready answers 503 `stopping` while in-flight requests finish. */
   stopping?: boolean;
+  /** Set when the database did not answer at start-up and the profiles snapshot is served (stale) meanwhile. */
+  servingSnapshot?: boolean;
   /** The catalog change listener (PostgreSQL only); /ready fails while it has no connection. */
   listener?: { readonly connected: boolean };
 }
@@ -157,6 +159,7 @@ export function createApp(deps: AppDeps) {
         notCatalogChanges: NOT_CATALOG_CHANGES,
         // Stats and experiment results follow reported runs, not the catalog generation: answers holding them are never cached.
         uncachedFields: [...TELEMETRY_FIELDS, ...EXPERIMENT_RESULT_FIELDS, ...TELEMETRY_ARGUMENTS],
+        cacheable: () => !memory.unconfirmed,
       })
     : [useAdvanceOnMutation(clock, NOT_CATALOG_CHANGES)];
   const yoga = createYoga<ServerContext, Context>({
@@ -209,7 +212,7 @@ export function createApp(deps: AppDeps) {
       useServiceAvailability({
         // Once stopping, requests still arriving (in flight when the signal came, or on a kept-alive
         // connection) are answered: only /ready turns 503, so that balancers stop sending more.
-        serving: () => (deps.state.catalogLoaded ? 'ready' : 'starting'),
+        serving: () => (deps.state.catalogLoaded || deps.state.servingSnapshot ? 'ready' : 'starting'),
         // PGlite runs one transaction at a time: a read may rightly wait for a whole import.
         queryDeadlineMs: deps.db.kind === 'postgres' ? queryTimeoutMs : undefined,
       }),

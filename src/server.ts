@@ -97,6 +97,8 @@ try {
     process.exit(1);
   }
   memory.adopt(snapshot);
+  // GraphQL serves what memory holds (stale); everything that needs the database answers 503.
+  state.servingSnapshot = true;
   log.warn(
     { err: error, file: config.profilesSnapshotPath, revision: Number(snapshot.revision) },
     'database unreachable at start-up: serving the profiles snapshot (stale) until it answers',

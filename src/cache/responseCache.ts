@@ -21,6 +21,11 @@ export interface ResponseCacheOptions {
    * not keep it either. Matched on the document text, which errs only towards not caching.
    */
   uncachedFields?: readonly string[];
+  /**
+   * False while answers may be stale (the in-memory catalog could not confirm it is current): such
+   * answers are neither cached nor answered from the cache, so none outlives the outage.
+   */
+  cacheable?: () => boolean;
 }
 
 const KEY = /^g(\d+):/;
@@ -79,6 +84,7 @@ export function catalogResponseCache(options: ResponseCacheOptions): Plugin[] {
 
       buildResponseCacheKey: async ({ request: _request, ...params }) => {
         // The names are looked for in the variables too: `selectTools(request: $r)` with `useObserved` inside $r.
+        if (options.cacheable && !options.cacheable()) return `${UNCACHED}${params.documentString.length}`;
         if (uncached && (uncached.test(params.documentString) || (params.variableValues && uncached.test(JSON.stringify(params.variableValues))))) return `${UNCACHED}${params.documentString.length}`;
         const key = `g${options.clock.generation}:${await defaultBuildResponseCacheKey(params)}`;
         if (uncounted.size > 10_000) uncounted.clear();

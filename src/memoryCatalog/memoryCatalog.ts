@@ -1,4 +1,5 @@
 import { Gauge, Histogram, type Registry } from 'prom-client';
+import { ServiceUnavailableError } from '../db/availability.js';
 import type { CatalogClock } from '../cache/catalogClock.js';
 import { TOOL_CONTENT_INCLUDE } from '../catalog/toolContent.js';
 import { latestVisible } from '../catalog/visibility.js';
@@ -34,9 +35,15 @@ export interface CatalogRead {
   stale: boolean;
 }
 
-/** Thrown when there is no catalog in memory at all and the database cannot give one. */
-export class CatalogUnavailableError extends Error {
-  override name = 'CatalogUnavailableError';
+/**
+ * Thrown when there is no catalog in memory at all and the database cannot give one: to a client it
+ * is the same SERVICE_UNAVAILABLE (503, Retry-After) as any other database outage.
+ */
+export class CatalogUnavailableError extends ServiceUnavailableError {
+  constructor(message: string) {
+    super('database', message);
+    this.name = 'CatalogUnavailableError';
+  }
 }
 
 /** Past this many changed tools, one full read is cheaper than a list of identities. */
@@ -185,6 +192,14 @@ export class MemoryCatalog {
     const snapshot = this.#snapshot!;
     const behind = this.#appliedGeneration < this.options.clock.generation || snapshot.source !== 'database';
     return { snapshot, stale: behind || this.databaseUnreachable };
+  }
+
+  /**
+   * True while the database cannot confirm what memory holds: it is unreachable, or memory holds a
+   * start-up snapshot file. (A rebuild merely in progress does not count: it ends within moments.)
+   */
+  get unconfirmed(): boolean {
+    return this.databaseUnreachable || (this.#snapshot !== undefined && this.#snapshot.source !== 'database');
   }
 
   stop(): void {
