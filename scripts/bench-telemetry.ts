@@ -26,7 +26,7 @@ import { compactRollups } from '../src/telemetry/maintenance.js';
 import { TelemetryClock } from '../src/telemetry/telemetryClock.js';
 
 const RESULTS_DIR = path.join(projectRoot, 'bench', 'results');
-const ADMIN_KEY = 'bench-telemetry-admin-key-0123456789';
+const ADMIN_KEY = 'bench-telemetry-admin-key-Yp6Kr3Vz9Qm2Xt8Ln5Bw4Hc7Dj1Fs0Ga';
 const DAY_MS = 86_400_000;
 
 const program = new Command()

@@ -229,7 +229,7 @@ describe('tool-catalog new without a terminal', () => {
 
 describe('tool-catalog new --publish', () => {
   it('imports the checked file into a running service with an editor key, and is refused without one', async () => {
-    const adminKey = 'generator-admin-key-0123456789';
+    const adminKey = 'generator-admin-key-Rt5Mw2Qz8Ky4Xv7Bn3Lp9Cj6Hd1Fg0Ns';
     const database = await processDatabase(path.join(workDir, 'publish'));
     const server = await startServerProcess({ ...database.env, ADMIN_API_KEY: adminKey, CATALOG_WATCH: 'false' }, 180_000);
     try {

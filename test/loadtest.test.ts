@@ -3,7 +3,9 @@
 // asserted: only that what was measured is reported, and that the exit code follows the thresholds.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
+import { createSchema, createYoga } from 'graphql-yoga';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +20,7 @@ import { processDatabase } from './support/service.js';
 import { build } from 'hdr-histogram-js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-const ADMIN_KEY = 'loadtest-admin-key-0123456789';
+const ADMIN_KEY = 'loadtest-admin-key-Kq3Zr8Vx2Lm7Tn4Wp9Yb6Hc1Df5Gj0Sa';
 
 let workDir: string;
 let server: ServerProcess;
@@ -127,10 +129,38 @@ describe('npm run loadtest', () => {
   }, 240_000);
 
   it('names an operation the service does not offer instead of measuring errors', async () => {
-    const run = await loadtest(['--scenario', 'pipeline', '--target', server.url, '--api-key', ADMIN_KEY, '--duration', '1', '--results-dir', path.join(workDir, 'pipeline')]);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/loadtest: operation SelectTools is not available on http:\/\/127\.0\.0\.1:\d+ \(it comes from issue 13 \(selectTools\)\): Unknown type "SelectToolsInput"/);
-    expect(run.stderr).not.toMatch(/at .*\.ts:\d+/); // a message, not a stack
+    // A GraphQL service of an older build, without selectTools.
+    const older = createHttpServer(
+      createYoga({
+        schema: createSchema({
+          typeDefs: /* GraphQL */ `
+            input ToolFilter { enabled: Boolean }
+            type Pattern { name: String! }
+            type Capability { name: String!, patterns: [Pattern!]! }
+            type Tool { name: String!, platform: String!, version: String!, capabilities: [Capability!]! }
+            type ToolEdge { node: Tool! }
+            type ToolConnection { edges: [ToolEdge!]! }
+            type Query { tools(first: Int, filter: ToolFilter): ToolConnection! }
+          `,
+          resolvers: {
+            Query: {
+              tools: () => ({ edges: [{ node: { name: 'grep', platform: 'linux', version: '1.0', capabilities: [{ name: 'text_search', patterns: [{ name: 'basic' }] }] } }] }),
+            },
+          },
+        }),
+        logging: false,
+      }),
+    );
+    await new Promise<void>((resolve) => older.listen(0, '127.0.0.1', resolve));
+    const olderUrl = `http://127.0.0.1:${(older.address() as AddressInfo).port}`;
+    try {
+      const run = await loadtest(['--scenario', 'pipeline', '--target', olderUrl, '--api-key', ADMIN_KEY, '--duration', '1', '--results-dir', path.join(workDir, 'pipeline')]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/loadtest: operation SelectTools is not available on http:\/\/127\.0\.0\.1:\d+ \(it comes from issue 13 \(selectTools\)\): Unknown type "SelectToolsInput"/);
+      expect(run.stderr).not.toMatch(/at .*\.ts:\d+/); // a message, not a stack
+    } finally {
+      await new Promise((resolve) => older.close(resolve));
+    }
 
     const keyless = await loadtest(['--scenario', 'writes', '--target', server.url, '--duration', '1', '--results-dir', path.join(workDir, 'keyless')]);
     expect(keyless.code).toBe(2);

@@ -167,7 +167,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
-const ADMIN_KEY = 'live-check-admin-key-0123456789';
+const ADMIN_KEY = 'live-check-admin-key-Wb4Tq9Zm2Xr7Kv5Ln8Py3Hs6Dc1Fj0Ga';
 
 interface TrafficContext {
   url: string;
