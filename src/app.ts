@@ -67,6 +67,8 @@ const TELEMETRY_FIELDS = ['executionStats', 'driftingPatterns', 'failingTools', 
 const EXPERIMENT_RESULT_FIELDS = ['experiment', 'experiments'];
 /** Selection arguments whose answers follow reported runs (observed figures), not only the catalog generation. */
 const TELEMETRY_ARGUMENTS = ['useObserved'];
+/** Root fields whose answers hold `lastUsedAt`, written on key use without any catalog change. */
+const KEY_USE_FIELDS = ['apiKeys'];
 
 /** What GraphiQL shows first: the query the README suggests. */
 export const FIRST_QUERY = `# Tools on linux, with what each can do and how long it takes.
@@ -128,6 +130,7 @@ export function createApp(deps: AppDeps) {
     adminApiKey: deps.config.adminApiKey,
     lookupTimeoutMs: queryTimeoutMs,
     onInvalidate: (invalidate) => clock.onAdvance(invalidate),
+    log: deps.log,
   });
   const events = new CatalogEventFeed(deps.db.prisma, { clock, registry, log: deps.log, queueLimit: deps.config.subscriptions?.queueLimit });
   const memory = new MemoryCatalog(deps.db.prisma, { clock, log: deps.log, registry });
@@ -157,8 +160,9 @@ export function createApp(deps: AppDeps) {
         // An invalid key gets its 401 from the context; it must not fail the cache lookup first.
         roleOf: (request) => roleOf(request.headers.get('authorization')),
         notCatalogChanges: NOT_CATALOG_CHANGES,
-        // Stats and experiment results follow reported runs, not the catalog generation: answers holding them are never cached.
-        uncachedFields: [...TELEMETRY_FIELDS, ...EXPERIMENT_RESULT_FIELDS, ...TELEMETRY_ARGUMENTS],
+        // Stats and experiment results follow reported runs, and key use times follow requests, not the
+        // catalog generation: answers holding them are never cached.
+        uncachedFields: [...TELEMETRY_FIELDS, ...EXPERIMENT_RESULT_FIELDS, ...TELEMETRY_ARGUMENTS, ...KEY_USE_FIELDS],
         cacheable: () => !memory.unconfirmed,
       })
     : [useAdvanceOnMutation(clock, NOT_CATALOG_CHANGES)];

@@ -46,6 +46,7 @@ const webSockets = serveWebSockets(server, yoga, {
   initTimeoutMs: config.subscriptions.wsInitTimeoutMs,
   keepAliveMs: config.subscriptions.wsKeepAliveMs,
   maxPayloadBytes: Math.min(config.limits.bodyBytes, 1024 * 1024),
+  log,
 });
 
 server.on('error', (error: NodeJS.ErrnoException) => {

@@ -110,6 +110,34 @@ describe('key management over GraphQL', () => {
     expect(await service.db.prisma.apiKey.count()).toBe(before);
   });
 
+  it('records when a key was last used, at most once a minute per key, and lists it', async () => {
+    const key = await createApiKey(service.db.prisma, 'last-used-probe', 'reader');
+    const lastUsed = async () => (await service.db.prisma.apiKey.findUniqueOrThrow({ where: { name: 'last-used-probe' } })).lastUsedAt;
+    const listed = async () =>
+      ((await service.graphql('{ apiKeys { name lastUsedAt } }', {}, bearer(ADMIN_KEY))).data!.apiKeys as Array<{ name: string; lastUsedAt: string | null }>).find(
+        (k) => k.name === 'last-used-probe',
+      );
+    expect(await listed()).toEqual({ name: 'last-used-probe', lastUsedAt: null });
+
+    const before = Date.now();
+    expect((await service.graphql('{ catalogStats { tools } }', {}, bearer(key))).errors).toBeUndefined();
+    // The write is fire-and-forget: the answer does not wait for it.
+    const until = Date.now() + 5_000;
+    while (!(await lastUsed()) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+    const first = await lastUsed();
+    expect(first).not.toBeNull();
+    expect(first!.getTime()).toBeGreaterThanOrEqual(before - 1_000);
+    expect(await listed()).toEqual({ name: 'last-used-probe', lastUsedAt: first!.toISOString() });
+
+    // Used again within the minute: no second write.
+    for (let i = 0; i < 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect((await service.graphql('{ catalogStats { tools } }', {}, bearer(key))).errors).toBeUndefined();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await lastUsed())!.getTime()).toBe(first!.getTime());
+  });
+
   it('creates a key shown once that works at once, lists it, and revokes it, auditing each step', async () => {
     const created = await service.graphql(create, { name: 'pipeline-reader', role: 'READER' }, bearer(ADMIN_KEY));
     expect(created.data.createApiKey).toMatchObject({ __typename: 'CreatedApiKey', name: 'pipeline-reader', role: 'READER' });

@@ -98,6 +98,14 @@ const identifier = (max: number) =>
     .max(max, `must be at most ${max} characters`)
     .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
 
+/**
+ * A tool name or platform also names a file on export (`<platform>/<name>.yaml`), so nothing that a
+ * file system reads as a path is allowed: no `/` or `\\`, not `.` or `..`, no leading `.` (a hidden
+ * file, or `../etc/passwd`). NUL and other control characters are refused by `identifier` already.
+ */
+export const FILE_NAME_MESSAGE = 'must not contain / or \\ nor start with . (it names a file on export)';
+const fileNamePart = (max: number) => identifier(max).refine((value) => !/[/\\]/.test(value) && !value.startsWith('.'), FILE_NAME_MESSAGE);
+
 export const patternDefinition = z.object({
   name: identifier(DEFINITION_LIMITS.name),
   description: text(DEFINITION_LIMITS.description).default(''),
@@ -128,9 +136,10 @@ export const capabilityDefinition = z.object({
 });
 
 export const toolDefinition = z.object({
-  // Control characters in a name would break logs, file names on export and URLs.
-  name: identifier(DEFINITION_LIMITS.name),
-  platform: identifier(DEFINITION_LIMITS.platform).toLowerCase(),
+  // Control characters in a name would break logs, file names on export and URLs; path characters
+  // would let an export write outside its directory.
+  name: fileNamePart(DEFINITION_LIMITS.name),
+  platform: fileNamePart(DEFINITION_LIMITS.platform).toLowerCase(),
   version: z
     .string()
     .min(1, 'must not be empty')

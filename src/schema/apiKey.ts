@@ -15,6 +15,11 @@ const ApiKeyRef = builder.prismaObject('ApiKey', {
     name: t.exposeString('name', { description: 'Name, recorded as the actor in the audit log.' }),
     role: t.field({ type: ApiKeyRoleEnum, resolve: (key) => key.role as Role, description: 'What the key may do.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
+    lastUsedAt: t.expose('lastUsedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it last authenticated a request (written at most once a minute per key and instance); null if never used.',
+    }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true, description: 'When it was revoked; a revoked key stops working within 10 s.' }),
   }),
 });

@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { App } from '../../src/app.js';
+import type { Logger } from '../../src/logger.js';
 import { serveWebSockets } from '../../src/http/webSockets.js';
+import { silentLog } from './service.js';
 
 export interface Listening {
   server: Server;
@@ -13,12 +15,13 @@ export interface Listening {
 }
 
 /** Serves `app` on a loopback port, HTTP and WebSocket, as server.ts does. */
-export async function listenOnLoopback(app: App, ws: { initTimeoutMs?: number; keepAliveMs?: number } = {}): Promise<Listening> {
+export async function listenOnLoopback(app: App, ws: { initTimeoutMs?: number; keepAliveMs?: number; log?: Logger } = {}): Promise<Listening> {
   const server = createServer(app.handler);
   const sockets = serveWebSockets(server, app.yoga, {
     initTimeoutMs: ws.initTimeoutMs ?? 3_000,
     keepAliveMs: ws.keepAliveMs ?? 12_000,
     maxPayloadBytes: 1024 * 1024,
+    log: ws.log ?? silentLog,
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
