@@ -38,6 +38,7 @@ export const DELETE_TOOL = /* GraphQL */ `
     deleteTool(name: $name, platform: $platform, revision: $revision, reason: "load test teardown") {
       __typename
       ... on Error { message }
+      ... on ConflictError { currentRevision }
     }
   }
 `;
@@ -100,6 +101,16 @@ export const writes = {
           const current = previous ? parseBody(previous) : null;
           const revision = current && current.data && current.data.tool ? current.data.tool.revision : 0;
           return { ...graphqlRequest('LoadtestDeleteTool', DELETE_TOOL, { name: tool.name, platform: tool.platform, revision }), auth: /** @type {const} */ ('editor') };
+        },
+        // An update still in flight when the load stopped may commit after the revision was read:
+        // delete once more at the revision the conflict names (otherwise read the tool again, harmlessly).
+        (/** @type {import('./lib.js').LoadResponse | null} */ previous) => {
+          const body = previous ? parseBody(previous) : null;
+          const result = body && body.data ? body.data.deleteTool : null;
+          if (result && result.__typename === 'ConflictError' && typeof result.currentRevision === 'number') {
+            return { ...graphqlRequest('LoadtestDeleteTool', DELETE_TOOL, { name: tool.name, platform: tool.platform, revision: result.currentRevision }), auth: /** @type {const} */ ('editor') };
+          }
+          return graphqlRequest('WrittenTool', TOOL_REVISION, { name: tool.name, platform: tool.platform });
         },
       ]),
   },

@@ -341,7 +341,8 @@ export async function runScenario(options: RunOptions): Promise<Measurements> {
   if (scenario.setup?.teardown) {
     try {
       for (const res of await runSteps(options, scenario.setup.teardown(state))) {
-        if (res.status !== 200 || /"errors"/.test(res.body)) teardownProblems.push(`HTTP ${res.status} ${res.body.slice(0, 200)}`);
+        // An expected error as a schema type (ConflictError, NotFoundError…) is a failed step too.
+        if (res.status !== 200 || /"errors"|"__typename":"\w*Error"/.test(res.body)) teardownProblems.push(`HTTP ${res.status} ${res.body.slice(0, 200)}`);
       }
     } catch (error) {
       teardownProblems.push((error as Error).message);
