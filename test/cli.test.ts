@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServerProcess } from './support/process.js';
 import { processDatabase, SAMPLE_CATALOG_DIR } from './support/service.js';
+import { runCommand, TOOL_CATALOG, type CommandResult } from './support/commands.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const LEGACY_DIR = path.join(root, '..', 'shared', 'legacy-catalog');
@@ -14,23 +14,8 @@ let workDir: string;
 let env: Record<string, string>;
 let dropDatabase = async () => {};
 
-function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [path.join(root, 'bin', 'tool-catalog.js'), ...args], {
-    cwd: root,
-    env: { PATH: process.env.PATH, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c) => (stdout += c));
-  child.stderr.on('data', (c) => (stderr += c));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  return new Promise((resolve) =>
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
+function cli(...args: string[]): Promise<CommandResult> {
+  return runCommand([...TOOL_CATALOG, ...args], env);
 }
 
 beforeAll(async () => {

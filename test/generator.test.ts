@@ -1,7 +1,6 @@
 // tool-catalog new and validate, as operators use them: the wizard in a real pseudo-terminal
 // (a full run and a cancelled one), every template without a terminal, and each file written then
 // imported by the real importer into a real database (PGlite, or PostgreSQL with DATABASE_URL).
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,6 +14,7 @@ import { TEMPLATE_NAMES } from '../src/generator/templates.js';
 import { startServerProcess } from './support/process.js';
 import { openTestDatabase, processDatabase } from './support/service.js';
 import { KEY, startInTerminal, type Terminal } from './support/terminal.js';
+import { runCommand, type CommandResult } from './support/commands.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const TSX = path.join(root, 'node_modules', '.bin', 'tsx');
@@ -30,19 +30,8 @@ function terminalFor(args: string[]): Terminal {
 let db: Database;
 let drop: () => Promise<void>;
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(CLI[0]!, [...CLI.slice(1), ...args], { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c) => (stdout += c));
-  child.stderr.on('data', (c) => (stderr += c));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  return new Promise((resolve) =>
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
+function cli(args: string[], env: Record<string, string> = {}): Promise<CommandResult> {
+  return runCommand([...CLI, ...args], { HOME: process.env.HOME, ...env }, 60_000);
 }
 
 function filesUnder(dir: string): string[] {

@@ -1,7 +1,6 @@
 // npm run loadtest, end to end against a real service process (PGlite, or PostgreSQL with
 // DATABASE_URL): tiny runs that prove the runner, its reports and its refusals work. No figure is
 // asserted: only that what was measured is reported, and that the exit code follows the thresholds.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
@@ -18,6 +17,7 @@ import { assertLoopbackTarget, isLoopbackHost, parseDuration } from '../scripts/
 import { startServerProcess, type ServerProcess } from './support/process.js';
 import { processDatabase } from './support/service.js';
 import { build } from 'hdr-histogram-js';
+import { runCommand, type CommandResult } from './support/commands.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const ADMIN_KEY = 'loadtest-admin-key-Kq3Zr8Vx2Lm7Tn4Wp9Yb6Hc1Df5Gj0Sa';
@@ -26,23 +26,8 @@ let workDir: string;
 let server: ServerProcess;
 let dropDatabase = async () => {};
 
-function loadtest(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(path.join(root, 'node_modules', '.bin', 'tsx'), ['scripts/loadtest.ts', ...args], {
-    cwd: root,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c) => (stdout += c));
-  child.stderr.on('data', (c) => (stderr += c));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  return new Promise((resolve) =>
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
+function loadtest(args: string[]): Promise<CommandResult> {
+  return runCommand([path.join(root, 'node_modules', '.bin', 'tsx'), 'scripts/loadtest.ts', ...args], { HOME: process.env.HOME });
 }
 
 const resultsOf = (dir: string, scenario: string, ext: string) =>

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +12,7 @@ import { checkDefinitionYaml, inputFromDocument, inputPath } from '../src/catalo
 import type { Database } from '../src/db/database.js';
 import { applyMigrations } from '../src/db/migrations.js';
 import { openTestDatabase, processDatabase } from './support/service.js';
+import { runCommand, TOOL_CATALOG, type CommandResult } from './support/commands.js';
 
 /**
  * One definition per rule, each breaking exactly one (test/fixtures/malformed, written for this
@@ -51,23 +51,8 @@ function fromDiagnostics(accepted: boolean, diagnostics: Diagnostic[]): Verdict 
   return { accepted, errors: at('error'), warnings: at('warning') };
 }
 
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [path.join(root, 'bin', 'tool-catalog.js'), ...args], {
-    cwd: root,
-    env: { PATH: process.env.PATH, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c) => (stdout += c));
-  child.stderr.on('data', (c) => (stderr += c));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 170_000);
-  return new Promise((resolve) =>
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
+function runCli(args: string[], env: Record<string, string>): Promise<CommandResult> {
+  return runCommand([...TOOL_CATALOG, ...args], env, 170_000);
 }
 
 let db: Database;

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { snapshotFromProfiles } from '../src/profiles/profilesFile.js';
 import { profilesOf } from '../src/profiles/profiles.js';
 import { selectTools } from '../src/selection/selectTools.js';
 import { processDatabase, startTestService } from './support/service.js';
+import { runCommand, TOOL_CATALOG, type CommandResult } from './support/commands.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const PROFILES_FILE = path.join(root, '..', 'shared', 'legacy-catalog-extra', 'profiles', 'tool_optimization_profiles.yaml');
@@ -18,23 +18,8 @@ let workDir: string;
 let env: Record<string, string>;
 let dropDatabase = async () => {};
 
-function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [path.join(root, 'bin', 'tool-catalog.js'), ...args], {
-    cwd: root,
-    env: { PATH: process.env.PATH, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c) => (stdout += c));
-  child.stderr.on('data', (c) => (stderr += c));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  return new Promise((resolve) =>
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
+function cli(...args: string[]): Promise<CommandResult> {
+  return runCommand([...TOOL_CATALOG, ...args], env);
 }
 
 /** Every leaf of a YAML value with its path (empty lists and maps are leaves too). */
