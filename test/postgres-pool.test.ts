@@ -17,6 +17,8 @@ describe.skipIf(!serverUrl)(`PostgreSQL pool limits${serverUrl ? '' : ' (skipped
       poolMax: 1,
       connectTimeoutMs: 300,
       statementTimeoutMs: 500,
+      // The client's own deadline above the server's, so that the server's timeout is what is tested.
+      queryTimeoutMs: 2_000,
       idleTimeoutMs: 1_000,
     });
   });
