@@ -8,7 +8,7 @@ import ws from 'k6/ws';
 import { check } from 'k6';
 import { Counter } from 'k6/metrics';
 import { BASE_URL, assertLoopback, envInt } from './lib/common.js';
-import { SCENARIOS, SCENARIO_NAMES, authorisationProblem, chooseOperation, unavailableReason } from './scenarios/index.js';
+import { SCENARIOS, SCENARIO_NAMES, authorisationProblem, chooseOperation, stepProblem, unavailableReason } from './scenarios/index.js';
 
 const SCENARIO_NAME = __ENV.SCENARIO || 'legacy';
 const SCENARIO = SCENARIOS[SCENARIO_NAME];
@@ -47,19 +47,22 @@ function send(req, op, statuses = [200]) {
 }
 
 /**
+ * Runs steps in order, each function step seeing the previous response.
  * @param {import('./scenarios/lib.js').SetupStep[]} steps
  * @param {string} op
+ * @returns {Array<{ req: import('./scenarios/lib.js').SetupRequest, res: import('./scenarios/lib.js').LoadResponse }>}
  */
 function runSteps(steps, op) {
-  /** @type {import('./scenarios/lib.js').LoadResponse[]} */
-  const responses = [];
+  /** @type {Array<{ req: import('./scenarios/lib.js').SetupRequest, res: import('./scenarios/lib.js').LoadResponse }>} */
+  const answered = [];
   /** @type {import('./scenarios/lib.js').LoadResponse | null} */
   let previous = null;
   for (const step of steps) {
-    previous = send(typeof step === 'function' ? step(previous) : step, op);
-    responses.push(previous);
+    const req = typeof step === 'function' ? step(previous) : step;
+    previous = send(req, op);
+    answered.push({ req, res: previous });
   }
-  return responses;
+  return answered;
 }
 
 /** @type {Record<string, string[]>} */
@@ -96,7 +99,7 @@ export const options = { scenarios, thresholds };
 export function setup() {
   assertLoopback(BASE_URL);
   const runId = `k6${Date.now().toString(36)}`;
-  const state = SCENARIO.setup ? SCENARIO.setup.state(runId, runSteps(SCENARIO.setup.requests(runId), 'setup')) : {};
+  const state = SCENARIO.setup ? SCENARIO.setup.state(runId, runSteps(SCENARIO.setup.requests(runId), 'setup').map((step) => step.res)) : {};
   // Every operation once, so a service that lacks one stops the run with its name, not a flood of errors.
   for (const op of SCENARIO.mix) {
     const req = op.request({ state, runId });
@@ -152,5 +155,10 @@ export function subscribe() {
 
 /** @param {{ state: any, runId: string }} data */
 export function teardown(data) {
-  if (SCENARIO.setup && SCENARIO.setup.teardown) runSteps(SCENARIO.setup.teardown(data.state), 'teardown');
+  if (!SCENARIO.setup || !SCENARIO.setup.teardown) return;
+  for (const { req, res } of runSteps(SCENARIO.setup.teardown(data.state), 'teardown')) {
+    const problem = (req.problem || stepProblem)(res);
+    // The check's name carries the problem, so k6's summary says what was left behind.
+    check(res, { [`teardown${problem ? `: ${problem.slice(0, 120)}` : ''}`]: () => problem === null });
+  }
 }

@@ -59,9 +59,25 @@
  */
 
 /**
- * A request of a setup or teardown: a request, or a function of the previous step's response.
- * @typedef {(LoadRequest & { auth?: 'editor' | 'reporter' }) | ((previous: LoadResponse | null) => LoadRequest & { auth?: 'editor' | 'reporter' })} SetupStep
+ * A request of a setup or teardown, with the role whose key it needs. `problem` judges its response
+ * (a description of what went wrong, or null); without it, `stepProblem` does.
+ * @typedef {LoadRequest & { auth?: 'editor' | 'reporter', problem?: (res: LoadResponse) => string | null }} SetupRequest
  */
+
+/**
+ * A step of a setup or teardown: a request, or a function of the previous step's response.
+ * @typedef {SetupRequest | ((previous: LoadResponse | null) => SetupRequest)} SetupStep
+ */
+
+/**
+ * The default judgement of a setup or teardown response: anything but HTTP 200, a GraphQL error, or
+ * an expected error as a schema type (ConflictError, NotFoundError…) is a problem.
+ * @param {LoadResponse} res
+ * @returns {string | null}
+ */
+export function stepProblem(res) {
+  return res.status !== 200 || /"errors"|"__typename":"\w*Error"/.test(res.body) ? `HTTP ${res.status} ${res.body.slice(0, 200)}` : null;
+}
 
 /**
  * Requests run once before the load, in order, and once after it (teardown, best effort).

@@ -2,9 +2,23 @@
 // only tools the scenario creates for itself in setup (`loadtest-<run>-<n>` on platform `custom`,
 // capability `loadtest_probe`, so no pipeline selects them) and deletes afterwards.
 import { LIST_TOOLS, TOOL_BY_NAME } from './legacy.js';
-import { SAMPLE_TOOLS, graphqlChecks, graphqlRequest, parseBody, pick } from './lib.js';
+import { SAMPLE_TOOLS, graphqlChecks, graphqlRequest, parseBody, pick, stepProblem } from './lib.js';
 
 export const WRITE_TARGETS = 5;
+
+/** How often teardown deletes a tool again when an update that was still in flight got there first. */
+const DELETE_RETRIES = 3;
+
+/**
+ * The revision a deleteTool ConflictError names, or null when the response is anything else.
+ * @param {import('./lib.js').LoadResponse} res
+ * @returns {number | null}
+ */
+function conflictRevision(res) {
+  const body = parseBody(res);
+  const result = body && body.data ? body.data.deleteTool : null;
+  return result && result.__typename === 'ConflictError' && typeof result.currentRevision === 'number' ? result.currentRevision : null;
+}
 
 export const CREATE_TOOL = /* GraphQL */ `
   mutation LoadtestCreateTool($input: ToolInput!) {
@@ -95,24 +109,37 @@ export const writes = {
       return { tools, written: 0 };
     },
     teardown: (state) =>
-      state.tools.flatMap((/** @type {{ name: string, platform: string }} */ tool) => [
-        graphqlRequest('WrittenTool', TOOL_REVISION, { name: tool.name, platform: tool.platform }),
-        (/** @type {import('./lib.js').LoadResponse | null} */ previous) => {
-          const current = previous ? parseBody(previous) : null;
-          const revision = current && current.data && current.data.tool ? current.data.tool.revision : 0;
-          return { ...graphqlRequest('LoadtestDeleteTool', DELETE_TOOL, { name: tool.name, platform: tool.platform, revision }), auth: /** @type {const} */ ('editor') };
-        },
-        // An update still in flight when the load stopped may commit after the revision was read:
-        // delete once more at the revision the conflict names (otherwise read the tool again, harmlessly).
-        (/** @type {import('./lib.js').LoadResponse | null} */ previous) => {
-          const body = previous ? parseBody(previous) : null;
-          const result = body && body.data ? body.data.deleteTool : null;
-          if (result && result.__typename === 'ConflictError' && typeof result.currentRevision === 'number') {
-            return { ...graphqlRequest('LoadtestDeleteTool', DELETE_TOOL, { name: tool.name, platform: tool.platform, revision: result.currentRevision }), auth: /** @type {const} */ ('editor') };
-          }
-          return graphqlRequest('WrittenTool', TOOL_REVISION, { name: tool.name, platform: tool.platform });
-        },
-      ]),
+      state.tools.flatMap((/** @type {{ name: string, platform: string }} */ tool) => {
+        /** @param {number} revision @param {boolean} last */
+        const deleteAt = (revision, last) => ({
+          ...graphqlRequest('LoadtestDeleteTool', DELETE_TOOL, { name: tool.name, platform: tool.platform, revision }),
+          auth: /** @type {const} */ ('editor'),
+          // An update still in flight when the load stopped may commit after the revision was read:
+          // a conflict then is retried at the revision it names, and is a problem only on the last try.
+          problem: (/** @type {import('./lib.js').LoadResponse} */ res) => (!last && conflictRevision(res) !== null ? null : stepProblem(res)),
+        });
+        /** @type {import('./lib.js').SetupStep[]} */
+        const steps = [
+          graphqlRequest('WrittenTool', TOOL_REVISION, { name: tool.name, platform: tool.platform }),
+          (previous) => {
+            const current = previous ? parseBody(previous) : null;
+            return deleteAt(current && current.data && current.data.tool ? current.data.tool.revision : 0, false);
+          },
+        ];
+        for (let attempt = 1; attempt <= DELETE_RETRIES; attempt++) {
+          steps.push((previous) => {
+            const revision = previous ? conflictRevision(previous) : null;
+            // Deleted already: read it again, harmlessly, so every tool takes the same steps.
+            return revision === null ? graphqlRequest('WrittenTool', TOOL_REVISION, { name: tool.name, platform: tool.platform }) : deleteAt(revision, attempt === DELETE_RETRIES);
+          });
+        }
+        // Whatever happened above, the tool must be gone at the end.
+        steps.push({
+          ...graphqlRequest('WrittenTool', TOOL_REVISION, { name: tool.name, platform: tool.platform }),
+          problem: (res) => stepProblem(res) ?? (/"tool":null/.test(res.body) ? null : `tool ${tool.name} (${tool.platform}) is still there: ${res.body.slice(0, 200)}`),
+        });
+        return steps;
+      }),
   },
   mix: [
     {

@@ -12,7 +12,9 @@ import {
   type LoadResponse,
   type Operation,
   type Scenario,
+  type SetupRequest,
   type SetupStep,
+  stepProblem,
   type Subscriber,
 } from '../../loadtest/scenarios/index.js';
 
@@ -103,15 +105,16 @@ async function sendOnce(baseUrl: string, req: LoadRequest, timeoutS: number): Pr
   return { status: response.status, headers, body: await response.text() };
 }
 
-async function runSteps(options: RunOptions, steps: SetupStep[]): Promise<LoadResponse[]> {
-  const responses: LoadResponse[] = [];
+/** Runs steps in order, each function step seeing the previous response; returns each request with its response. */
+async function runSteps(options: RunOptions, steps: SetupStep[]): Promise<Array<{ req: SetupRequest; res: LoadResponse }>> {
+  const answered: Array<{ req: SetupRequest; res: LoadResponse }> = [];
   let previous: LoadResponse | null = null;
   for (const step of steps) {
     const req = typeof step === 'function' ? step(previous) : step;
     previous = await sendOnce(options.baseUrl, authorised(req, req.auth, options.apiKey), options.timeoutS);
-    responses.push(previous);
+    answered.push({ req, res: previous });
   }
-  return responses;
+  return answered;
 }
 
 /**
@@ -194,7 +197,7 @@ export async function runScenario(options: RunOptions): Promise<Measurements> {
   if (scenario.setup) {
     let responses: LoadResponse[];
     try {
-      responses = await runSteps(options, scenario.setup.requests(options.runId));
+      responses = (await runSteps(options, scenario.setup.requests(options.runId))).map(({ res }) => res);
       state = scenario.setup.state(options.runId, responses);
     } catch (error) {
       throw new SetupError(`setup of scenario ${scenario.name} failed: ${(error as Error).message}`);
@@ -340,9 +343,9 @@ export async function runScenario(options: RunOptions): Promise<Measurements> {
   const teardownProblems: string[] = [];
   if (scenario.setup?.teardown) {
     try {
-      for (const res of await runSteps(options, scenario.setup.teardown(state))) {
-        // An expected error as a schema type (ConflictError, NotFoundError…) is a failed step too.
-        if (res.status !== 200 || /"errors"|"__typename":"\w*Error"/.test(res.body)) teardownProblems.push(`HTTP ${res.status} ${res.body.slice(0, 200)}`);
+      for (const { req, res } of await runSteps(options, scenario.setup.teardown(state))) {
+        const problem = (req.problem ?? stepProblem)(res);
+        if (problem) teardownProblems.push(problem);
       }
     } catch (error) {
       teardownProblems.push((error as Error).message);
