@@ -227,12 +227,31 @@ describe('the directory as source of truth, when asked', () => {
   };
   const events = () => service.db.prisma.catalogEvent.count();
 
-  it('records a reload that changes nothing as one history row, with its reason, and no events', async () => {
-    const before = { events: await events(), reloads: await service.db.prisma.catalogReload.count() };
+  const audits = () => service.db.prisma.auditLog.findMany({ orderBy: { id: 'asc' } });
+
+  it('records a reload that changes nothing as one history row and one audit entry, both with its reason, and no events', async () => {
+    const before = { events: await events(), reloads: await service.db.prisma.catalogReload.count(), audit: (await audits()).length };
     const result = await reload({ reason: 'nothing new expected' });
     expect(result.reload).toMatchObject({ reason: 'nothing new expected', error: null, removed: 0 });
     expect(await events()).toBe(before.events);
     expect(await service.db.prisma.catalogReload.count()).toBe(before.reloads + 1);
+    const history = await service.db.prisma.catalogReload.findUniqueOrThrow({ where: { id: result.reload.id } });
+    expect(history.reason).toBe('nothing new expected');
+    const added = (await audits()).slice(before.audit);
+    expect(added).toHaveLength(1);
+    expect(added[0]).toMatchObject({ action: 'catalog.reload', entityType: 'CatalogReload', entityId: result.reload.id, reason: 'nothing new expected', actor: 'fidelity-editor' });
+    expect(added[0]!.diff).toMatchObject({ trigger: 'graphql', after: { created: 0, newVersions: 0, removed: 0, rejected: 0, error: null } });
+    // Through the API as well.
+    const listed = await service.graphql(`{ auditLog(first: 1, filter: { action: "catalog.reload" }) { edges { node { action entityId reason } } } }`, {}, editor);
+    expect(listed.data.auditLog.edges[0].node).toEqual({ action: 'catalog.reload', entityId: result.reload.id, reason: 'nothing new expected' });
+  });
+
+  it('keeps a dry run out of the audit log', async () => {
+    const before = { events: await events(), audit: (await audits()).length };
+    const result = await reload({ dryRun: true, reason: 'only looking' });
+    expect(result.reload.reason).toBe('only looking');
+    expect((await audits()).length).toBe(before.audit);
+    expect(await events()).toBe(before.events);
   });
 
   it('prunes tools whose file is gone only when asked, lists them on a dry run, and never prunes API tools', async () => {
@@ -251,6 +270,10 @@ describe('the directory as source of truth, when asked', () => {
     expect(await service.db.prisma.tool.count({ where: { name: 'fidelity-target', deletedAt: null } })).toBeGreaterThan(0);
     const audit = await service.db.prisma.auditLog.findFirstOrThrow({ where: { action: 'tool.prune', entityName: 'grep@linux' } });
     expect(audit.reason).toBe('grep left the directory');
+    // The reload itself has its entry too, after the changes it made.
+    const reloadEntry = await service.db.prisma.auditLog.findFirstOrThrow({ where: { action: 'catalog.reload', entityId: pruned.reload.id } });
+    expect(reloadEntry).toMatchObject({ reason: 'grep left the directory' });
+    expect(reloadEntry.diff).toMatchObject({ after: { removed: 1, error: null } });
     const types = (await service.db.prisma.catalogEvent.findMany({ orderBy: { revision: 'desc' }, take: 3 })).map((e) => e.type).reverse();
     expect(types).toEqual(['RELOAD_STARTED', 'TOOL_DELETED', 'RELOAD_FINISHED']);
   });

@@ -48,7 +48,7 @@ program
   .command('reload')
   .description('reload CATALOG_DIR into the catalog through the importer, all or nothing, recorded in the reload history')
   .addOption(new Option('--source <source>', 'directory (CATALOG_DIR) or database (only drops caches)').choices(['directory', 'database']).default('directory'))
-  .option('--dry-run', 'plan only; write nothing but the history row')
+  .option('--dry-run', 'plan only; write nothing but the history row (nothing at all, not even migrations, to a database that is not up to date)')
   .option('--reason <text>', 'why, for the history and the audit log')
   .option('--prune', 'soft-delete tools from the directory whose file is gone (default: CATALOG_PRUNE)')
   .option('--actor <name>', 'who the history and the audit log name', actorName())
