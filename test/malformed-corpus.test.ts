@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -139,5 +139,37 @@ describe('the malformed definitions corpus', () => {
     );
     const validated = await validateTool(db.prisma, inputFromDocument(parse(typo.text)), { strict: true });
     expect(validated.problems).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'capabilitys', message: expect.stringMatching(/did you mean/) })]));
+  });
+
+  it('makes unknown keys errors with --strict or STRICT_IMPORT=true in the CLI too: import, validate and new', { timeout: 240_000 }, async () => {
+    const typo = path.join(FIXTURES, fixtures.find((f) => f.file.includes('unknown-top-key-typo'))!.file);
+    const strictEnv = { ...cliEnv, STRICT_IMPORT: 'true' };
+    const runs = await Promise.all([
+      runCli(['import', '--dry-run', typo], strictEnv),
+      runCli(['validate', typo], strictEnv),
+      runCli(['validate', '--strict', typo], cliEnv),
+      runCli(['validate', typo], cliEnv),
+    ]);
+    const [imported, validatedByEnv, validatedByFlag, lenient] = runs;
+    for (const [label, run] of [['import with STRICT_IMPORT', imported], ['validate with STRICT_IMPORT', validatedByEnv], ['validate --strict', validatedByFlag]] as const) {
+      expect(run!.code, `${label}: ${run!.stdout}${run!.stderr}`).toBe(1);
+      expect(run!.stdout, label).toMatch(/error: capabilitys: unknown key "capabilitys" \(did you mean `capabilities`\?\)/);
+    }
+    expect(lenient!.code, lenient!.stdout).toBe(0);
+    expect(lenient!.stdout).toMatch(/warning: capabilitys: unknown key/);
+
+    // The generator checks what it writes as the importer will: under STRICT_IMPORT it writes no file
+    // with a typo the importer would refuse.
+    const answers = path.join(workDir, 'strict-answers.yaml');
+    writeFileSync(answers, 'name: strict-probe\nplatform: network\ncategory: network\ndescription: Strict.\ncapabilities:\n  - name: reachability\n    patterns:\n      - name: probe\n        time_estimate_ms: "100 * N"\n');
+    const out = path.join(workDir, 'strict-out');
+    const withTypo = ['new', '--answers', answers, '--set', 'capabilities.0.patterns.0.complexity_scor=0.3', '--yes', '--out', out];
+    const refused = await runCli(withTypo, strictEnv);
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stderr).toMatch(/error: capabilities\.reachability\.patterns\.probe\.complexity_scor: unknown key .*did you mean `complexity_score`/);
+    expect(existsSync(out), 'nothing written').toBe(false);
+    const written = await runCli(withTypo, cliEnv);
+    expect(written.code, written.stderr).toBe(0);
+    expect(written.stderr).toMatch(/warning: capabilities\.reachability\.patterns\.probe\.complexity_scor: unknown key/);
   });
 });
