@@ -91,7 +91,8 @@ const everyField = (name: string) => ({
 describe('nothing lost', () => {
   it('keeps every field and the successor through create → new version → export → import → export', async () => {
     await change(M.create, { input: everyField('fidelity-target') });
-    const created = await change(M.create, { input: everyField('fidelity-probe') });
+    // Disabled as well: `enabled: false` is the one tool field whose default everyField keeps.
+    const created = await change(M.create, { input: { ...everyField('fidelity-probe'), enabled: false } });
     const deprecated = await change(M.deprecate, { name: 'fidelity-probe', platform: 'linux', revision: created.revision, successor: 'fidelity-target' });
     expect(deprecated).toMatchObject({ status: 'DEPRECATED', successorName: 'fidelity-target', successor: { name: 'fidelity-target', version: '1.0.0' } });
     const next = await change(M.update, { name: 'fidelity-probe', platform: 'linux', revision: deprecated.revision, changes: { description: 'A new version' } });
@@ -100,7 +101,7 @@ describe('nothing lost', () => {
     const stored = await service.db.prisma.tool.findFirstOrThrow({ where: { name: 'fidelity-probe', isLatest: true }, include: TOOL_CONTENT_INCLUDE });
     const first = await exportCatalog(service.db.prisma);
     const file = first.find((f) => f.path === 'linux/fidelity-probe.yaml')!;
-    expect(parse(file.content)).toMatchObject({ successor: 'fidelity-target', status: 'deprecated' });
+    expect(parse(file.content)).toMatchObject({ successor: 'fidelity-target', status: 'deprecated', enabled: false });
 
     const other = await openTestDatabase();
     try {
