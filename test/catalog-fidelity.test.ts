@@ -10,6 +10,7 @@ import { importCatalog } from '../src/catalog/importer.js';
 import { nextVersion } from '../src/catalog/toolCommands.js';
 import { definitionOf, TOOL_CONTENT_INCLUDE } from '../src/catalog/toolContent.js';
 import { parseYamlText } from '../src/catalog/yamlSource.js';
+import { checkDefinitionYaml } from '../src/catalog/validation.js';
 import { applyMigrations } from '../src/db/migrations.js';
 import { openTestDatabase, SAMPLE_CATALOG_DIR, startTestService, type TestService } from './support/service.js';
 
@@ -123,6 +124,36 @@ describe('nothing lost', () => {
     } finally {
       await other.drop();
     }
+  });
+});
+
+describe('values read as written', () => {
+  const legacy = (lines: string[]) => ['tool_name: as-written', 'platform: linux', 'category: testing', 'description: d', ...lines, ''].join('\n');
+  const check = (text: string) => checkDefinitionYaml('linux/as-written.yaml', text);
+  const messages = (text: string) => check(text).diagnostics.map((d) => `${d.severity} ${d.field}: ${d.message}`);
+
+  it.each([
+    ['1.0', '1.0'],
+    ['1.10', '1.10'],
+    ['2', '2'],
+    ['"1.0"', '1.0'],
+  ])('keeps version: %s as %j, not as the number YAML reads', async (written, version) => {
+    expect(check(legacy([`version: ${written}`])).definition?.version).toBe(version);
+    const report = await importCatalog(service.db.prisma, { documents: [{ name: 'linux/as-written.yaml', content: legacy([`version: ${written}`]) }] }, { actor: 'test', dryRun: true });
+    expect(report.tools[0]).toMatchObject({ action: 'create', version });
+  });
+
+  it('reads tags wherever a shape keeps them, and says so when a value cannot be one', () => {
+    // A top-level list in a tool_name file is tags, not an unknown key.
+    expect(check(legacy(['version: "1"', 'tags: [probe, 5]']))).toMatchObject({ definition: { tags: ['probe', '5'] }, diagnostics: [] });
+    // Legacy metadata.tags: what is not text stays in metadata, with a warning.
+    expect(check(legacy(['version: "1"', 'metadata: {tags: [probe, {a: 1}]}'])).definition?.tags).toEqual(['probe']);
+    expect(messages(legacy(['version: "1"', 'metadata: {tags: [probe, {a: 1}]}']))).toEqual(['warning metadata.tags.1: expected text, found a map; not used as a tag (kept in metadata)']);
+    expect(messages(legacy(['version: "1"', 'metadata: {tags: probe}']))).toEqual(['warning metadata.tags: expected a list of text, found string "probe"; not used as tags (kept in metadata)']);
+    // The Windows wrapper's tags were dropped when not a list: now an error, as in every shape.
+    const wrapper = (tags: string) => ['tool:', '  name: wrapped', '  version: "1"', '  platform: windows', '  category: system', `  tags: ${tags}`, ''].join('\n');
+    expect(check(wrapper('[a, b]')).definition?.tags).toEqual(['a', 'b']);
+    expect(messages(wrapper('a'))).toEqual(['error tool.tags: expected a list of text, found string "a"']);
   });
 });
 

@@ -226,7 +226,11 @@ export function parseYamlText(file: string, text: string): YamlSource {
     }
     return undefined;
   };
-  const report = new FileReport(file, locate);
+  const sourceText = (path: SourcePath) => {
+    const node = document?.getIn(path, true);
+    return isScalar(node) && typeof node.source === 'string' ? node.source : undefined;
+  };
+  const report = new FileReport(file, locate, sourceText);
   document = parseDocument(text, {
     lineCounter,
     prettyErrors: true,
