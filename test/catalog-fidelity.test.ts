@@ -209,6 +209,15 @@ describe('breaking changes', () => {
     expect(patch.tools[0]).toMatchObject({ action: 'rejected', reason: expect.stringMatching(/output "rtt_ms" was removed/) });
     const major = await importCatalog(service.db.prisma, { documents: [{ name: exported.path, content: removedOutput.replace('version: 1.0.0', 'version: 2.0.0') }] }, { actor: 'test', dryRun: true });
     expect(major.tools[0]).toMatchObject({ action: 'new_version' });
+
+    // Versions that are not semver: the file acknowledges the break with `breaking: true`.
+    const dated = (await exportCatalog(service.db.prisma)).find((f) => f.path === 'linux/breaking-dated.yaml')!;
+    const datedWithout = dated.content.replace(/expected_outputs:\n(\s+- name: rtt_ms\n\s+type: \S+\n)/, 'expected_outputs: []\n').replace(/^version: .*$/m, 'version: r20240303');
+    expect(datedWithout).toContain('expected_outputs: []');
+    const unacknowledged = await importCatalog(service.db.prisma, { documents: [{ name: dated.path, content: datedWithout }] }, { actor: 'test', dryRun: true });
+    expect(unacknowledged.tools[0]).toMatchObject({ action: 'rejected', reason: expect.stringMatching(/output "rtt_ms" was removed/) });
+    const acknowledged = await importCatalog(service.db.prisma, { documents: [{ name: dated.path, content: `${datedWithout}breaking: true\n` }] }, { actor: 'test', dryRun: true });
+    expect(acknowledged.tools[0]).toMatchObject({ action: 'new_version', version: 'r20240303' });
   });
 });
 
