@@ -143,6 +143,11 @@ describe('values read as written', () => {
     expect(report.tools[0]).toMatchObject({ action: 'create', version });
   });
 
+  it('says a key of another shape is not read in this one, instead of suggesting the key itself', () => {
+    expect(messages(legacy(['version: "1"', 'name: other-name']))).toEqual(['warning name: key "name" is not read in a file of this shape; kept in metadata']);
+    expect(messages(legacy(['version: "1"', 'nmae: other-name']))).toEqual(['warning nmae: unknown key "nmae" (did you mean `name`?); kept in metadata']);
+  });
+
   it('reads tags wherever a shape keeps them, and says so when a value cannot be one', () => {
     // A top-level list in a tool_name file is tags, not an unknown key.
     expect(check(legacy(['version: "1"', 'tags: [probe, 5]']))).toMatchObject({ definition: { tags: ['probe', '5'] }, diagnostics: [] });
