@@ -123,7 +123,8 @@ describe.skipIf(!!process.env.DATABASE_URL)('the embedded database lock', () => 
 });
 
 describe('npx tool-catalog reload', () => {
-  it('reloads CATALOG_DIR, all or nothing, and exits 1 naming the rejected file', async () => {
+  // Seven CLI runs, each a process that loads the schema: well over a minute on a busy machine.
+  it('reloads CATALOG_DIR, all or nothing, and exits 1 naming the rejected file, and prunes with CATALOG_PRUNE=true', { timeout: 300_000 }, async () => {
     const catalogDir = path.join(workDir, 'reload-catalog');
     cpSync(SAMPLE_CATALOG_DIR, catalogDir, { recursive: true });
     const withDir = (extra: string[]) => {
