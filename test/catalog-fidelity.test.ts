@@ -10,6 +10,7 @@ import { importCatalog } from '../src/catalog/importer.js';
 import { nextVersion } from '../src/catalog/toolCommands.js';
 import { definitionOf, TOOL_CONTENT_INCLUDE } from '../src/catalog/toolContent.js';
 import { parseYamlText } from '../src/catalog/yamlSource.js';
+import { checkDefinitionYaml } from '../src/catalog/validation.js';
 import { applyMigrations } from '../src/db/migrations.js';
 import { openTestDatabase, SAMPLE_CATALOG_DIR, startTestService, type TestService } from './support/service.js';
 
@@ -91,7 +92,8 @@ const everyField = (name: string) => ({
 describe('nothing lost', () => {
   it('keeps every field and the successor through create → new version → export → import → export', async () => {
     await change(M.create, { input: everyField('fidelity-target') });
-    const created = await change(M.create, { input: everyField('fidelity-probe') });
+    // Disabled as well: `enabled: false` is the one tool field whose default everyField keeps.
+    const created = await change(M.create, { input: { ...everyField('fidelity-probe'), enabled: false } });
     const deprecated = await change(M.deprecate, { name: 'fidelity-probe', platform: 'linux', revision: created.revision, successor: 'fidelity-target' });
     expect(deprecated).toMatchObject({ status: 'DEPRECATED', successorName: 'fidelity-target', successor: { name: 'fidelity-target', version: '1.0.0' } });
     const next = await change(M.update, { name: 'fidelity-probe', platform: 'linux', revision: deprecated.revision, changes: { description: 'A new version' } });
@@ -100,7 +102,7 @@ describe('nothing lost', () => {
     const stored = await service.db.prisma.tool.findFirstOrThrow({ where: { name: 'fidelity-probe', isLatest: true }, include: TOOL_CONTENT_INCLUDE });
     const first = await exportCatalog(service.db.prisma);
     const file = first.find((f) => f.path === 'linux/fidelity-probe.yaml')!;
-    expect(parse(file.content)).toMatchObject({ successor: 'fidelity-target', status: 'deprecated' });
+    expect(parse(file.content)).toMatchObject({ successor: 'fidelity-target', status: 'deprecated', enabled: false });
 
     const other = await openTestDatabase();
     try {
@@ -122,6 +124,41 @@ describe('nothing lost', () => {
     } finally {
       await other.drop();
     }
+  });
+});
+
+describe('values read as written', () => {
+  const legacy = (lines: string[]) => ['tool_name: as-written', 'platform: linux', 'category: testing', 'description: d', ...lines, ''].join('\n');
+  const check = (text: string) => checkDefinitionYaml('linux/as-written.yaml', text);
+  const messages = (text: string) => check(text).diagnostics.map((d) => `${d.severity} ${d.field}: ${d.message}`);
+
+  it.each([
+    ['1.0', '1.0'],
+    ['1.10', '1.10'],
+    ['2', '2'],
+    ['"1.0"', '1.0'],
+  ])('keeps version: %s as %j, not as the number YAML reads', async (written, version) => {
+    expect(check(legacy([`version: ${written}`])).definition?.version).toBe(version);
+    const report = await importCatalog(service.db.prisma, { documents: [{ name: 'linux/as-written.yaml', content: legacy([`version: ${written}`]) }] }, { actor: 'test', dryRun: true });
+    expect(report.tools[0]).toMatchObject({ action: 'create', version });
+  });
+
+  it('says a key of another shape is not read in this one, instead of suggesting the key itself', () => {
+    expect(messages(legacy(['version: "1"', 'name: other-name']))).toEqual(['warning name: key "name" is not read in a file of this shape; kept in metadata']);
+    expect(messages(legacy(['version: "1"', 'nmae: other-name']))).toEqual(['warning nmae: unknown key "nmae" (did you mean `name`?); kept in metadata']);
+  });
+
+  it('reads tags wherever a shape keeps them, and says so when a value cannot be one', () => {
+    // A top-level list in a tool_name file is tags, not an unknown key.
+    expect(check(legacy(['version: "1"', 'tags: [probe, 5]']))).toMatchObject({ definition: { tags: ['probe', '5'] }, diagnostics: [] });
+    // Legacy metadata.tags: what is not text stays in metadata, with a warning.
+    expect(check(legacy(['version: "1"', 'metadata: {tags: [probe, {a: 1}]}'])).definition?.tags).toEqual(['probe']);
+    expect(messages(legacy(['version: "1"', 'metadata: {tags: [probe, {a: 1}]}']))).toEqual(['warning metadata.tags.1: expected text, found a map; not used as a tag (kept in metadata)']);
+    expect(messages(legacy(['version: "1"', 'metadata: {tags: probe}']))).toEqual(['warning metadata.tags: expected a list of text, found string "probe"; not used as tags (kept in metadata)']);
+    // The Windows wrapper's tags were dropped when not a list: now an error, as in every shape.
+    const wrapper = (tags: string) => ['tool:', '  name: wrapped', '  version: "1"', '  platform: windows', '  category: system', `  tags: ${tags}`, ''].join('\n');
+    expect(check(wrapper('[a, b]')).definition?.tags).toEqual(['a', 'b']);
+    expect(messages(wrapper('a'))).toEqual(['error tool.tags: expected a list of text, found string "a"']);
   });
 });
 
@@ -177,6 +214,15 @@ describe('breaking changes', () => {
     expect(patch.tools[0]).toMatchObject({ action: 'rejected', reason: expect.stringMatching(/output "rtt_ms" was removed/) });
     const major = await importCatalog(service.db.prisma, { documents: [{ name: exported.path, content: removedOutput.replace('version: 1.0.0', 'version: 2.0.0') }] }, { actor: 'test', dryRun: true });
     expect(major.tools[0]).toMatchObject({ action: 'new_version' });
+
+    // Versions that are not semver: the file acknowledges the break with `breaking: true`.
+    const dated = (await exportCatalog(service.db.prisma)).find((f) => f.path === 'linux/breaking-dated.yaml')!;
+    const datedWithout = dated.content.replace(/expected_outputs:\n(\s+- name: rtt_ms\n\s+type: \S+\n)/, 'expected_outputs: []\n').replace(/^version: .*$/m, 'version: r20240303');
+    expect(datedWithout).toContain('expected_outputs: []');
+    const unacknowledged = await importCatalog(service.db.prisma, { documents: [{ name: dated.path, content: datedWithout }] }, { actor: 'test', dryRun: true });
+    expect(unacknowledged.tools[0]).toMatchObject({ action: 'rejected', reason: expect.stringMatching(/output "rtt_ms" was removed/) });
+    const acknowledged = await importCatalog(service.db.prisma, { documents: [{ name: dated.path, content: `${datedWithout}breaking: true\n` }] }, { actor: 'test', dryRun: true });
+    expect(acknowledged.tools[0]).toMatchObject({ action: 'new_version', version: 'r20240303' });
   });
 });
 
@@ -227,12 +273,31 @@ describe('the directory as source of truth, when asked', () => {
   };
   const events = () => service.db.prisma.catalogEvent.count();
 
-  it('records a reload that changes nothing as one history row, with its reason, and no events', async () => {
-    const before = { events: await events(), reloads: await service.db.prisma.catalogReload.count() };
+  const audits = () => service.db.prisma.auditLog.findMany({ orderBy: { id: 'asc' } });
+
+  it('records a reload that changes nothing as one history row and one audit entry, both with its reason, and no events', async () => {
+    const before = { events: await events(), reloads: await service.db.prisma.catalogReload.count(), audit: (await audits()).length };
     const result = await reload({ reason: 'nothing new expected' });
     expect(result.reload).toMatchObject({ reason: 'nothing new expected', error: null, removed: 0 });
     expect(await events()).toBe(before.events);
     expect(await service.db.prisma.catalogReload.count()).toBe(before.reloads + 1);
+    const history = await service.db.prisma.catalogReload.findUniqueOrThrow({ where: { id: result.reload.id } });
+    expect(history.reason).toBe('nothing new expected');
+    const added = (await audits()).slice(before.audit);
+    expect(added).toHaveLength(1);
+    expect(added[0]).toMatchObject({ action: 'catalog.reload', entityType: 'CatalogReload', entityId: result.reload.id, reason: 'nothing new expected', actor: 'fidelity-editor' });
+    expect(added[0]!.diff).toMatchObject({ trigger: 'graphql', after: { created: 0, newVersions: 0, removed: 0, rejected: 0, error: null } });
+    // Through the API as well.
+    const listed = await service.graphql(`{ auditLog(first: 1, filter: { action: "catalog.reload" }) { edges { node { action entityId reason } } } }`, {}, editor);
+    expect(listed.data.auditLog.edges[0].node).toEqual({ action: 'catalog.reload', entityId: result.reload.id, reason: 'nothing new expected' });
+  });
+
+  it('keeps a dry run out of the audit log', async () => {
+    const before = { events: await events(), audit: (await audits()).length };
+    const result = await reload({ dryRun: true, reason: 'only looking' });
+    expect(result.reload.reason).toBe('only looking');
+    expect((await audits()).length).toBe(before.audit);
+    expect(await events()).toBe(before.events);
   });
 
   it('prunes tools whose file is gone only when asked, lists them on a dry run, and never prunes API tools', async () => {
@@ -251,6 +316,10 @@ describe('the directory as source of truth, when asked', () => {
     expect(await service.db.prisma.tool.count({ where: { name: 'fidelity-target', deletedAt: null } })).toBeGreaterThan(0);
     const audit = await service.db.prisma.auditLog.findFirstOrThrow({ where: { action: 'tool.prune', entityName: 'grep@linux' } });
     expect(audit.reason).toBe('grep left the directory');
+    // The reload itself has its entry too, after the changes it made.
+    const reloadEntry = await service.db.prisma.auditLog.findFirstOrThrow({ where: { action: 'catalog.reload', entityId: pruned.reload.id } });
+    expect(reloadEntry).toMatchObject({ reason: 'grep left the directory' });
+    expect(reloadEntry.diff).toMatchObject({ after: { removed: 1, error: null } });
     const types = (await service.db.prisma.catalogEvent.findMany({ orderBy: { revision: 'desc' }, take: 3 })).map((e) => e.type).reverse();
     expect(types).toEqual(['RELOAD_STARTED', 'TOOL_DELETED', 'RELOAD_FINISHED']);
   });

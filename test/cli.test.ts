@@ -123,7 +123,8 @@ describe.skipIf(!!process.env.DATABASE_URL)('the embedded database lock', () => 
 });
 
 describe('npx tool-catalog reload', () => {
-  it('reloads CATALOG_DIR, all or nothing, and exits 1 naming the rejected file', async () => {
+  // Seven CLI runs, each a process that loads the schema: well over a minute on a busy machine.
+  it('reloads CATALOG_DIR, all or nothing, and exits 1 naming the rejected file, and prunes with CATALOG_PRUNE=true', { timeout: 300_000 }, async () => {
     const catalogDir = path.join(workDir, 'reload-catalog');
     cpSync(SAMPLE_CATALOG_DIR, catalogDir, { recursive: true });
     const withDir = (extra: string[]) => {
@@ -143,5 +144,17 @@ describe('npx tool-catalog reload', () => {
     expect(applied.code).toBe(0);
     const again = await withDir([]);
     expect(again.stdout).toMatch(/: 0 created, 0 new version\(s\), \d+ unchanged, 0 rejected/);
+
+    // CATALOG_PRUNE=true: a tool whose file left the directory is soft-deleted by the next reload.
+    const [gone] = readdirSync(path.join(catalogDir, 'linux')).sort();
+    rmSync(path.join(catalogDir, 'linux', gone!));
+    const kept = await withDir([]);
+    expect(kept.stdout).toMatch(/, 0 removed in /);
+    const saved = env;
+    env = { ...env, CATALOG_PRUNE: 'true' };
+    const pruned = await withDir(['--reason', 'file removed']).finally(() => (env = saved));
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(pruned.stdout).toMatch(/, 1 removed in /);
+    expect(pruned.stdout).toMatch(/^removed \S+ \(linux\) .*: its file is gone$/m);
   });
 });

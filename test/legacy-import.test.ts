@@ -45,10 +45,11 @@ function expectedCounts(files: SourceFile[]) {
   return { capabilities, patterns };
 }
 
-function scalars(value: unknown, out: string[] = []): string[] {
-  if (Array.isArray(value)) value.forEach((v) => scalars(v, out));
-  else if (value && typeof value === 'object') Object.values(value).forEach((v) => scalars(v, out));
-  else if (value !== null && value !== undefined) out.push(String(value));
+/** Every scalar value (not key) in `value`; with `typed`, as JSON (`"5"` and `5` differ). */
+function scalars(value: unknown, out: string[] = [], typed = false): string[] {
+  if (Array.isArray(value)) value.forEach((v) => scalars(v, out, typed));
+  else if (value && typeof value === 'object' && !(value instanceof Date)) Object.values(value).forEach((v) => scalars(v, out, typed));
+  else if (value !== null && value !== undefined) out.push(typed ? JSON.stringify(value) : String(value));
   return out;
 }
 
@@ -127,16 +128,43 @@ describe('importing the legacy corpus', () => {
   });
 });
 
+/** Each legacy file (path under LEGACY_DIR) with the exported file of the tool it became. */
+async function exportedPerSource(): Promise<Array<{ relative: string; source: unknown; exported: string }>> {
+  const exported = new Map((await exportCatalog(db.prisma)).map((file) => [file.path, file.content]));
+  const plan = await importCatalog(db.prisma, { paths: [LEGACY_DIR] }, { actor: 'test', dryRun: true });
+  return plan.tools.map((tool) => {
+    const relative = path.relative(LEGACY_DIR, tool.file);
+    const content = exported.get(`${tool.platform}/${tool.name}.yaml`);
+    expect(content, relative).toBeDefined();
+    return { relative, source: files.find((f) => f.relative === relative)!.value, exported: content! };
+  });
+}
+
+/**
+ * The values of `source` that `read` lacks, compared with their types (`"yes"` is not `true`, `"5"`
+ * is not `5`) and counted (a value the source holds twice must be there twice). Keys are left out:
+ * the legacy shapes' keys become the canonical shape's.
+ */
+function valuesLost(source: unknown, read: unknown): string[] {
+  const have = new Map<string, number>();
+  for (const value of scalars(read, [], true)) have.set(value, (have.get(value) ?? 0) + 1);
+  const lost: string[] = [];
+  for (const value of scalars(source, [], true)) {
+    const left = have.get(value) ?? 0;
+    if (left === 0) lost.push(value);
+    else have.set(value, left - 1);
+  }
+  return lost;
+}
+
 describe('export', () => {
-  it('keeps every scalar value of every source file', async () => {
-    const exported = await exportCatalog(db.prisma);
-    expect(exported).toHaveLength(222);
-    const present = new Set(exported.flatMap((file) => scalars(parse(file.content))));
-    const missing: string[] = [];
-    for (const { relative, value } of files) {
-      for (const scalar of scalars(value)) if (!present.has(scalar)) missing.push(`${relative}: ${JSON.stringify(scalar)}`);
-    }
-    expect(missing).toEqual([]);
+  it('keeps every value of every source file, with its type, in the exported file of its tool when read by a YAML 1.1 parser', async () => {
+    const pairs = await exportedPerSource();
+    expect(pairs).toHaveLength(222);
+    const lost = pairs.flatMap(({ relative, source, exported }) =>
+      [...valuesLost(source, parse(exported, { version: '1.1' })), ...valuesLost(source, parse(exported))].map((value) => `${relative}: ${value}`),
+    );
+    expect(lost).toEqual([]);
   });
 
   it('reads the same with a YAML 1.1 parser as with a YAML 1.2 parser, file by file and value by value', async () => {
@@ -158,6 +186,12 @@ describe('export', () => {
       expect(run.status, run.stderr).toBe(0);
       const read = JSON.parse(run.stdout) as unknown[];
       exported.forEach((file, i) => expect(read[i], file.path).toEqual(parse(file.content)));
+      // Value by value against the legacy sources, as PyYAML reads the export.
+      const index = new Map(exported.map((file, i) => [file.content, i]));
+      const lost = (await exportedPerSource()).flatMap(({ relative, source, exported: content }) =>
+        valuesLost(source, read[index.get(content)!]).map((value) => `${relative}: ${value}`),
+      );
+      expect(lost).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

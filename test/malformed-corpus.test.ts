@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import type { Diagnostic } from '../src/catalog/diagnostics.js';
 import { CatalogValidationError } from '../src/catalog/errors.js';
 import { importCatalog } from '../src/catalog/importer.js';
-import { createTool, validateTool } from '../src/catalog/toolCommands.js';
+import { createTool, updateTool, validateTool } from '../src/catalog/toolCommands.js';
 import { checkDefinitionYaml, inputFromDocument, inputPath } from '../src/catalog/validation.js';
 import type { Database } from '../src/db/database.js';
 import { applyMigrations } from '../src/db/migrations.js';
@@ -79,13 +79,14 @@ describe('the malformed definitions corpus', () => {
     expect(new Set(fixtures.map((f) => /^# rule: (.*)$/m.exec(f.text)?.[1])).size).toBeGreaterThanOrEqual(30);
   });
 
-  it('gets the same verdict from the CLI, importCatalog, validateTool, createTool and checkDefinitionYaml', { timeout: 240_000 }, async () => {
+  it('gets the same verdict from the CLI, importCatalog, validateTool, createTool, updateTool and checkDefinitionYaml', { timeout: 240_000 }, async () => {
     // The CLI once over the whole directory: a dry run, as JSON, writing nothing anywhere.
     const cli = await runCli(['import', '--dry-run', '--json', FIXTURES], cliEnv);
     expect(cli.stderr).not.toMatch(/Error:/);
     const cliReport = JSON.parse(cli.stdout) as { tools: Array<{ file: string; action: string; diagnostics: Diagnostic[] }> };
     if (!process.env.DATABASE_URL) expect(existsSync(path.join(workDir, 'data')), 'a dry run creates no database').toBe(false);
 
+    let updateSkipped = 0;
     for (const fixture of fixtures) {
       const fromCliTool = cliReport.tools.find((t) => path.basename(t.file) === fixture.file);
       expect(fromCliTool, fixture.file).toBeDefined();
@@ -114,6 +115,24 @@ describe('the malformed definitions corpus', () => {
         viaCreate = { accepted: false, errors: uniqueSorted(error.fieldErrors.map((p) => p.path)) };
       }
 
+      // updateTool on a valid tool, with the fixture's fields as the changes — all but its identity,
+      // which an update cannot change, and a field the fixture leaves out, which an update keeps:
+      // those fixtures are judged by the other paths.
+      let viaUpdate: Verdict | undefined;
+      const topField = fixture.field.split('.')[0]!;
+      if (!['name', 'platform', 'version'].includes(topField) && topField in input) {
+        const ref = { name: `update-base-${fixture.file.slice(0, 2)}`, platform: 'linux' };
+        await createTool(db.prisma, { ...ref, version: '1.0', category: 'testing', description: 'Base of an update' }, { actor: 'test', trigger: 'test' });
+        const { name: _n, platform: _p, version: _v, ...changes } = input;
+        try {
+          await updateTool(db.prisma, { ...ref, revision: 1 }, changes, { version: '2.0' }, { actor: 'test', trigger: 'test' });
+          viaUpdate = { accepted: true, errors: [] };
+        } catch (error) {
+          if (!(error instanceof CatalogValidationError)) throw error;
+          viaUpdate = { accepted: false, errors: uniqueSorted(error.fieldErrors.map((p) => p.path)) };
+        }
+      }
+
       const expected = inputPath(fixture.field);
       const label = `${fixture.file} (${fixture.expect} at ${fixture.field})`;
       if (fixture.expect === 'rejected') {
@@ -127,7 +146,11 @@ describe('the malformed definitions corpus', () => {
       expect(viaChecker, `${label}: checkDefinitionYaml`).toEqual(viaImport);
       expect(viaValidate, `${label}: validateTool`).toEqual(viaImport);
       expect(viaCreate, `${label}: createTool`).toEqual({ accepted: viaImport.accepted, errors: viaImport.errors });
+      if (viaUpdate) expect(viaUpdate, `${label}: updateTool`).toEqual({ accepted: viaImport.accepted, errors: viaImport.errors });
+      else updateSkipped++;
     }
+    // Only the identity and missing-field fixtures are left to the other paths.
+    expect(fixtures.length - updateSkipped).toBeGreaterThanOrEqual(40);
   });
 
   it('makes unknown keys errors with strict, on the importer and the API alike', async () => {
@@ -139,5 +162,37 @@ describe('the malformed definitions corpus', () => {
     );
     const validated = await validateTool(db.prisma, inputFromDocument(parse(typo.text)), { strict: true });
     expect(validated.problems).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'capabilitys', message: expect.stringMatching(/did you mean/) })]));
+  });
+
+  it('makes unknown keys errors with --strict or STRICT_IMPORT=true in the CLI too: import, validate and new', { timeout: 240_000 }, async () => {
+    const typo = path.join(FIXTURES, fixtures.find((f) => f.file.includes('unknown-top-key-typo'))!.file);
+    const strictEnv = { ...cliEnv, STRICT_IMPORT: 'true' };
+    const runs = await Promise.all([
+      runCli(['import', '--dry-run', typo], strictEnv),
+      runCli(['validate', typo], strictEnv),
+      runCli(['validate', '--strict', typo], cliEnv),
+      runCli(['validate', typo], cliEnv),
+    ]);
+    const [imported, validatedByEnv, validatedByFlag, lenient] = runs;
+    for (const [label, run] of [['import with STRICT_IMPORT', imported], ['validate with STRICT_IMPORT', validatedByEnv], ['validate --strict', validatedByFlag]] as const) {
+      expect(run!.code, `${label}: ${run!.stdout}${run!.stderr}`).toBe(1);
+      expect(run!.stdout, label).toMatch(/error: capabilitys: unknown key "capabilitys" \(did you mean `capabilities`\?\)/);
+    }
+    expect(lenient!.code, lenient!.stdout).toBe(0);
+    expect(lenient!.stdout).toMatch(/warning: capabilitys: unknown key/);
+
+    // The generator checks what it writes as the importer will: under STRICT_IMPORT it writes no file
+    // with a typo the importer would refuse.
+    const answers = path.join(workDir, 'strict-answers.yaml');
+    writeFileSync(answers, 'name: strict-probe\nplatform: network\ncategory: network\ndescription: Strict.\ncapabilities:\n  - name: reachability\n    patterns:\n      - name: probe\n        time_estimate_ms: "100 * N"\n');
+    const out = path.join(workDir, 'strict-out');
+    const withTypo = ['new', '--answers', answers, '--set', 'capabilities.0.patterns.0.complexity_scor=0.3', '--yes', '--out', out];
+    const refused = await runCli(withTypo, strictEnv);
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stderr).toMatch(/error: capabilities\.reachability\.patterns\.probe\.complexity_scor: unknown key .*did you mean `complexity_score`/);
+    expect(existsSync(out), 'nothing written').toBe(false);
+    const written = await runCli(withTypo, cliEnv);
+    expect(written.code, written.stderr).toBe(0);
+    expect(written.stderr).toMatch(/warning: capabilities\.reachability\.patterns\.probe\.complexity_scor: unknown key/);
   });
 });

@@ -32,8 +32,14 @@ const reload = async (variables: Record<string, unknown> = {}) => {
   expect(response.errors).toBeUndefined();
   return response.data.reloadCatalog;
 };
+// Nested rows in a fixed order: without one, PostgreSQL may return the same rows in another order.
 const snapshot = async () =>
-  JSON.stringify(await service.db.prisma.tool.findMany({ orderBy: { id: 'asc' }, include: { capabilities: { include: { patterns: true } } } }));
+  JSON.stringify(
+    await service.db.prisma.tool.findMany({
+      orderBy: { id: 'asc' },
+      include: { capabilities: { orderBy: { id: 'asc' }, include: { patterns: { orderBy: { id: 'asc' } } } } },
+    }),
+  );
 
 describe('reloadCatalog', () => {
   it('plans on a dry run and writes nothing but its history row', async () => {

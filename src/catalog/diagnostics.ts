@@ -29,7 +29,16 @@ export class FileReport {
   constructor(
     readonly file: string,
     private locate: (path: SourcePath) => { line: number; column: number } | undefined = () => undefined,
+    private source: (path: SourcePath) => string | undefined = () => undefined,
   ) {}
+
+  /**
+   * The text of the plain scalar at `path` exactly as the file writes it (`1.0`, where the parsed
+   * value is the number 1), when the file is still at hand.
+   */
+  sourceText(path: SourcePath): string | undefined {
+    return this.source(path);
+  }
 
   /** A report holding one error about the whole file (missing, too big, refused). */
   static rejected(file: string, message: string): FileReport {
@@ -40,8 +49,8 @@ export class FileReport {
 
   /** A report on one part of this file (a tool of a profiles file): positions are looked up under `prefix`. */
   scoped(prefix: SourcePath): FileReport {
-    const locate = this.locate;
-    return new FileReport(this.file, (path) => locate([...prefix, ...path]));
+    const { locate, source } = this;
+    return new FileReport(this.file, (path) => locate([...prefix, ...path]), (path) => source([...prefix, ...path]));
   }
 
   /**
@@ -50,6 +59,7 @@ export class FileReport {
    */
   detach() {
     this.locate = () => undefined;
+    this.source = () => undefined;
   }
 
   private add(severity: Diagnostic['severity'], path: SourcePath | undefined, message: string) {

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { CatalogReload, PrismaClient } from '../generated/prisma/client.js';
 import type { CatalogClock } from '../cache/catalogClock.js';
 import type { Logger } from '../logger.js';
+import { auditRow } from '../audit/auditRow.js';
 import { appendEvents } from '../events/eventLog.js';
 import { ConflictError } from './errors.js';
 import { importCatalog, type ImportReport } from './importer.js';
@@ -123,9 +124,15 @@ export class CatalogReloader {
     };
     if (request.source === 'database' && !request.dryRun) await announce();
     const finish = async (data: Partial<Pick<CatalogReload, 'created' | 'newVersions' | 'unchanged' | 'removed' | 'rejected' | 'error'>>) => {
-      const reload = await this.prisma.catalogReload.update({
-        where: { id: started.id },
-        data: { ...data, finishedAt: new Date(), durationMs: Math.round(Date.now() - started.startedAt.getTime()) },
+      // The history row and, for a reload that was not a dry run, its audit entry: the reason is
+      // kept in both whatever the reload did, also when it changed nothing (which writes no events).
+      const reload = await this.prisma.$transaction(async (tx) => {
+        const finished = await tx.catalogReload.update({
+          where: { id: started.id },
+          data: { ...data, finishedAt: new Date(), durationMs: Math.round(Date.now() - started.startedAt.getTime()) },
+        });
+        if (!request.dryRun) await tx.auditLog.create({ data: reloadAuditRow(request, finished) });
+        return finished;
       });
       const { created, newVersions, unchanged, removed, rejected, error, durationMs } = reload;
       if (error) await announce();
@@ -184,6 +191,26 @@ export class CatalogReloader {
       return { reload: await finish({ error: `reload failed, nothing changed: ${why}` }) };
     }
   }
+}
+
+/**
+ * The audit entry of a finished reload (not a dry run): who, why, from which source and what came
+ * of it. The tools it changed have entries of their own; this one is written even when it changed
+ * nothing or failed, so that every reload asked for is in the audit log with its reason.
+ */
+function reloadAuditRow(request: ReloadRequest, reload: CatalogReload) {
+  const { created, newVersions, unchanged, removed, rejected, error } = reload;
+  return auditRow(
+    { actor: request.actor, trigger: request.trigger, reason: request.reason, clientIp: request.clientIp, userAgent: request.userAgent },
+    {
+      action: 'catalog.reload',
+      entityType: 'CatalogReload',
+      entityId: reload.id,
+      // The kind of source, not the directory's path on the server.
+      entityName: request.source,
+      diff: { after: { created, newVersions, unchanged, removed, rejected, error } },
+    },
+  );
 }
 
 /** What a reload row left open by a process that stopped mid-reload says once closed. */

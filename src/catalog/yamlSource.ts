@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
-import { CST, isCollection, isScalar, LineCounter, Parser, parseDocument, type Document } from 'yaml';
-import { FileReport, type SourcePath } from './diagnostics.js';
+import { CST, isCollection, isScalar, LineCounter, Parser, parseDocument, visit, type Document } from 'yaml';
+import { FileReport, type Diagnostic, type SourcePath } from './diagnostics.js';
 
 /** Limits that keep a hostile file from exhausting memory or time. */
 export const YAML_LIMITS = {
@@ -84,27 +84,123 @@ function flowDepth(text: string): number {
   return max;
 }
 
-/**
- * Where an unclosed quoted scalar starts. The parser reports a missing closing quote where it ran
- * out of text (often the end of the file); a person needs the line where the quote was opened.
- */
-function unclosedQuoteOffset(text: string): number | undefined {
-  let found: number | undefined;
+/** A node of the parser's concrete syntax tree, with what locating a syntax error needs. */
+interface SyntaxNode {
+  type: string;
+  offset: number;
+  source?: string;
+  /** For a flow collection: its opening bracket. */
+  open?: string;
+  /** For a flow collection: whether the matching closing bracket ends it. */
+  closed?: boolean;
+}
+
+/** Every key and value of the concrete syntax tree, in document order (built only when a file has errors). */
+function syntaxNodes(text: string): SyntaxNode[] {
+  const nodes: SyntaxNode[] = [];
   for (const token of new Parser().parse(text)) {
     if (token.type !== 'document') continue;
     CST.visit(token, (item) => {
       for (const node of [item.key, item.value]) {
-        if (found !== undefined || !node || (node.type !== 'double-quoted-scalar' && node.type !== 'single-quoted-scalar')) continue;
-        const quote = node.type === 'double-quoted-scalar' ? '"' : "'";
-        const body = node.source.trimEnd();
-        const closed = body.length > 1 && body.endsWith(quote) && (quote === "'" || !/(^|[^\\])(\\\\)*\\"$/.test(body.slice(0, -1) + '"'));
-        if (!closed) found = node.offset;
+        if (!node) continue;
+        if (node.type === 'flow-collection') {
+          const open = node.start.source;
+          const close = open === '[' ? ']' : '}';
+          nodes.push({ type: node.type, offset: node.offset, open, closed: node.end.some((t) => t.source === close) });
+        } else {
+          nodes.push({ type: node.type, offset: node.offset, ...('source' in node ? { source: node.source } : {}) });
+        }
       }
-      return found === undefined ? undefined : CST.visit.BREAK;
     });
-    if (found !== undefined) break;
+  }
+  return nodes;
+}
+
+/**
+ * Where an unclosed quoted scalar starts. The parser reports a missing closing quote where it ran
+ * out of text (often the end of the file); a person needs the line where the quote was opened.
+ */
+function unclosedQuoteOffset(nodes: SyntaxNode[]): number | undefined {
+  for (const node of nodes) {
+    if (node.type !== 'double-quoted-scalar' && node.type !== 'single-quoted-scalar') continue;
+    const quote = node.type === 'double-quoted-scalar' ? '"' : "'";
+    const body = (node.source ?? '').trimEnd();
+    const closed = body.length > 1 && body.endsWith(quote) && (quote === "'" || !/(^|[^\\])(\\\\)*\\"$/.test(body.slice(0, -1) + '"'));
+    if (!closed) return node.offset;
+  }
+  return undefined;
+}
+
+/**
+ * Where an unclosed `[` or `{` opens. The parser notices the missing bracket only where the
+ * collection should have ended (the next line, or the end of the file): the innermost unclosed
+ * collection of that kind that opens before the reported place is where the problem starts.
+ */
+function unclosedFlowOffset(nodes: SyntaxNode[], open: string, reportedAt: number): number | undefined {
+  let found: number | undefined;
+  for (const node of nodes) {
+    if (node.type === 'flow-collection' && node.open === open && !node.closed && node.offset <= reportedAt) found = node.offset;
   }
   return found;
+}
+
+/**
+ * Where a plain scalar that ran on into an implicit key goes wrong: `owner: me` followed by a line
+ * indented deeper (`    extra: 1`) reads as one scalar `me extra` used as a key. The parser reports
+ * the scalar's start; the problem is the last line of it, where the unexpected `key:` is.
+ */
+function runOnKeyOffset(nodes: SyntaxNode[], text: string, reportedAt: number): number | undefined {
+  const node = nodes.find((n) => n.type === 'scalar' && n.source !== undefined && n.offset <= reportedAt && reportedAt < n.offset + n.source.length);
+  if (!node?.source?.includes('\n')) return undefined;
+  const lastLine = node.offset + node.source.lastIndexOf('\n') + 1;
+  const firstChar = text.slice(lastLine).search(/[^ \t]/);
+  return lastLine + Math.max(0, firstChar);
+}
+
+/** First character that is not indentation on the line of `offset`. */
+function lineContentOffset(text: string, offset: number): number {
+  const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
+  const firstChar = text.slice(lineStart).search(/[^ ]/);
+  return firstChar < 0 ? offset : lineStart + firstChar;
+}
+
+interface SyntaxProblem {
+  code: string;
+  message: string;
+  pos: [number, number];
+}
+
+/**
+ * The offset where a syntax problem starts, and a message for that place. The parser reports some
+ * problems where it noticed them (the next line, the end of the file); a person fixing the file
+ * needs the line where the construct that is wrong begins.
+ */
+function locateSyntaxProblem(problem: SyntaxProblem, text: string, nodes: () => SyntaxNode[]): { offset: number; message?: string } {
+  const reportedAt = problem.pos[0];
+  if (problem.code === 'MISSING_CHAR' && /quote/i.test(problem.message)) {
+    const start = unclosedQuoteOffset(nodes());
+    if (start !== undefined) return { offset: start, message: 'Missing closing quote (the quoted text starts here)' };
+  }
+  const flow = /^Flow (sequence|map) in block collection must be sufficiently indented and end with a/.exec(problem.message);
+  if (flow) {
+    const [open, close, kind] = flow[1] === 'sequence' ? ['[', ']', 'list'] : ['{', '}', 'map'];
+    const start = unclosedFlowOffset(nodes(), open, reportedAt);
+    if (start !== undefined) {
+      return { offset: start, message: `Unclosed flow ${kind}: this \`${open}\` has no matching \`${close}\` (or a line of it is not indented enough)` };
+    }
+  }
+  if (problem.code === 'MULTILINE_IMPLICIT_KEY' || problem.code === 'BLOCK_AS_IMPLICIT_KEY') {
+    const start = runOnKeyOffset(nodes(), text, reportedAt);
+    if (start !== undefined) {
+      return { offset: start, message: 'Unexpected `key:` in the text of the line above (is this line indented too deeply, or does the text above need quotes?)' };
+    }
+  }
+  if (problem.code === 'BLOCK_AS_IMPLICIT_KEY') {
+    return { offset: reportedAt, message: 'A `: ` inside unquoted text starts a nested key here: quote the whole text (or fix the indentation)' };
+  }
+  // A misaligned mapping item is reported at its line's first column: point at the key itself.
+  if (problem.code === 'BAD_INDENT' && /must start at the same column/.test(problem.message)) return { offset: lineContentOffset(text, reportedAt) };
+  return { offset: reportedAt };
 }
 
 /** Parses YAML text into a value, with positions for diagnostics; never evaluates custom tags. */
@@ -130,7 +226,11 @@ export function parseYamlText(file: string, text: string): YamlSource {
     }
     return undefined;
   };
-  const report = new FileReport(file, locate);
+  const sourceText = (path: SourcePath) => {
+    const node = document?.getIn(path, true);
+    return isScalar(node) && typeof node.source === 'string' ? node.source : undefined;
+  };
+  const report = new FileReport(file, locate, sourceText);
   document = parseDocument(text, {
     lineCounter,
     prettyErrors: true,
@@ -141,30 +241,59 @@ export function parseYamlText(file: string, text: string): YamlSource {
     resolveKnownTags: false,
     merge: false,
   });
+  let nodes: SyntaxNode[] | undefined;
+  const syntaxTree = () => (nodes ??= syntaxNodes(text));
+  const lines = text.split(/\r?\n/);
+  const located: Diagnostic[] = [];
   for (const problem of [...document.errors, ...document.warnings]) {
     // An unresolved tag (`!!python/object`, `!custom`, `!!binary`) is an error: its meaning is unknown.
     const severity = document.errors.includes(problem as never) || problem.code === 'TAG_RESOLVE_FAILED' ? 'error' : 'warning';
-    let pos = problem.linePos?.[0];
-    if (problem.code === 'MISSING_CHAR' && /quote/i.test(problem.message)) {
-      const start = unclosedQuoteOffset(text);
-      if (start !== undefined) pos = lineCounter.linePos(start);
-    }
-    const excerpt = pos ? text.split(/\r?\n/)[pos.line - 1] : undefined;
-    report.diagnostics.push({
+    const place = locateSyntaxProblem(problem, text, syntaxTree);
+    const { line, col } = lineCounter.linePos(place.offset);
+    located.push({
       severity,
       file,
-      line: pos?.line,
-      column: pos?.col,
-      message: parserMessage(problem.message).replace(/^Missing closing ["']?quote/, 'Missing closing quote (the quoted text starts here)'),
-      ...(excerpt !== undefined ? { excerpt } : {}),
+      line,
+      column: col,
+      message: place.message ?? parserMessage(problem.message),
+      ...(lines[line - 1] !== undefined ? { excerpt: lines[line - 1] } : {}),
     });
+  }
+  // Earliest first: the first problem in a file is the one to fix, and later ones often follow from
+  // it. Two reports of one place (a run-on key is reported twice) say the same thing once.
+  located.sort((a, b) => a.line! - b.line! || a.column! - b.column!);
+  for (const diagnostic of located) {
+    const previous = report.diagnostics.at(-1);
+    if (previous && previous.line === diagnostic.line && previous.column === diagnostic.column) continue;
+    report.diagnostics.push(diagnostic);
   }
   if (report.hasErrors) return { file, value: undefined, report };
   let value: unknown;
   try {
     value = document.toJS({ maxAliasCount: YAML_LIMITS.maxAliasCount });
   } catch (error) {
-    report.error(undefined, `rejected: ${(error as Error).message} (aliases are limited to ${YAML_LIMITS.maxAliasCount})`);
+    const message = (error as Error).message;
+    const unresolved = /^Unresolved alias[^:]*: (.+)$/.exec(message);
+    if (unresolved) {
+      // An alias whose anchor is not set (before it): point at the alias, as at any syntax error.
+      let offset: number | undefined;
+      visit(document, {
+        Alias(_key, node) {
+          if (node.source !== unresolved[1] || !node.range) return undefined;
+          offset = node.range[0];
+          return visit.BREAK;
+        },
+      });
+      const pos = offset === undefined ? undefined : lineCounter.linePos(offset);
+      report.diagnostics.push({
+        severity: 'error',
+        file,
+        ...(pos ? { line: pos.line, column: pos.col, excerpt: lines[pos.line - 1] } : {}),
+        message: `Unresolved alias *${unresolved[1]}: no anchor &${unresolved[1]} is set before it`,
+      });
+      return { file, value: undefined, report };
+    }
+    report.error(undefined, `rejected: ${message} (aliases are limited to ${YAML_LIMITS.maxAliasCount})`);
     return { file, value: undefined, report };
   }
   if (depthOf(value, YAML_LIMITS.maxDepth) > YAML_LIMITS.maxDepth) {

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { ConfigError, loadConfig } from '../config.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { applyMigrations, migrationsUpToDate } from '../db/migrations.js';
@@ -38,7 +39,8 @@ export async function withCliDatabase<T>(fn: (db: Database) => Promise<T>, optio
     if (error instanceof ConfigError) throw new Error(error.message);
     throw error;
   }
-  if (options.planOnly && config.database.kind === 'pglite' && !existsSync(config.database.dataDir)) {
+  // No PG_VERSION: no embedded database there yet (opening one would create it, a write).
+  if (options.planOnly && config.database.kind === 'pglite' && !existsSync(path.join(config.database.dataDir, 'PG_VERSION'))) {
     return withScratchCopy(fn, `the embedded database ${config.database.dataDir} does not exist yet`);
   }
   const db = await openDatabase(config.database);

@@ -48,7 +48,7 @@ program
   .command('reload')
   .description('reload CATALOG_DIR into the catalog through the importer, all or nothing, recorded in the reload history')
   .addOption(new Option('--source <source>', 'directory (CATALOG_DIR) or database (only drops caches)').choices(['directory', 'database']).default('directory'))
-  .option('--dry-run', 'plan only; write nothing but the history row')
+  .option('--dry-run', 'plan only; write nothing but the history row (nothing at all, not even migrations, to a database that is not up to date)')
   .option('--reason <text>', 'why, for the history and the audit log')
   .option('--prune', 'soft-delete tools from the directory whose file is gone (default: CATALOG_PRUNE)')
   .option('--actor <name>', 'who the history and the audit log name', actorName())
@@ -89,6 +89,7 @@ program
   .option('--api-key <key>', 'editor key for --publish (or TOOL_CATALOG_API_KEY)')
   .option('--publish-db', 'import it into the configured database instead of writing a file')
   .option('--actor <name>', 'who the audit log names (--publish-db)', actorName())
+  .option('--strict', 'unknown keys are errors, not warnings (default: STRICT_IMPORT)')
   .action(async (options) => {
     process.exitCode = await newCommand(options);
   });
@@ -98,6 +99,7 @@ program
   .description("check tool files with the importer's own checks, writing nothing; exit code 1 on any error")
   .argument('<paths...>', 'files or directories (searched recursively for .yaml/.yml)')
   .option('--quiet', 'print errors only')
+  .option('--strict', 'unknown keys are errors, not warnings (default: STRICT_IMPORT), as import would judge them')
   .action(async (paths: string[], options) => {
     process.exitCode = await validateCommand(paths, options);
   });

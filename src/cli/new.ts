@@ -30,6 +30,8 @@ export interface NewOptions {
   apiKey?: string;
   publishDb?: boolean;
   actor: string;
+  /** Unknown keys are errors (default: STRICT_IMPORT). */
+  strict?: boolean;
 }
 
 export const collect = (value: string, previous: string[]) => [...previous, value];
@@ -128,8 +130,8 @@ async function publishToService(url: string, apiKey: string | undefined, name: s
   return 0;
 }
 
-async function publishToDatabase(name: string, yaml: string, actor: string): Promise<number> {
-  const report = await withCliDatabase((db) => importCatalog(db.prisma, { documents: [{ name, content: yaml }] }, { actor, trigger: 'cli', reason: 'tool-catalog new' }));
+async function publishToDatabase(name: string, yaml: string, actor: string, strict: boolean): Promise<number> {
+  const report = await withCliDatabase((db) => importCatalog(db.prisma, { documents: [{ name, content: yaml }] }, { actor, trigger: 'cli', reason: 'tool-catalog new', strict }));
   for (const tool of report.tools) printDiagnostics(tool.diagnostics);
   const tool = report.tools[0];
   if (!report.applied || !tool || tool.action === 'rejected') {
@@ -156,6 +158,17 @@ export async function newCommand(options: NewOptions): Promise<number> {
     }
     throw error;
   }
+  let strict: boolean;
+  try {
+    // Checked as the importer will check it: unknown keys are errors under --strict or STRICT_IMPORT.
+    strict = options.strict ?? loadConfig().catalogChecks.strict;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`tool-catalog new: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
   const interactive = !options.yes;
   if (interactive && !(process.stdin.isTTY && process.stdout.isTTY)) {
     console.error('tool-catalog new: no terminal to ask on; pass --yes to take the answers from the template, --answers and flags.');
@@ -166,10 +179,10 @@ export async function newCommand(options: NewOptions): Promise<number> {
   try {
     if (interactive) {
       const intro = `tool-catalog new${options.template ? ` — template ${options.template}: ${TEMPLATES[options.template as TemplateName].summary}` : ''}`;
-      ({ answers } = await runWizard(answers, () => outputFile(options, answers), intro));
+      ({ answers } = await runWizard(answers, () => outputFile(options, answers), intro, { strict }));
     }
     file = outputFile(options, answers);
-    const verdict = await checkAnswers(answers, options.publish || options.publishDb ? catalogPath(answers) : file);
+    const verdict = await checkAnswers(answers, options.publish || options.publishDb ? catalogPath(answers) : file, { strict });
     printDiagnostics(verdict.diagnostics);
     if (!verdict.valid) {
       console.error('tool-catalog new: the importer rejects this tool (above); nothing was written.');
@@ -189,7 +202,7 @@ export async function newCommand(options: NewOptions): Promise<number> {
   }
 
   if (options.publish) return publishToService(options.publish, options.apiKey ?? process.env.TOOL_CATALOG_API_KEY, catalogPath(answers), yaml);
-  if (options.publishDb) return publishToDatabase(catalogPath(answers), yaml, options.actor);
+  if (options.publishDb) return publishToDatabase(catalogPath(answers), yaml, options.actor, strict);
 
   await mkdir(path.dirname(file), { recursive: true });
   try {

@@ -26,6 +26,9 @@ export async function reloadCommand(options: ReloadOptions): Promise<number> {
       reason: options.reason,
       prune: options.prune,
     }),
+    // A dry run plans without writing to the database, not even migrations (its history row goes
+    // to the database only when that is up to date; otherwise to the in-memory copy it plans on).
+    { planOnly: options.dryRun },
   );
   const r = outcome.reload;
   console.log(

@@ -60,10 +60,13 @@ export interface Verdict {
   valid: boolean;
 }
 
-/** The importer's own checks on the file the answers make, named as it will be written. */
-export async function checkAnswers(answers: Answers, fileName: string): Promise<Verdict> {
+/**
+ * The importer's own checks on the file the answers make, named as it will be written; `strict` as
+ * the importer will be run (STRICT_IMPORT), so that nothing is written that it would refuse.
+ */
+export async function checkAnswers(answers: Answers, fileName: string, checks: { strict?: boolean } = {}): Promise<Verdict> {
   const yaml = renderYaml(answers);
-  const { tools } = await checkCatalog({ documents: [{ name: fileName, content: yaml }] });
+  const { tools } = await checkCatalog({ documents: [{ name: fileName, content: yaml }] }, { strict: checks.strict });
   const diagnostics = tools.flatMap((t) => t.diagnostics);
   return { yaml, diagnostics, valid: tools.length === 1 && tools[0]!.action !== 'rejected' };
 }

@@ -178,12 +178,12 @@ const STEP_NAMES = ['basic information', 'defaults', 'dependencies', 'capabiliti
  * Runs the steps, then the review (step 6) until the operator saves a valid tool; returns the
  * answers and the checked YAML. Throws WizardCancelled when cancelled at any prompt.
  */
-export async function runWizard(answers: Answers, fileName: () => string, intro: string): Promise<{ answers: Answers; yaml: string }> {
+export async function runWizard(answers: Answers, fileName: () => string, intro: string, checks: { strict?: boolean } = {}): Promise<{ answers: Answers; yaml: string }> {
   p.intro(intro);
   for (const step of STEPS) await step(answers);
   for (;;) {
     p.log.step('6/7 Review');
-    const verdict = await checkAnswers(answers, fileName());
+    const verdict = await checkAnswers(answers, fileName(), checks);
     p.note(verdict.yaml.trimEnd(), fileName());
     if (verdict.diagnostics.length) {
       for (const d of verdict.diagnostics) (d.severity === 'error' ? p.log.error : p.log.warn)(formatDiagnostic(d));

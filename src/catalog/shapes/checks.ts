@@ -32,6 +32,9 @@ export function closestKey(key: string, known: readonly string[]): string | unde
 }
 
 function unknownKeyMessage(key: string, known: readonly string[], keptIn: string) {
+  // A key known to another shape (`name` next to `tool_name`, `schema` in a legacy file) is not a
+  // typo: say that this file's shape does not read it rather than suggest the key itself.
+  if (known.includes(key)) return `key ${JSON.stringify(key)} is not read in a file of this shape; kept in ${keptIn}`;
   const suggestion = closestKey(key, known);
   return `unknown key ${JSON.stringify(key)}${suggestion ? ` (did you mean \`${suggestion}\`?)` : ''}; kept in ${keptIn}`;
 }

@@ -188,8 +188,23 @@ function finish(
   return parsed.data;
 }
 
-function tagsFrom(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((t): t is string => typeof t === 'string') : [];
+/**
+ * Tags a legacy file keeps under `metadata.tags`. The value stays in metadata as written either way,
+ * so what cannot be a tag is a warning (not used as a tag), never dropped without a word.
+ */
+function tagsFromMetadata(value: unknown, path: SourcePath, report: FileReport): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) {
+    report.warn(path, `expected a list of text, found ${describeValue(value)}; not used as tags (kept in metadata)`);
+    return [];
+  }
+  const tags: string[] = [];
+  value.forEach((item, index) => {
+    if (typeof item === 'string') tags.push(item);
+    else if (typeof item === 'number' || typeof item === 'boolean') tags.push(String(item));
+    else report.warn([...path, index], `expected text, found ${describeValue(item)}; not used as a tag (kept in metadata)`);
+  });
+  return tags;
 }
 
 /** Turns one parsed YAML document, whatever its shape, into a validated tool definition. */
@@ -212,7 +227,8 @@ export function normaliseDocument(value: unknown, report: FileReport, context: N
       const nameKey = shape === 'canonical' ? 'name' : 'tool_name';
       const identity = readIdentity(top, nameKey);
       const metadata = top.map('metadata') ?? {};
-      const tags = shape === 'canonical' ? (top.stringList('tags') ?? []) : tagsFrom(metadata.tags);
+      // Legacy files keep tags under metadata; a top-level `tags` list is read in every shape.
+      const tags = [...(top.stringList('tags') ?? []), ...(shape === 'canonical' ? [] : tagsFromMetadata(metadata.tags, ['metadata', 'tags'], report))];
       top.consume('capabilities');
       const fields = readToolFields(top);
       return {
@@ -253,7 +269,8 @@ export function normaliseDocument(value: unknown, report: FileReport, context: N
           patterns,
         });
       }
-      tool.consume('policy', 'inputs', 'tags');
+      const wrapperTags = tool.stringList('tags') ?? [];
+      tool.consume('policy', 'inputs');
       const toolMetadata = tool.map('metadata') ?? {};
       reportUnknownKeys(tool, WRAPPER_KEYS);
       const metadata = { ...toolMetadata, ...tool.rest() };
@@ -261,7 +278,7 @@ export function normaliseDocument(value: unknown, report: FileReport, context: N
         shape,
         definition: finish(report, context, identity, top, {
           capabilities,
-          tags: tagsFrom(tool.value.tags),
+          tags: wrapperTags,
           metadata,
           knownKeys: ['tool'],
         }),
@@ -291,7 +308,7 @@ export function normaliseDocument(value: unknown, report: FileReport, context: N
         shape,
         definition: finish(report, context, identity, top, {
           capabilities: readCapabilities(value.capabilities, ['capabilities'], report),
-          tags: tagsFrom(meta.value.tags),
+          tags: tagsFromMetadata(meta.value.tags, ['metadata', 'tags'], report),
           metadata: meta.rest(),
           examples: top.list('examples'),
           knownKeys: ['metadata', 'capabilities', 'examples'],

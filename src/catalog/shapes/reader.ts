@@ -47,8 +47,10 @@ export class MapReader {
       return undefined;
     }
     if (typeof value === 'string') return value;
-    // YAML reads `version: 1.0` as a number; a version or expression is text as written.
-    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+    // YAML reads `version: 1.0` as the number 1; a version or expression is text as written, so
+    // the file's own text (`1.0`) is kept where the file is at hand.
+    if (typeof value === 'number') return this.report.sourceText(this.at(key)) ?? String(value);
+    if (typeof value === 'boolean') return String(value);
     this.wrong(key, 'text', value);
     return undefined;
   }
