@@ -44,6 +44,7 @@ export function definitionOf(row: ExperimentRow): ExperimentDefinition {
     concludedAt: row.concludedAt,
     createdAt: row.createdAt,
     createdBy: row.createdBy,
+    decisionKey: row.decisionKey,
     arms: row.arms.map((arm) => ({
       key: arm.key,
       toolName: arm.toolName,
