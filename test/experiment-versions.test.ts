@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../src/auth/keys.js';
 import { assign } from '../src/experiments/assignment.js';
+import { pinnedKey } from '../src/experiments/experimentCatalog.js';
 import { selectTools } from '../src/selection/selectTools.js';
 import { startTestService, type TestService } from './support/service.js';
 
@@ -154,6 +155,30 @@ describe('an arm pinned to an older version', () => {
       const again = await service.db.prisma.tool.findFirstOrThrow({ where: { name: 'xscan', isLatest: true }, select: { revision: true } });
       await graphql(`mutation ($r: Int!) { setToolEnabled(name: "xscan", platform: "linux", revision: $r, enabled: true) { __typename } }`, { r: again.revision }, editor);
     }
+  });
+});
+
+describe('the rule with a pinned older version', () => {
+  it('keeps `ambiguous` the rule’s over the catalog’s own versions', async () => {
+    const { snapshot } = await service.app.memory.read();
+    const experiments = await service.app.experiments.snapshot();
+    const pinnedTool = experiments.pinned.get(pinnedKey('xscan', 'linux', '1.0'))!;
+    expect(pinnedTool.row.id).toBe(ids.v1);
+    const arm = { experimentKey: KEY, armKey: 'old', bucket: 0.25, tool: { name: 'xscan', platform: 'linux', version: '1.0' }, pattern: null, pinnedTool };
+    // Only xscan's own (latest) patterns as the catalog's candidates, so the older version could be second.
+    const hooks = { candidates: (s: typeof snapshot, capability: string) => (s.byCapability.get(capability) ?? []).filter((p) => p.tool.row.name === 'xscan') };
+    let differs = 0;
+    for (const feature of ['time', 'cost', 'complexity'] as const) {
+      const weights = { time: 0, cost: 0, complexity: 0, accuracy: 0, completeness: 0, [feature]: 1 };
+      const plain = selectTools(snapshot, { capability: 'disk_scan', weights }, { stale: false, hooks });
+      const withArm = selectTools(snapshot, { capability: 'disk_scan', weights, unitId: 'u' }, { stale: false, hooks, experiment: { status: 'ASSIGNED', arm } });
+      expect(withArm.candidates[0]!.tool.id).toBe(ids.v1);
+      expect(withArm.ambiguous).toBe(plain.ambiguous);
+      // Over every ranked candidate, the older version included, the answer would not always be the same.
+      const scores = withArm.candidates.map((c) => c.score).sort((a, b) => b - a);
+      if ((scores[0]! - scores[1]! <= 0.08) !== plain.ambiguous) differs++;
+    }
+    expect(differs).toBeGreaterThan(0);
   });
 });
 

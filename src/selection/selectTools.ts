@@ -457,7 +457,8 @@ export function selectTools(
     compareCodePoints(a.tool.version, b.tool.version);
   ranked.sort((a, b) => b.key - a.key || byIdentity(a, b));
   excluded.sort(byIdentity);
-  const [first, second] = ranked;
+  // Ambiguity is the rule's over the catalog's own versions: a pinned older version added for one unit does not change it.
+  const [first, second] = pinned.tool ? ranked.filter((c) => c.tool !== pinned.tool.row) : ranked;
   const candidates: SelectionCandidate[] = ranked.map(({ key: _key, ...candidate }) => ({ ...candidate, rank: 0, why: '', experiment: null }));
   const applied = options.experiment ? applyExperiment(options.experiment, candidates, excluded, request) : null;
   const experiment = applied?.experiment ?? null;
