@@ -14,6 +14,10 @@
 //   nocache-tools20  tools(first: 20) with capabilities and patterns, cache off
 //   nocache-search   tools(search: "net", first: 20), cache off
 //   nocache-stats    catalogStats, cache off
+//   select-vars      selectTools, new variables every request, cache off
+//   select-unit      selectTools with a new unitId (and variables) every request, under a running
+//                    experiment whose one arm pins an older version (scripts/bench/experiment-setup.ts)
+//   assignment       assignment(experimentKey, unitId), a new unit every request, cache off
 //   node-post/-get   baseline: plain node:http answering the captured cached response bytes
 //   yoga-post        baseline: bare graphql-yoga with a static `tool: JSON` resolver, same bytes
 //
@@ -77,6 +81,8 @@ type ScenarioId =
   | 'nocache-search'
   | 'nocache-stats'
   | 'select-vars'
+  | 'select-unit'
+  | 'assignment'
   | 'profiles'
   | 'node-post'
   | 'node-get'
@@ -97,6 +103,8 @@ const SCENARIOS: Scenario[] = [
   { id: 'nocache-search', title: 'search "net" first:20, cache off', server: 'nocache' },
   { id: 'nocache-stats', title: 'catalogStats, cache off', server: 'nocache' },
   { id: 'select-vars', title: 'selectTools, different variables every request', server: 'nocache' },
+  { id: 'select-unit', title: 'selectTools with a unitId under a running experiment, different unit every request', server: 'nocache' },
+  { id: 'assignment', title: 'assignment(experimentKey, unitId), different unit every request', server: 'nocache' },
   { id: 'profiles', title: 'GET /profiles, whole catalog', server: 'nocache' },
   { id: 'node-post', title: 'baseline node:http POST', server: 'node' },
   { id: 'node-get', title: 'baseline node:http GET', server: 'node' },
@@ -139,6 +147,37 @@ const SELECT_BODIES = Array.from({ length: 50_000 }, (_, i) =>
   }),
 );
 
+/** The running experiment the experiment scenarios decide under (set up before any server starts). */
+interface BenchExperiment {
+  key: string;
+  capability: string;
+  platform: string;
+}
+const SELECT_UNIT =
+  'query SelectUnit($request: SelectToolsInput!) { selectTools(request: $request) { revision stale ambiguous decisionId experiment { key arm outcome } ' +
+  'candidates { rank score pattern capability tool { name platform version } estimate { timeMs cost } executionHint experiment { key arm } } ' +
+  'excluded { pattern reason detail tool { name platform } } } }';
+const ASSIGNMENT = 'query Assignment($key: String!, $unit: String!) { assignment(experimentKey: $key, unitId: $unit) { bucket inExperiment active arm { key tool { name version } } } }';
+const experimentBodies = (experiment: BenchExperiment) => ({
+  select: Array.from({ length: 50_000 }, (_, i) =>
+    JSON.stringify({
+      query: SELECT_UNIT,
+      variables: {
+        request: {
+          capability: experiment.capability,
+          platform: experiment.platform,
+          unitId: `bench-unit-${i}`,
+          preference: PREFERENCES[i % PREFERENCES.length],
+          variables: { N: 1 + i, pages: 1 + (i % 7), lines: 1000 + i * 3, hosts: 1 + (i % 50) },
+          limit: 5,
+        },
+      },
+    }),
+  ),
+  assignment: Array.from({ length: 50_000 }, (_, i) => JSON.stringify({ query: ASSIGNMENT, variables: { key: experiment.key, unit: `bench-unit-${i}` } })),
+});
+let benchBodies: ReturnType<typeof experimentBodies> | undefined;
+
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
 const GET_HEADERS = { accept: 'application/json', 'x-graphql-yoga-csrf': '1' };
 
@@ -168,6 +207,10 @@ function requestFor(id: ScenarioId, tool: ToolRef, all: ToolRef[]): RequestSpec 
       return post(STATS);
     case 'select-vars':
       return { ...post(SELECT), body: SELECT_BODIES[0], bodies: SELECT_BODIES, offset: 0 };
+    case 'select-unit':
+      return { ...post(SELECT_UNIT), body: benchBodies!.select[0], bodies: benchBodies!.select, offset: 0 };
+    case 'assignment':
+      return { ...post(ASSIGNMENT), body: benchBodies!.assignment[0], bodies: benchBodies!.assignment, offset: 0 };
     case 'profiles':
       return { method: 'GET', path: '/profiles', headers: { accept: 'application/json' }, checkGraphQLErrors: false };
   }
@@ -463,6 +506,9 @@ function probeProblem(answer: { status: number; body: string }, scenario?: Scena
     const parsed = JSON.parse(answer.body) as { data?: Record<string, unknown> | null; errors?: unknown[] };
     if (parsed.errors?.length) return `GraphQL errors: ${JSON.stringify(parsed.errors).slice(0, 300)}`;
     if (!parsed.data || Object.values(parsed.data).some((v) => v === null)) return `null data: ${answer.body.slice(0, 200)}`;
+    // The experiment scenarios measure nothing unless the running experiment was consulted.
+    if (scenario === 'select-unit' && !(parsed.data.selectTools as { experiment?: { key?: string } }).experiment?.key) return `the experiment was not consulted: ${answer.body.slice(0, 300)}`;
+    if (scenario === 'assignment' && typeof (parsed.data.assignment as { bucket?: unknown }).bucket !== 'number') return `no bucket: ${answer.body.slice(0, 200)}`;
   } catch {
     return `not JSON: ${answer.body.slice(0, 200)}`;
   }
@@ -542,6 +588,15 @@ function computeGoals(medians: CellMedian[], databases: DbKind[], level: number,
     add(db, 'selectTools (new variables every request) req/s', select?.reqPerSec, (v) => v.toFixed(0), '≥ 1,500', (v) => v >= 1500);
     latency(db, 'selectTools p99', select, '< 20 ms', (v) => v < 20);
     add(db, 'selectTools SQL statements per request', select?.sqlPerRequest, (v) => v.toFixed(3), '= 0', (v) => v === 0);
+    // Issue 16: with a unitId under a running experiment, and assignment, the same goal as selectTools.
+    const selectUnit = cell('select-unit', db);
+    add(db, 'selectTools with unitId (running experiment) req/s', selectUnit?.reqPerSec, (v) => v.toFixed(0), '≥ 1,500', (v) => v >= 1500);
+    latency(db, 'selectTools with unitId p99', selectUnit, '< 20 ms', (v) => v < 20);
+    add(db, 'selectTools with unitId SQL statements per request', selectUnit?.sqlPerRequest, (v) => v.toFixed(3), '= 0', (v) => v === 0);
+    const assignment = cell('assignment', db);
+    add(db, 'assignment req/s', assignment?.reqPerSec, (v) => v.toFixed(0), '≥ 1,500', (v) => v >= 1500);
+    latency(db, 'assignment p99', assignment, '< 20 ms', (v) => v < 20);
+    add(db, 'assignment SQL statements per request', assignment?.sqlPerRequest, (v) => v.toFixed(3), '= 0', (v) => v === 0);
     add(db, 'GET /profiles (whole catalog) req/s', cell('profiles', db)?.reqPerSec, (v) => v.toFixed(0), '≥ 200', (v) => v >= 200);
   }
   return goals;
@@ -576,6 +631,23 @@ interface Options {
   pin: boolean;
   keep: boolean;
   nodeFlags: string;
+}
+
+/** Creates and starts the experiment the experiment scenarios decide under (scripts/bench/experiment-setup.ts). */
+async function setUpExperiment(target: DbTarget, capability: string): Promise<BenchExperiment> {
+  const child = spawnNode(['--import', 'tsx', 'scripts/bench/experiment-setup.ts', capability], null, {
+    cwd: projectRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...baseEnv(), LOG_LEVEL: 'warn', ...target.env },
+  });
+  const tail = captureTail(child);
+  const timer = setTimeout(() => child.kill('SIGKILL'), IMPORT_TIMEOUT_MS);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  clearTimeout(timer);
+  const output = tail();
+  const line = output.split('\n').reverse().find((l) => l.startsWith('{'));
+  if (code !== 0 || !line) throw new Error(`experiment set-up in ${target.kind} failed (exit ${code}):\n${output.split('\n').slice(-15).join('\n')}`);
+  return JSON.parse(line) as BenchExperiment;
 }
 
 async function importCatalogInto(target: DbTarget, catalogDir: string, extra: string[] = []): Promise<{ ms: number; summary: string }> {
@@ -689,6 +761,11 @@ async function main() {
         const legacy = await importCatalogInto(target, opts.legacy, ['--partial']);
         imports[`${target.kind} legacy`] = legacy;
         progress(`imported the legacy corpus into ${target.kind} in ${(legacy.ms / 1000).toFixed(1)} s: ${legacy.summary}`);
+      }
+      if (scenarios.some((s) => s.id === 'select-unit' || s.id === 'assignment')) {
+        const experiment = await setUpExperiment(target, 'text_search');
+        benchBodies ??= experimentBodies(experiment);
+        progress(`${target.kind}: experiment ${experiment.key} running for ${experiment.capability} on ${experiment.platform}`);
       }
     }
 

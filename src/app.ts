@@ -27,6 +27,7 @@ import { useProfilesRoute } from './profiles/profilesRoute.js';
 import { REVISION_HEADER, useRevisionHeader } from './memoryCatalog/revisionHeader.js';
 import { createTelemetry, DEFAULT_TELEMETRY } from './telemetry/index.js';
 import { EXECUTIONS_PATH, executionsRoute } from './telemetry/ndjsonRoute.js';
+import { decisionAttributor } from './experiments/decisionIds.js';
 import { ExperimentCatalog } from './experiments/experimentCatalog.js';
 import { registerExperimentMetrics } from './experiments/metrics.js';
 import { toolExecutionObservations } from './experiments/observations.js';
@@ -142,8 +143,9 @@ export function createApp(deps: AppDeps) {
     prune: deps.config.catalogChecks?.prune,
     strict: deps.config.catalogChecks?.strict,
   });
-  const telemetry = createTelemetry(deps.db.prisma, { registry, log: deps.log, config: deps.config.telemetry ?? DEFAULT_TELEMETRY });
   const experiments = new ExperimentCatalog(deps.db.prisma, clock);
+  // A run reported with only the decisionId a selection gave counts for the experiment arm that decision assigned.
+  const telemetry = createTelemetry(deps.db.prisma, { registry, log: deps.log, config: deps.config.telemetry ?? DEFAULT_TELEMETRY, decisions: decisionAttributor(experiments) });
   // Selection learns from observed runs (useObserved) and consults running experiments (unitId), both from memory.
   const selection = new SelectionService(memory, registry, {}, { observed: telemetry.observedPerformance, experiments });
   const observations = toolExecutionObservations(deps.db.prisma);

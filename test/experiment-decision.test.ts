@@ -8,7 +8,7 @@ import { summarise, type UnitRuns } from '../src/experiments/observations.js';
 const experiment = (key: string, extra: Partial<ExperimentDefinition> = {}): ExperimentDefinition => ({
   id: key, key, description: '', capability: 'text_search', platform: 'linux', metric: 'DURATION', coverage: 1, minimumSampleSize: 10,
   alpha: 0.05, seed: key, status: 'RUNNING', winner: null, startedAt: new Date(0), stoppedAt: null, concludedAt: null, createdAt: new Date(0),
-  createdBy: 'test',
+  createdBy: 'test', decisionKey: `secret-of-${key}`,
   arms: [
     { key: 'a', toolName: 'grep', toolPlatform: 'linux', toolVersion: null, pattern: null, weight: 0.5 },
     { key: 'b', toolName: 'rg', toolPlatform: 'linux', toolVersion: '14.0', pattern: 'fast', weight: 0.5 },
@@ -26,8 +26,8 @@ describe('experimentDecision', () => {
       expect(decision).toEqual({
         status: 'ASSIGNED',
         arm: armIndex === 0
-          ? { experimentKey: 'search', armKey: 'a', armIndex: 0, bucket, tool: { name: 'grep', platform: 'linux', version: null }, pattern: null }
-          : { experimentKey: 'search', armKey: 'b', armIndex: 1, bucket, tool: { name: 'rg', platform: 'linux', version: '14.0' }, pattern: 'fast' },
+          ? { experimentKey: 'search', armKey: 'a', armIndex: 0, bucket, tool: { name: 'grep', platform: 'linux', version: null }, pattern: null, pinnedTool: null }
+          : { experimentKey: 'search', armKey: 'b', armIndex: 1, bucket, tool: { name: 'rg', platform: 'linux', version: '14.0' }, pattern: 'fast', pinnedTool: null },
       });
     }
   });

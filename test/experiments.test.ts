@@ -2,7 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../src/auth/keys.js';
 import { assign, bucketOf } from '../src/experiments/assignment.js';
 import { welchTTest } from '../src/experiments/statistics.js';
-import { startTestService, type TestService } from './support/service.js';
+import { parse } from 'yaml';
+import { exportCatalog } from '../src/catalog/exporter.js';
+import { importCatalog } from '../src/catalog/importer.js';
+import { applyMigrations } from '../src/db/migrations.js';
+import { openTestDatabase, startTestService, type TestService } from './support/service.js';
 
 /**
  * Experiments through the API, on the database under test: definition checks, the lifecycle with
@@ -144,6 +148,9 @@ describe('lifecycle, assignment and results', () => {
   it('assignment is GrowthBook hash v2 over the key, from memory: no SQL per request', async () => {
     const query = `query ($key: String!, $unit: String!) { assignment(experimentKey: $key, unitId: $unit) { experimentKey unitId bucket inExperiment active arm { key tool { name } } } }`;
     await service.graphql(query, { key: KEY, unit: 'warm-up' });
+    // The earlier mutations started a rebuild of the in-memory catalog in the background; its
+    // statements are not assignment's, so let it finish before counting.
+    await service.app.memory.refresh();
     for (const unit of ['job-1', 'job-2', 'host-17', 'tenant-a']) {
       const { result, statements } = await service.recordStatements(() => service.graphql(query, { key: KEY, unit }));
       const bucket = bucketOf(KEY, unit);
@@ -346,6 +353,28 @@ describe('lifecycle, assignment and results', () => {
       __typename: 'ValidationError', fieldErrors: [{ path: 'deprecateLosers', message: expect.stringMatching(/winner's own tool xrg/) }],
     });
     expect(await run(M.conclude, { key: 'versions', winner: 'new' })).toMatchObject({ __typename: 'Experiment', status: 'CONCLUDED', winner: 'new' });
+  });
+
+  it('the successor a conclusion named survives a new version of the loser, and export → import', async () => {
+    const latest = await service.db.prisma.tool.findFirstOrThrow({ where: { name: 'xgrep', isLatest: true } });
+    const updated = await service.graphql(
+      `mutation ($r: Int!) { updateTool(name: "xgrep", platform: "linux", revision: $r, changes: { description: "after the experiment" }) { __typename ... on Tool { version successorName successor { name platform } } } }`,
+      { r: latest.revision },
+      editor,
+    );
+    expect(updated.data.updateTool).toMatchObject({ __typename: 'Tool', version: '1.1', successorName: 'xrg@linux', successor: { name: 'xrg', platform: 'linux' } });
+    const files = await exportCatalog(service.db.prisma);
+    const file = files.find((f) => f.path === 'linux/xgrep.yaml')!;
+    expect(parse(file.content)).toMatchObject({ successor: 'xrg@linux', status: 'deprecated' });
+    const other = await openTestDatabase();
+    try {
+      await applyMigrations(other.db.migrationAdapter());
+      const report = await importCatalog(other.db.prisma, { documents: files.map((f) => ({ name: f.path, content: f.content })) }, { actor: 'test' });
+      expect(report.counts.rejected).toBe(0);
+      expect(await other.db.prisma.tool.findFirstOrThrow({ where: { name: 'xgrep', isLatest: true } })).toMatchObject({ status: 'DEPRECATED', successor: 'xrg@linux' });
+    } finally {
+      await other.drop();
+    }
   });
 });
 

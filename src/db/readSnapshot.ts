@@ -52,7 +52,7 @@ const MEMORY_FIELDS = new Set([
   'contributions', 'executionHint', 'slaClass', 'why', 'reason', 'detail', 'missingVariables', 'limit', 'value', 'time', 'cost',
   'complexity', 'accuracy', 'timeMs',
   // SelectionEstimate's sources (ExpressionEstimate, ObservedFigures), SelectionExperiment, CandidateExperiment
-  'source', 'expression', 'observed', 'runs', 'experiment', 'key', 'arm', 'bucket', 'outcome',
+  'source', 'expression', 'observed', 'runs', 'experiment', 'key', 'arm', 'bucket', 'outcome', 'decisionId',
 ]);
 
 function within(allowed: Set<string>, selectionSet: SelectionSetNode | undefined): boolean {

@@ -44,6 +44,7 @@ export function definitionOf(row: ExperimentRow): ExperimentDefinition {
     concludedAt: row.concludedAt,
     createdAt: row.createdAt,
     createdBy: row.createdBy,
+    decisionKey: row.decisionKey,
     arms: row.arms.map((arm) => ({
       key: arm.key,
       toolName: arm.toolName,
@@ -244,6 +245,27 @@ export function stopExperiment(prisma: PrismaClient, key: string, origin: Change
     event: 'EXPERIMENT_STOPPED',
     data: { stoppedAt: new Date() },
   });
+}
+
+/**
+ * Changes the share of units that take part (a ramp-up, or a cut-back), in any status but
+ * CONCLUDED. Each arm's range keeps its start and only grows or shrinks from it, so units join or
+ * leave the experiment and none moves to another arm. Audited, and a catalog event.
+ */
+export async function setExperimentCoverage(prisma: PrismaClient, key: string, coverage: number, origin: ChangeOrigin): Promise<ExperimentDefinition> {
+  if (!Number.isFinite(coverage) || coverage < 0 || coverage > 1) {
+    throw CatalogValidationError.of([{ path: 'coverage', message: `coverage must be a number from 0 to 1, found ${coverage}` }]);
+  }
+  const current = await requireExperiment(prisma, key);
+  if (current.status === 'CONCLUDED') throw new ConflictError(`experiment ${JSON.stringify(key)} is CONCLUDED; its coverage no longer changes`);
+  await prisma.$transaction(async (tx) => {
+    // Guarded on what was read: of two concurrent changes one wins and the other is told.
+    const moved = await tx.experiment.updateMany({ where: { id: current.id, status: current.status, coverage: current.coverage }, data: { coverage } });
+    if (moved.count !== 1) throw new ConflictError(`experiment ${JSON.stringify(key)} changed meanwhile; read it again`);
+    await audit(tx, origin, current, 'experiment.coverage', { before: { coverage: current.coverage }, after: { coverage } });
+    await event(tx, origin, current, 'EXPERIMENT_COVERAGE_CHANGED', 'experiment.coverage');
+  }, TRANSACTION_OPTIONS);
+  return definitionOf(await requireExperiment(prisma, key));
 }
 
 /**

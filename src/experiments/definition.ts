@@ -91,5 +91,7 @@ export interface ExperimentDefinition {
   concludedAt: Date | null;
   createdAt: Date;
   createdBy: string;
+  /** Secret that signs the decision ids issued for this experiment's units (decisionIds.ts): never shown. */
+  decisionKey: string;
   arms: ArmDefinition[];
 }

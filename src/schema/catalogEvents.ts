@@ -26,6 +26,7 @@ const EVENT_DESCRIPTIONS: Record<CatalogEventType | 'REPLAY_TRUNCATED', string> 
   EXPERIMENT_STARTED: 'An experiment started: units are now assigned to its arms (`experimentKey` names it).',
   EXPERIMENT_STOPPED: 'An experiment stopped: no more units are assigned; its results stay readable.',
   EXPERIMENT_CONCLUDED: 'An experiment was concluded with a winner (losing arms may have been deprecated, each with its own TOOL_DEPRECATED event).',
+  EXPERIMENT_COVERAGE_CHANGED: 'An experiment’s coverage changed: units join or leave it, none moves to another arm.',
   REPLAY_TRUNCATED:
     'Only in a replay: events up to `revision` have been pruned from the log, so some the client asked for are gone. Re-read what you need; the events after it follow.',
 };

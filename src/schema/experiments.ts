@@ -8,6 +8,7 @@ import { assignUnit } from '../experiments/experimentCatalog.js';
 import {
   concludeExperiment,
   createExperiment,
+  setExperimentCoverage,
   startExperiment,
   stopExperiment,
 } from '../experiments/commands.js';
@@ -329,6 +330,18 @@ builder.mutationFields((t) => ({
     description: 'RUNNING → STOPPED: no more units are assigned; runs after now do not count.',
     args: { key: t.arg.string({ required: true, description: 'Experiment key.' }), reason: t.arg.string({ description: 'Why, for the audit log.' }) },
     resolve: async (_root, args, ctx) => asView(ctx, await stopExperiment(ctx.prisma, args.key, changeOrigin(ctx, args.reason))),
+  }),
+  setExperimentCoverage: t.field({
+    type: ExperimentRef,
+    errors: { types: EXPERIMENT_ERRORS, directResult: true },
+    description:
+      'Changes the share of units that take part (0–1), in any status but CONCLUDED: a ramp-up or a cut-back. Each arm’s bucket range keeps its start, so units join or leave and none moves to another arm. Audited; an EXPERIMENT_COVERAGE_CHANGED event.',
+    args: {
+      key: t.arg.string({ required: true, description: 'Experiment key.' }),
+      coverage: t.arg.float({ required: true, description: 'New coverage, 0–1.' }),
+      reason: t.arg.string({ description: 'Why, for the audit log.' }),
+    },
+    resolve: async (_root, args, ctx) => asView(ctx, await setExperimentCoverage(ctx.prisma, args.key, args.coverage, changeOrigin(ctx, args.reason))),
   }),
   concludeExperiment: t.field({
     type: ExperimentRef,

@@ -279,6 +279,13 @@ const ToolSelectionRef = builder.objectRef<ToolSelection>('ToolSelection').imple
       resolve: (selection) => selection.experiment,
       description: 'What the running experiment did with the request\'s unit; null without `unitId` or when no experiment runs for the capability.',
     }),
+    decisionId: t.exposeString('decisionId', {
+      nullable: true,
+      description:
+        'Set when the running experiment put the unit\'s arm first (`experiment.outcome` ASSIGNED): report it as `decisionId` with the runs of this decision and they count ' +
+        'for that arm even without `unitId`. It carries the experiment, the arm and the unit, signed with a secret of the experiment, so an altered or forged id is not ' +
+        'attributed. The same unit in the same experiment always gets the same id. Null otherwise.',
+    }),
   }),
 });
 
@@ -294,7 +301,7 @@ builder.queryFields((t) => ({
         return await ctx.selection.select({
           ...request,
           variables: request.variables as Record<string, unknown> | null | undefined,
-        });
+        }, ctx.prisma);
       } catch (error) {
         if (error instanceof SelectionInputError) throw new PothosValidationError(`request.${error.field}: ${error.message}`);
         throw error;

@@ -185,7 +185,11 @@ const ExecutionInput = builder.inputType('ExecutionInput', {
     errorMessage: t.string({ description: 'The error text; stored truncated to 2 KiB.' }),
     environment: t.string({ description: 'Where it ran (production, staging...), up to 64 characters.' }),
     variables: t.field({ type: 'JSON', description: 'The numbers the run used, e.g. `{"N": 250}`; the estimates are evaluated with them.' }),
-    decisionId: t.string({ description: 'The selection decision that chose this tool.' }),
+    decisionId: t.string({
+      description:
+        'The selection decision that chose this tool, up to 512 characters: the pipeline\'s own id, or the `decisionId` selectTools gave. A decisionId from a decision that ' +
+        'assigned an experiment arm ties the run to that unit when `unitId` is not given (an explicit `unitId` wins); one that does not hold up is stored but not attributed, and the item\'s message says why.',
+    }),
     unitId: t.string({ description: "The experiment unit (request, session, tenant) the run belongs to." }),
   }),
 });

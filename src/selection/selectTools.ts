@@ -1,5 +1,5 @@
 import { evaluateEstimate, withSuppliedVariables, type CompileResult } from '../catalog/expressions.js';
-import { compareCodePoints, type CatalogSnapshot, type CompiledPattern, type MemoryToolRow } from '../memoryCatalog/snapshot.js';
+import { compareCodePoints, identityKey, type CatalogSnapshot, type CompiledPattern, type MemoryTool, type MemoryToolRow } from '../memoryCatalog/snapshot.js';
 
 /**
  * The pipeline's decision: which pattern of which tool to use for a capability. The rule is written
@@ -91,6 +91,11 @@ export interface ExperimentArm {
   tool: { name: string; platform: string; version: string | null };
   /** The arm's pattern; null means the tool's best-ranked pattern for the capability. */
   pattern: string | null;
+  /**
+   * The pinned version, compiled, when the arm pins one (the in-memory catalog holds only latest
+   * versions). When it is not the catalog's latest, its patterns join this decision's candidates.
+   */
+  pinnedTool?: MemoryTool | null;
 }
 
 export type ExperimentOutcome = 'ASSIGNED' | 'EXCLUDED' | 'NOT_IN_EXPERIMENT' | 'AMBIGUOUS_PLATFORM';
@@ -150,6 +155,11 @@ export interface ToolSelection {
   excluded: ExcludedCandidate[];
   /** What the running experiment did with the request's unit; null without a unitId or without a running experiment. */
   experiment: SelectionExperiment | null;
+  /**
+   * Set (by the service, which holds the experiments' secrets) when the experiment put the unit's arm
+   * first: reported with the runs, it counts them for that arm even without a unitId.
+   */
+  decisionId: string | null;
 }
 
 /** A request that breaks the rules of the input (weights, limit, variables); names the field. */
@@ -354,7 +364,8 @@ export function selectTools(
   const ranked: Array<Omit<SelectionCandidate, 'why' | 'rank' | 'experiment'> & { key: number }> = [];
   const excluded: ExcludedCandidate[] = [];
 
-  for (const compiled of candidatesOf(snapshot, request.capability)) {
+  const pinned = pinnedCandidates(snapshot, options.experiment, request.capability);
+  for (const compiled of [...candidatesOf(snapshot, request.capability), ...pinned.patterns]) {
     const tool = compiled.tool.row;
     const exclude = (reason: ExclusionReason, detail: string, extra: Partial<Pick<ExcludedCandidate, 'missingVariables' | 'limit' | 'value'>> = {}) =>
       excluded.push({ tool, capability: compiled.capability.name, pattern: compiled.pattern.name, reason, detail, missingVariables: [], limit: null, value: null, ...extra });
@@ -362,12 +373,14 @@ export function selectTools(
       exclude('WRONG_PLATFORM', `the tool runs on ${tool.platform}, not ${request.platform}`);
       continue;
     }
-    if (!tool.enabled || tool.status === 'DISABLED') {
-      exclude('DISABLED', tool.enabled ? 'the tool version has status DISABLED' : 'the tool is switched off (enabled: false)');
+    // A pinned older version answers to its tool's switch and deprecation, held on the latest row.
+    const lifecycle = compiled.tool === pinned.tool ? pinned.lifecycle! : tool;
+    if (!lifecycle.enabled || tool.status === 'DISABLED') {
+      exclude('DISABLED', !lifecycle.enabled ? 'the tool is switched off (enabled: false)' : 'the tool version has status DISABLED');
       continue;
     }
-    if (tool.status === 'DEPRECATED' && !request.includeDeprecated) {
-      exclude('DEPRECATED', tool.successor ? `deprecated; use ${tool.successor} instead` : 'deprecated; no successor named');
+    if (lifecycle.status === 'DEPRECATED' && !request.includeDeprecated) {
+      exclude('DEPRECATED', lifecycle.successor ? `deprecated; use ${lifecycle.successor} instead` : 'deprecated; no successor named');
       continue;
     }
     if (tool.status !== 'ACTIVE' && tool.status !== 'DEPRECATED') {
@@ -440,10 +453,12 @@ export function selectTools(
     compareCodePoints(a.tool.name, b.tool.name) ||
     compareCodePoints(a.tool.platform, b.tool.platform) ||
     compareCodePoints(a.capability, b.capability) ||
-    compareCodePoints(a.pattern, b.pattern);
+    compareCodePoints(a.pattern, b.pattern) ||
+    compareCodePoints(a.tool.version, b.tool.version);
   ranked.sort((a, b) => b.key - a.key || byIdentity(a, b));
   excluded.sort(byIdentity);
-  const [first, second] = ranked;
+  // Ambiguity is the rule's over the catalog's own versions: a pinned older version added for one unit does not change it.
+  const [first, second] = pinned.tool ? ranked.filter((c) => c.tool !== pinned.tool.row) : ranked;
   const candidates: SelectionCandidate[] = ranked.map(({ key: _key, ...candidate }) => ({ ...candidate, rank: 0, why: '', experiment: null }));
   const applied = options.experiment ? applyExperiment(options.experiment, candidates, excluded, request) : null;
   const experiment = applied?.experiment ?? null;
@@ -466,10 +481,31 @@ export function selectTools(
     }),
     excluded,
     experiment,
+    decisionId: null,
   };
 }
 
 const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+/**
+ * The patterns of an assigned arm's pinned version for the capability, when that version is not the
+ * one the in-memory catalog holds (the latest): they are this decision's extra candidates, ranked by
+ * the same rule. `lifecycle` is the tool's latest row (its switch and deprecation), or a stand-in
+ * that excludes the version when the tool is gone from the catalog.
+ */
+function pinnedCandidates(snapshot: CatalogSnapshot, input: ExperimentInput | undefined, capability: string) {
+  const none = { tool: null, patterns: [] as readonly CompiledPattern[], lifecycle: null };
+  const pinned = input?.status === 'ASSIGNED' ? input.arm.pinnedTool : null;
+  if (!pinned) return none;
+  const latest = snapshot.byIdentity.get(identityKey(pinned.row.name, pinned.row.platform));
+  if (latest?.row.version === pinned.row.version) return none;
+  const wanted = capability.toLowerCase();
+  return {
+    tool: pinned,
+    patterns: pinned.patterns.filter((p) => p.capability.name.toLowerCase() === wanted),
+    lifecycle: latest?.row ?? { enabled: false, status: pinned.row.status, successor: null },
+  };
+}
 
 /**
  * A unit in a running experiment gets its arm's tool first, when that arm's tool (and pattern)
@@ -490,18 +526,21 @@ function applyExperiment(
   const { arm } = input;
   const left = (reason: string) => ({ experiment: { key: arm.experimentKey, arm: arm.armKey, bucket: arm.bucket, outcome: 'EXCLUDED' as const, reason }, ruleRank: 0 });
   const isArmTool = (c: { tool: MemoryToolRow; pattern: string }) =>
-    sameName(c.tool.name, arm.tool.name) && sameName(c.tool.platform, arm.tool.platform) && (arm.pattern === null || sameName(c.pattern, arm.pattern));
+    sameName(c.tool.name, arm.tool.name) &&
+    sameName(c.tool.platform, arm.tool.platform) &&
+    (arm.tool.version === null || c.tool.version === arm.tool.version) &&
+    (arm.pattern === null || sameName(c.pattern, arm.pattern));
   const armName = `${arm.tool.name} (${arm.tool.platform})${arm.pattern ? ` pattern ${arm.pattern}` : ''}`;
   const index = candidates.findIndex(isArmTool);
   if (index < 0) {
     const out = excluded.find(isArmTool);
     if (out) return left(`arm ${arm.armKey}'s tool ${armName} does not pass this request: ${out.reason} (${out.detail})`);
+    if (arm.tool.version !== null && !arm.pinnedTool) {
+      return left(`arm ${arm.armKey} pins ${arm.tool.name} version ${arm.tool.version}, which the catalog does not hold (deleted, or not loaded yet)`);
+    }
     return left(`arm ${arm.armKey}'s tool ${armName} offers no pattern of ${request.capability} in the catalog`);
   }
   const candidate = candidates[index]!;
-  if (arm.tool.version !== null && candidate.tool.version !== arm.tool.version) {
-    return left(`arm ${arm.armKey} pins ${arm.tool.name} version ${arm.tool.version}, but the catalog's current version is ${candidate.tool.version}`);
-  }
   candidates.splice(index, 1);
   candidates.unshift({ ...candidate, experiment: { key: arm.experimentKey, arm: arm.armKey } });
   return {

@@ -1,5 +1,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { experimentDecision, type ExperimentCatalog } from '../experiments/experimentCatalog.js';
+import { encodeDecisionId } from '../experiments/decisionIds.js';
+import { experimentDecision, type ExperimentCatalog, type CompiledExperiment } from '../experiments/experimentCatalog.js';
+import type { PrismaClient } from '../generated/prisma/client.js';
 import type { MemoryCatalog } from '../memoryCatalog/memoryCatalog.js';
 import type { ObservedPerformanceView } from '../telemetry/observedPerformance.js';
 import {
@@ -70,14 +72,23 @@ export class SelectionService {
     this.#stale?.inc();
   }
 
-  async select(request: SelectToolsRequest): Promise<ToolSelection> {
+  /**
+   * `db`: the request's client. Inside a read transaction (a query that also asks for fields the
+   * database answers) a reload of the experiments must go through it: on PGlite another connection
+   * would wait for that transaction to end.
+   */
+  async select(request: SelectToolsRequest, db?: PrismaClient): Promise<ToolSelection> {
     const { snapshot, stale } = await this.memory.read();
-    const experiment = request.unitId ? await this.#experimentFor(request) : undefined;
+    const consulted = request.unitId ? await this.#experimentFor(request, db) : undefined;
     const started = performance.now();
     const observed: ObservedLookup | undefined = this.sources.observed
       ? (toolId, capability, pattern) => this.sources.observed!.get(toolId, capability, pattern)
       : undefined;
-    const selection = selectTools(snapshot, request, { stale, hooks: this.hooks, observed, experiment });
+    const selection = selectTools(snapshot, request, { stale, hooks: this.hooks, observed, experiment: consulted?.input });
+    if (consulted?.experiment && consulted.armIndex !== undefined && selection.experiment?.outcome === 'ASSIGNED') {
+      // The decision id carries the assignment, signed: a run reported with it alone counts for this arm.
+      selection.decisionId = encodeDecisionId(consulted.experiment, consulted.armIndex, request.unitId!);
+    }
     this.#duration?.observe((performance.now() - started) / 1000);
     this.#selections?.inc({ outcome: selection.candidates.length ? 'selected' : 'empty' });
     for (const excluded of selection.excluded) this.#exclusions?.inc({ reason: excluded.reason });
@@ -90,7 +101,7 @@ export class SelectionService {
    * only when the catalog generation has moved; while the database is unreachable the last ones
    * loaded answer, as the catalog itself does.
    */
-  async #experimentFor(request: SelectToolsRequest): Promise<ExperimentInput | undefined> {
+  async #experimentFor(request: SelectToolsRequest, db?: PrismaClient): Promise<{ input: ExperimentInput; armIndex?: number; experiment?: CompiledExperiment } | undefined> {
     const source = this.sources.experiments;
     if (!source) return undefined;
     // A bad request is reported by the rule itself, with the field it names.
@@ -100,17 +111,17 @@ export class SelectionService {
     } catch {
       return undefined;
     }
-    const experiments = this.memory.databaseUnreachable && source.current ? source.current : await source.snapshot();
+    const experiments = this.memory.databaseUnreachable && source.current ? source.current : await source.snapshot(db);
     const decision = experimentDecision(experiments, { capability: normalised.capability, platform: normalised.platform, unitId: normalised.unitId! });
     switch (decision.status) {
       case 'NO_EXPERIMENT':
         return undefined;
       case 'ASSIGNED':
-        return { status: 'ASSIGNED', arm: decision.arm };
+        return { input: { status: 'ASSIGNED', arm: decision.arm }, armIndex: decision.arm.armIndex, experiment: experiments.byKey.get(decision.arm.experimentKey) };
       case 'NOT_IN_EXPERIMENT':
-        return decision;
+        return { input: decision };
       case 'AMBIGUOUS_PLATFORM':
-        return { status: 'AMBIGUOUS_PLATFORM', reason: decision.reason };
+        return { input: { status: 'AMBIGUOUS_PLATFORM', reason: decision.reason } };
     }
   }
 }

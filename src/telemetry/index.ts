@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
-import { ExecutionIngestor } from './ingest.js';
+import { ExecutionIngestor, type DecisionResolver } from './ingest.js';
 import { TelemetryMaintenance, type TelemetryRetention } from './maintenance.js';
 import { createTelemetryMetrics } from './metrics.js';
 import { ObservedPerformanceView } from './observedPerformance.js';
@@ -31,12 +31,15 @@ export interface Telemetry {
   stop(): void;
 }
 
-export function createTelemetry(prisma: PrismaClient, deps: { registry: Registry; log: Logger; config?: TelemetryConfig }): Telemetry {
+export function createTelemetry(
+  prisma: PrismaClient,
+  deps: { registry: Registry; log: Logger; config?: TelemetryConfig; /** Attributes decision-only runs to experiment units. */ decisions?: DecisionResolver },
+): Telemetry {
   const config = deps.config ?? DEFAULT_TELEMETRY;
   const clock = new TelemetryClock();
   const maintenance = new TelemetryMaintenance(prisma, { retention: config.retention, log: deps.log });
   const metrics = createTelemetryMetrics(deps.registry, () => maintenance.lagSeconds());
-  const ingestor = new ExecutionIngestor(prisma, { clock, metrics, retentionMs: config.retention.rawMs });
+  const ingestor = new ExecutionIngestor(prisma, { clock, metrics, retentionMs: config.retention.rawMs, decisions: deps.decisions });
   const observedPerformance = new ObservedPerformanceView(prisma, clock, { log: deps.log });
   return {
     clock,
@@ -56,5 +59,6 @@ export function createTelemetry(prisma: PrismaClient, deps: { registry: Registry
 }
 
 export type { ObservedPerformance } from './observedPerformance.js';
+export type { DecisionAttribution, DecisionResolver } from './ingest.js';
 export type { ExecutionStats, DriftRule } from './stats.js';
 export type { StatsWindow } from './windows.js';

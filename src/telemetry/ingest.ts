@@ -12,6 +12,15 @@ export const MAX_BATCH = 1_000;
 /** A run may start this far in the future (clock skew between reporter and catalog). */
 export const FUTURE_TOLERANCE_MS = 5 * 60_000;
 export const ERROR_MESSAGE_MAX_BYTES = 2_048;
+export const MAX_DECISION_ID_LENGTH = 512;
+
+/**
+ * What the experiments make of a decision id (the service wires src/experiments' check in; telemetry
+ * does not import experiments): the unit a signed assignment carries, or why one that claims to carry
+ * an assignment is not believed. Ids that claim nothing are left out of the map.
+ */
+export type DecisionAttribution = { unitId: string } | { refused: string };
+export type DecisionResolver = (decisionIds: readonly string[]) => Promise<ReadonlyMap<string, DecisionAttribution>>;
 
 export const REJECTION_REASONS = [
   'INVALID_INPUT',
@@ -63,7 +72,8 @@ export const executionShape = z
     errorMessage: z.string().nullish(),
     environment: optionalText(64),
     variables: z.record(z.string().max(128), z.number().refine(Number.isFinite, 'must be a finite number')).nullish(),
-    decisionId: optionalText(128),
+    // Long enough for a decision id that carries a signed experiment assignment (up to 256 characters of unit).
+    decisionId: optionalText(MAX_DECISION_ID_LENGTH),
     unitId: optionalText(256),
   })
   .refine((run) => run.toolId || (run.name && run.platform && run.version), {
@@ -140,6 +150,8 @@ export interface ExecutionIngestorOptions {
   metrics?: TelemetryMetrics;
   /** Runs that started longer ago than this are refused: their raw rows would be pruned at once. */
   retentionMs: number;
+  /** Attributes runs reported with a decisionId but no unitId to the unit their decision assigned. */
+  decisions?: DecisionResolver;
 }
 
 /**
@@ -231,10 +243,11 @@ export class ExecutionIngestor {
       });
     }
 
+    const notes = await this.#attributeDecisions(runs);
     const stored = runs.length ? await this.#store(runs, actor) : new Set<string>();
     for (const run of runs) {
       results[run.index] = stored.has(run.executionId)
-        ? { index: run.index, executionId: run.executionId, outcome: 'ACCEPTED', reason: null, message: null }
+        ? { index: run.index, executionId: run.executionId, outcome: 'ACCEPTED', reason: null, message: notes.get(run.index) ?? null }
         : { index: run.index, executionId: run.executionId, outcome: 'DUPLICATE', reason: null, message: 'already reported' };
     }
     if (stored.size) this.options.clock.advance();
@@ -252,6 +265,26 @@ export class ExecutionIngestor {
       metrics.ingestSeconds.observe({ path }, (performance.now() - started) / 1000);
     }
     return summary;
+  }
+
+  /**
+   * A run with a decisionId and no unitId gets the unit its decision assigned (when the decision id
+   * is a signed assignment that holds up), so it counts for that arm. An explicit unitId wins.
+   * Returns a note per run whose decision id claimed an assignment that was not believed.
+   */
+  async #attributeDecisions(runs: StoredRun[]): Promise<Map<number, string>> {
+    const notes = new Map<number, string>();
+    const resolver = this.options.decisions;
+    const pending = runs.filter((run) => run.unitId === null && run.decisionId !== null);
+    if (!resolver || !pending.length) return notes;
+    const attributions = await resolver([...new Set(pending.map((run) => run.decisionId!))]);
+    for (const run of pending) {
+      const attribution = attributions.get(run.decisionId!);
+      if (!attribution) continue;
+      if ('unitId' in attribution) run.unitId = attribution.unitId;
+      else notes.set(run.index, `decisionId: not attributed to an experiment arm: ${attribution.refused}`);
+    }
+    return notes;
   }
 
   /** Tool versions (with their patterns and estimates) for every reference, in one statement for those not known yet. */
@@ -329,7 +362,7 @@ export class ExecutionIngestor {
           FROM jsonb_to_recordset(${payload}::jsonb) AS r("executionId" varchar(128), "toolId" uuid, "patternId" uuid, "capability" varchar(128),
             "pattern" varchar(128), "success" boolean, "durationMs" float8, "cost" float8, "estimatedTimeMs" float8, "estimatedCost" float8,
             "timeVarianceMs" float8, "costVariance" float8, "errorType" varchar(128), "errorMessage" text, "environment" varchar(64),
-            "variables" text, "decisionId" varchar(128), "unitId" varchar(256), "startedAt" timestamp(3))
+            "variables" text, "decisionId" varchar(512), "unitId" varchar(256), "startedAt" timestamp(3))
           ORDER BY r."executionId"
           ON CONFLICT ("executionId") DO NOTHING
           RETURNING "executionId"`;
