@@ -169,6 +169,9 @@ export function createApp(deps: AppDeps) {
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
+    // Parsing and validation are cached per document (Yoga's default, kept on purpose): the pipeline
+    // repeats a few documents with ever-new variables.
+    parserAndValidationCache: true,
     healthCheckEndpoint: '/health',
     landingPage: false,
     // Yoga's default CORS reflects any origin with credentials; ours is an allow-list (CORS_ORIGINS).

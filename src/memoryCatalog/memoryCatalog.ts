@@ -46,6 +46,9 @@ export class CatalogUnavailableError extends ServiceUnavailableError {
   }
 }
 
+/** `catalogStats.versions`: every stored version of the tools that are not deleted (one COUNT per rebuild, never per read). */
+const versionCount = (tx: Tx) => tx.tool.count({ where: { deletedAt: null } });
+
 /** Past this many changed tools, one full read is cheaper than a list of identities. */
 const INCREMENTAL_LIMIT = 500;
 
@@ -77,7 +80,11 @@ export class MemoryCatalog {
   #failed = false;
   #link: DatabaseLink | undefined;
   #stopped = false;
+  /** Set by invalidate(): the next rebuild reads every tool, not only those the event log names. */
+  #fullReadWanted = false;
   readonly #listeners = new Set<(snapshot: CatalogSnapshot) => void>();
+  /** The read each request holds (see readFor), dropped with the request. */
+  readonly #reads = new WeakMap<object, Promise<CatalogRead>>();
   readonly #revisionGauge?: Gauge;
   readonly #buildSeconds?: Histogram;
   readonly #freshnessWaitMs: number;
@@ -195,11 +202,38 @@ export class MemoryCatalog {
   }
 
   /**
+   * The one read of a request (`request` is anything that lives as long as it, e.g. its context):
+   * taken on first use and kept, so every field of one answer comes from one revision.
+   */
+  readFor(request: object): Promise<CatalogRead> {
+    let read = this.#reads.get(request);
+    if (!read) {
+      read = this.read();
+      this.#reads.set(request, read);
+    }
+    return read;
+  }
+
+  /**
    * True while the database cannot confirm what memory holds: it is unreachable, or memory holds a
    * start-up snapshot file. (A rebuild merely in progress does not count: it ends within moments.)
    */
   get unconfirmed(): boolean {
     return this.databaseUnreachable || (this.#snapshot !== undefined && this.#snapshot.source !== 'database');
+  }
+
+  /**
+   * Forgets what memory knows: the next rebuild (started now) reads every latest tool. For changes
+   * made without an event (SQL by hand); `reloadCatalog(source: DATABASE)` does the same on every
+   * instance through the event log.
+   */
+  invalidate(): Promise<boolean> {
+    this.#fullReadWanted = true;
+    const start = () => {
+      this.#appliedGeneration = -1;
+      return this.refresh();
+    };
+    return this.#running ? this.#running.then(start) : start();
   }
 
   stop(): void {
@@ -209,9 +243,10 @@ export class MemoryCatalog {
 
   async #rebuild(): Promise<void> {
     const started = performance.now();
+    const full = this.#fullReadWanted;
     const previous = this.#snapshot?.source === 'database' ? this.#snapshot : undefined;
     const { snapshot, kind } = await withTimeout(
-      this.prisma.$transaction((tx) => this.#read(tx as Tx, previous), {
+      this.prisma.$transaction((tx) => this.#read(tx as Tx, previous, full), {
         isolationLevel: 'RepeatableRead',
         maxWait: this.#buildTimeoutMs,
         timeout: this.#buildTimeoutMs,
@@ -219,6 +254,7 @@ export class MemoryCatalog {
       this.#buildTimeoutMs,
       'rebuilding the in-memory catalog',
     );
+    if (full) this.#fullReadWanted = false;
     this.#buildSeconds?.observe({ kind }, (performance.now() - started) / 1000);
     if (snapshot !== this.#snapshot) {
       this.#snapshot = snapshot;
@@ -234,19 +270,23 @@ export class MemoryCatalog {
   }
 
   /** Reads what changed since `previous` (or everything) inside one snapshot of the database. */
-  async #read(tx: Tx, previous: CatalogSnapshot | undefined): Promise<{ snapshot: CatalogSnapshot; kind: 'full' | 'incremental' | 'none' }> {
+  async #read(tx: Tx, previous: CatalogSnapshot | undefined, full: boolean): Promise<{ snapshot: CatalogSnapshot; kind: 'full' | 'incremental' | 'none' }> {
     const head = await headRevision(tx);
-    if (previous && head === previous.revision) return { snapshot: previous, kind: 'none' };
-    if (previous && head > previous.revision && (await prunedThrough(tx as PrismaClient)) <= previous.revision) {
+    if (previous && !full && head === previous.revision) return { snapshot: previous, kind: 'none' };
+    if (previous && !full && head > previous.revision && (await prunedThrough(tx as PrismaClient)) <= previous.revision) {
       const events = await tx.catalogEvent.findMany({
         where: { revision: { gt: previous.revision, lte: head } },
-        select: { toolName: true, platform: true },
+        select: { toolName: true, platform: true, type: true, payload: true },
       });
+      // A reload from the database is the operator saying the tables changed without events: read everything.
+      const databaseReload = events.some(
+        (event) => event.type === 'RELOAD_STARTED' && (event.payload as { source?: unknown } | null)?.source === 'database',
+      );
       const identities = new Map<string, { name: string; platform: string }>();
       for (const event of events) {
         if (event.toolName !== null && event.platform !== null) identities.set(identityKey(event.toolName, event.platform), { name: event.toolName, platform: event.platform });
       }
-      if (identities.size <= INCREMENTAL_LIMIT) {
+      if (!databaseReload && identities.size <= INCREMENTAL_LIMIT) {
         const rows = identities.size
           ? await tx.tool.findMany({
               where: { ...latestVisible, OR: [...identities.values()].map(({ name, platform }) => ({ name, platform })) },
@@ -256,7 +296,7 @@ export class MemoryCatalog {
         const tools = new Map(previous.byIdentity);
         for (const key of identities.keys()) tools.delete(key);
         for (const row of rows) tools.set(identityKey(row.name, row.platform), compileOrReuse(row as MemoryToolRow, previous));
-        return { snapshot: buildSnapshot(head, tools.values()), kind: 'incremental' };
+        return { snapshot: buildSnapshot(head, tools.values(), 'database', await versionCount(tx)), kind: 'incremental' };
       }
     }
     const rows = await tx.tool.findMany({
@@ -264,6 +304,6 @@ export class MemoryCatalog {
       include: { ...TOOL_CONTENT_INCLUDE, _count: { select: { capabilities: true } } },
     });
     const tools: MemoryTool[] = rows.map((row) => compileOrReuse(row as MemoryToolRow, previous));
-    return { snapshot: buildSnapshot(head, tools), kind: 'full' };
+    return { snapshot: buildSnapshot(head, tools, 'database', await versionCount(tx)), kind: 'full' };
   }
 }

@@ -46,6 +46,9 @@ export interface MemoryTool {
   patterns: readonly CompiledPattern[];
   /** What identifies this exact state of the row: a new version or lifecycle change makes a new one. */
   stamp: string;
+  /** Name and description lower-cased once, for `tools(search:)` (case-insensitive substring). */
+  searchName: string;
+  searchDescription: string;
 }
 
 export type SnapshotSource = 'database' | 'file';
@@ -64,6 +67,10 @@ export interface CatalogSnapshot {
   byCapability: ReadonlyMap<string, readonly CompiledPattern[]>;
   /** Every tool, ordered by name then platform (code point order). */
   tools: readonly MemoryTool[];
+  /** Every tool by the id of its latest version. */
+  byId: ReadonlyMap<string, MemoryTool>;
+  /** Stored versions of the tools that are not deleted (drafts and older versions included); null when unknown (a snapshot file). */
+  versionCount: number | null;
 }
 
 export const identityKey = (name: string, platform: string) => `${name}\u0000${platform}`;
@@ -103,7 +110,13 @@ function stampOf(row: Tool): string {
 /** Compiles one tool row (already frozen or not) into its in-memory form. */
 export function compileTool(input: MemoryToolRow): MemoryTool {
   const row = deepFreeze(input);
-  const tool = { row, patterns: [] as CompiledPattern[], stamp: stampOf(row) };
+  const tool = {
+    row,
+    patterns: [] as CompiledPattern[],
+    stamp: stampOf(row),
+    searchName: row.name.toLowerCase(),
+    searchDescription: row.description.toLowerCase(),
+  };
   for (const capability of row.capabilities) {
     for (const pattern of capability.patterns) {
       const policy = asObject(pattern.policy);
@@ -142,12 +155,15 @@ export function buildSnapshot(
   revision: bigint,
   tools: Iterable<MemoryTool>,
   source: SnapshotSource = 'database',
+  versionCount: number | null = null,
 ): CatalogSnapshot {
   const sorted = [...tools].sort((a, b) => compareCodePoints(a.row.name, b.row.name) || compareCodePoints(a.row.platform, b.row.platform));
   const byIdentity = new Map<string, MemoryTool>();
   const byName = new Map<string, MemoryTool[]>();
   const byCapability = new Map<string, CompiledPattern[]>();
+  const byId = new Map<string, MemoryTool>();
   for (const tool of sorted) {
+    byId.set(tool.row.id, tool);
     byIdentity.set(identityKey(tool.row.name, tool.row.platform), tool);
     const named = byName.get(tool.row.name);
     if (named) named.push(tool);
@@ -169,6 +185,8 @@ export function buildSnapshot(
     byName,
     byCapability,
     tools: Object.freeze(sorted),
+    byId,
+    versionCount,
   });
 }
 
