@@ -105,6 +105,23 @@ export class MemoryCatalog {
         help: 'Catalog revision of the in-memory catalog that selection and profiles answer from',
         registers: [options.registry],
       });
+      const current = () => this.#snapshot;
+      new Gauge({
+        name: 'tool_catalog_memory_catalog_tools',
+        help: 'Tools (latest versions) held by the in-memory catalog',
+        registers: [options.registry],
+        collect() {
+          this.set(current()?.tools.length ?? 0);
+        },
+      });
+      new Gauge({
+        name: 'tool_catalog_memory_catalog_bytes',
+        help: 'Approximate heap bytes of the in-memory catalog (rows with capabilities and patterns, compiled expressions): an estimate from each row\'s JSON size',
+        registers: [options.registry],
+        collect() {
+          this.set(current()?.tools.reduce((sum, tool) => sum + tool.approxBytes, 0) ?? 0);
+        },
+      });
       this.#buildSeconds = new Histogram({
         name: 'tool_catalog_memory_catalog_build_seconds',
         help: 'Time to (re)build the in-memory catalog from the database, full or incremental',
