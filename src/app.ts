@@ -7,6 +7,7 @@ import { cachedResponses } from './cache/cachedResponses.js';
 import { CatalogReloader } from './catalog/reload.js';
 import { CatalogEventFeed } from './events/catalogEventFeed.js';
 import { catalogResponseCache, useAdvanceOnMutation } from './cache/responseCache.js';
+import { sharedCacheLimits } from './cache/boundedCache.js';
 import type { RequestListener } from 'node:http';
 import { DEFAULT_CACHE, DEFAULT_LIMITS, type Config } from './config.js';
 import { protections } from './protections.js';
@@ -148,7 +149,9 @@ export function createApp(deps: AppDeps) {
   const selection = new SelectionService(memory, registry, {}, { observed: telemetry.observedPerformance, experiments });
   const observations = toolExecutionObservations(deps.db.prisma);
   registerExperimentMetrics(registry, experiments, observations);
-  const cacheConfig = deps.config.cache ?? DEFAULT_CACHE;
+  const configuredCache = deps.config.cache ?? DEFAULT_CACHE;
+  // The front door's cache and Yoga's response cache share CACHE_MAX_BYTES (and a share of the heap).
+  const cacheConfig = { ...configuredCache, ...sharedCacheLimits(configuredCache, 2) };
   const limits = deps.config.limits ?? DEFAULT_LIMITS;
   // An invalid key gets its 401 from the context; it must not fail a cache lookup first.
   const roleOf = (authorization: string | null) => resolveCaller(authorization).then((caller) => caller.role as string, () => 'invalid');

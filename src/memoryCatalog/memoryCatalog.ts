@@ -49,6 +49,9 @@ export class CatalogUnavailableError extends ServiceUnavailableError {
 /** `catalogStats.versions`: every stored version of the tools that are not deleted (one COUNT per rebuild, never per read). */
 const versionCount = (tx: Tx) => tx.tool.count({ where: { deletedAt: null } });
 
+/** Tools per statement of a full read. */
+const FULL_READ_PAGE = 500;
+
 /** Past this many changed tools, one full read is cheaper than a list of identities. */
 const INCREMENTAL_LIMIT = 500;
 
@@ -316,11 +319,22 @@ export class MemoryCatalog {
         return { snapshot: buildSnapshot(head, tools.values(), 'database', await versionCount(tx)), kind: 'incremental' };
       }
     }
-    const rows = await tx.tool.findMany({
-      where: latestVisible,
-      include: { ...TOOL_CONTENT_INCLUDE, _count: { select: { capabilities: true } } },
-    });
-    const tools: MemoryTool[] = rows.map((row) => compileOrReuse(row as MemoryToolRow, previous));
+    // In pages, each compiled before the next is read: the driver's text and Prisma's parsed rows
+    // of one page become garbage at once, instead of the whole catalog's at the peak of a start-up.
+    const tools: MemoryTool[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const rows = await tx.tool.findMany({
+        where: latestVisible,
+        include: { ...TOOL_CONTENT_INCLUDE, _count: { select: { capabilities: true } } },
+        orderBy: { id: 'asc' },
+        take: FULL_READ_PAGE,
+        ...(after ? { cursor: { id: after }, skip: 1 } : {}),
+      });
+      for (const row of rows) tools.push(compileOrReuse(row as MemoryToolRow, previous));
+      if (rows.length < FULL_READ_PAGE) break;
+      after = rows[rows.length - 1]!.id;
+    }
     return { snapshot: buildSnapshot(head, tools, 'database', await versionCount(tx)), kind: 'full' };
   }
 }

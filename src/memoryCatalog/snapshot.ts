@@ -57,7 +57,7 @@ export interface MemoryTool {
  * Heap bytes per byte of a row's JSON text, as measured with 5,000 generated tools (objects, hidden
  * classes, Dates, the compiled expressions): an estimate for the memory gauge, not an exact figure.
  */
-const HEAP_BYTES_PER_JSON_BYTE = 3;
+const HEAP_BYTES_PER_JSON_BYTE = 1.3;
 
 /** Approximate heap bytes of a compiled tool: its row's JSON size, scaled. */
 function approximateBytes(row: MemoryToolRow): number {
@@ -104,6 +104,62 @@ export function compareCodePoints(a: string, b: string): number {
   }
 }
 
+/**
+ * Estimates compiled once per distinct expression text, shared by every pattern that uses it (a
+ * catalog repeats a few hundred expressions over tens of thousands of patterns; each compiled form is
+ * a tree of closures, ~1 KB). A compiled estimate is pure and frozen, so sharing is safe. Bounded:
+ * emptied when full, which only costs compiling again.
+ */
+const compiledEstimates = new Map<string, CompileResult>();
+const COMPILED_ESTIMATES_LIMIT = 50_000;
+
+function sharedEstimate(source: string): CompileResult {
+  let compiled = compiledEstimates.get(source);
+  if (!compiled) {
+    compiled = compileEstimate(source);
+    if (compiled.ok) Object.freeze(compiled.variables);
+    Object.freeze(compiled);
+    if (compiledEstimates.size >= COMPILED_ESTIMATES_LIMIT) compiledEstimates.clear();
+    compiledEstimates.set(source, compiled);
+  }
+  return compiled;
+}
+
+/**
+ * One copy of each string value held by the rows (descriptions, use cases, limitations, input
+ * types...): the rows of a catalog repeat the same texts thousands of times, and each row read
+ * from the database brings its own copies. Bounded like the estimates above.
+ */
+const internedStrings = new Map<string, string>();
+const INTERNED_STRINGS_LIMIT = 500_000;
+
+function intern(value: string): string {
+  const known = internedStrings.get(value);
+  if (known !== undefined) return known;
+  if (internedStrings.size >= INTERNED_STRINGS_LIMIT) internedStrings.clear();
+  internedStrings.set(value, value);
+  return value;
+}
+
+/** Replaces every string value inside `value` (not yet frozen) with its interned copy; returns the value. */
+function internStrings<T>(value: T): T {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      if (typeof item === 'string') value[i] = intern(item);
+      else if (item && typeof item === 'object') internStrings(item);
+    }
+  } else if (value && typeof value === 'object' && !(value instanceof Date)) {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      const item = record[key];
+      if (typeof item === 'string') record[key] = intern(item);
+      else if (item && typeof item === 'object') internStrings(item);
+    }
+  }
+  return value;
+}
+
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -122,7 +178,7 @@ function stampOf(row: Tool): string {
 
 /** Compiles one tool row (already frozen or not) into its in-memory form. */
 export function compileTool(input: MemoryToolRow): MemoryTool {
-  const row = deepFreeze(input);
+  const row = deepFreeze(Object.isFrozen(input) ? input : internStrings(input));
   const tool = {
     row,
     patterns: [] as CompiledPattern[],
@@ -140,8 +196,8 @@ export function compileTool(input: MemoryToolRow): MemoryTool {
           tool,
           capability,
           pattern,
-          time: pattern.timeEstimateMs === null ? null : compileEstimate(pattern.timeEstimateMs),
-          cost: pattern.costEstimate === null ? null : compileEstimate(pattern.costEstimate),
+          time: pattern.timeEstimateMs === null ? null : sharedEstimate(pattern.timeEstimateMs),
+          cost: pattern.costEstimate === null ? null : sharedEstimate(pattern.costEstimate),
           declaredVariables: Object.freeze(
             declaredEstimateVariables({ requiredInputs: pattern.requiredInputs as unknown[], optionalInputs: pattern.optionalInputs as unknown[] }),
           ),
