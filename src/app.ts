@@ -134,7 +134,9 @@ export function createApp(deps: AppDeps) {
     log: deps.log,
   });
   const events = new CatalogEventFeed(deps.db.prisma, { clock, registry, log: deps.log, queueLimit: deps.config.subscriptions?.queueLimit });
-  const memory = new MemoryCatalog(deps.db.prisma, { clock, log: deps.log, registry });
+  // A read waits for a rebuild a change started (read-your-writes), but never longer than a query may
+  // take: with the database frozen mid-rebuild it answers from the last revision (stale) in time.
+  const memory = new MemoryCatalog(deps.db.prisma, { clock, log: deps.log, registry, freshnessWaitMs: Math.min(2_000, queryTimeoutMs) });
   const reloader = new CatalogReloader(deps.db.prisma, {
     catalogDir: deps.config.catalogDir ?? './catalog',
     clock,
