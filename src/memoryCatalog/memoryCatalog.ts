@@ -1,5 +1,5 @@
 import { Gauge, Histogram, type Registry } from 'prom-client';
-import { ServiceUnavailableError } from '../db/availability.js';
+import { isDatabaseUnavailable, ServiceUnavailableError } from '../db/availability.js';
 import type { CatalogClock } from '../cache/catalogClock.js';
 import { TOOL_CONTENT_INCLUDE } from '../catalog/toolContent.js';
 import { latestVisible } from '../catalog/visibility.js';
@@ -58,7 +58,7 @@ const INCREMENTAL_LIMIT = 500;
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer from the database within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new CatalogUnavailableError(`${what}: no answer from the database within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -81,6 +81,8 @@ export class MemoryCatalog {
   #running: Promise<boolean> | undefined;
   #lastFailureAt = 0;
   #failed = false;
+  /** Why the last rebuild failed. */
+  #lastError: unknown;
   #link: DatabaseLink | undefined;
   #stopped = false;
   /** Set by invalidate(): the next rebuild reads every tool, not only those the event log names. */
@@ -186,6 +188,7 @@ export class MemoryCatalog {
         return true;
       } catch (error) {
         this.#failed = true;
+        this.#lastError = error;
         this.#lastFailureAt = Date.now();
         this.options.log.warn({ err: error }, 'in-memory catalog could not be rebuilt; answering from the last one (stale)');
         return false;
@@ -205,7 +208,12 @@ export class MemoryCatalog {
   async read(): Promise<CatalogRead> {
     if (!this.#snapshot) {
       const loaded = await this.refresh();
-      if (!loaded || !this.#snapshot) throw new CatalogUnavailableError('the catalog is not loaded and the database does not answer');
+      if (!loaded || !this.#snapshot) {
+        // An unreachable database is a 503 the client may retry; anything else (a broken schema, a bug) stays what it is.
+        const error = this.#lastError;
+        if (error === undefined || error instanceof ServiceUnavailableError || isDatabaseUnavailable(error)) throw new CatalogUnavailableError('the catalog is not loaded and the database does not answer');
+        throw error;
+      }
     }
     if (this.#appliedGeneration < this.options.clock.generation || this.#snapshot.source !== 'database') {
       const mayRetry = !this.#failed || Date.now() - this.#lastFailureAt >= this.#retryAfterMs;
