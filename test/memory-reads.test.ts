@@ -3,6 +3,7 @@ import { createApp, type App } from '../src/app.js';
 import { createApiKey } from '../src/auth/keys.js';
 import { prepareDatabase } from '../src/bootstrap.js';
 import { listenForCatalogChanges, type CatalogListener } from '../src/cache/catalogListener.js';
+import { setToolEnabled } from '../src/catalog/toolCommands.js';
 import { latestVisible } from '../src/catalog/visibility.js';
 import { openDatabase, type Database } from '../src/db/database.js';
 import type { Prisma } from '../src/generated/prisma/client.js';
@@ -240,6 +241,14 @@ describe('current-state reads from memory answer as the database did', () => {
     // Later reads of the same revision cost nothing.
     const again = await service.recordStatements(() => service.graphql(`{ tool(name: "zeta", platform: "linux") { description } }`));
     expect(again.statements).toEqual([]);
+
+    // The same at its tightest: a change committed, the clock advanced (what the mutation plugin does
+    // after the commit), and a read at once, while memory's rebuild has only just started.
+    const revision = (await service.graphql(`{ tool(name: "zeta", platform: "linux") { revision } }`)).data.tool.revision;
+    await setToolEnabled(service.db.prisma, { name: 'zeta', platform: 'linux', revision }, false, { actor: 'test', trigger: 'test' });
+    service.app.clock.advance();
+    const disabled = await service.graphql(`{ tool(name: "zeta", platform: "linux") { description } tools(filter: { enabled: false }, search: "changed through") { totalCount } }`);
+    expect(disabled.data).toEqual({ tool: null, tools: { totalCount: 1 } });
   });
 });
 
