@@ -81,6 +81,8 @@ export class MemoryCatalog {
   #running: Promise<boolean> | undefined;
   #lastFailureAt = 0;
   #failed = false;
+  /** A rebuild a reader gave up waiting for (see read()). */
+  #lateRebuild: Promise<boolean> | undefined;
   /** Why the last rebuild failed. */
   #lastError: unknown;
   #link: DatabaseLink | undefined;
@@ -218,10 +220,16 @@ export class MemoryCatalog {
     if (this.#appliedGeneration < this.options.clock.generation || this.#snapshot.source !== 'database') {
       const mayRetry = !this.#failed || Date.now() - this.#lastFailureAt >= this.#retryAfterMs;
       const pending = this.#running ?? (mayRetry ? this.refresh() : undefined);
-      if (pending && !this.databaseUnreachable) {
+      // A rebuild that already kept one reader waiting its whole allowance is late (the database may
+      // hang): later readers answer at once, from the last revision, until it ends.
+      if (pending && !this.databaseUnreachable && pending !== this.#lateRebuild) {
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([pending, new Promise((resolve) => (timer = setTimeout(resolve, this.#freshnessWaitMs)))]);
+        const waited = await Promise.race([
+          pending.then(() => 'done' as const),
+          new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.#freshnessWaitMs))),
+        ]);
         clearTimeout(timer);
+        if (waited === 'late') this.#lateRebuild = pending;
       }
     }
     const snapshot = this.#snapshot!;
