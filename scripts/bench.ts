@@ -575,7 +575,7 @@ function computeGoals(medians: CellMedian[], databases: DbKind[], level: number,
 }
 
 function goalLines(goals: Goal[], level: number, markdown: boolean): string[] {
-  const mark = (g: Goal) => (g.met === null ? 'n/a (not measured)' : g.met ? 'met' : 'NOT MET');
+  const mark = (g: Goal) => (g.value !== null && g.target === 'reported' ? 'figure' : g.met === null ? 'n/a (not measured)' : g.met ? 'met' : 'NOT MET');
   if (!markdown) return goals.map((g) => `  [${g.database}] ${g.goal}: ${g.shown} (goal ${g.target}) — ${mark(g)}`);
   return [
     `Medians at ${level} connections (RSS: see below).`,
