@@ -7,6 +7,7 @@ import { cachedResponses } from './cache/cachedResponses.js';
 import { CatalogReloader } from './catalog/reload.js';
 import { CatalogEventFeed } from './events/catalogEventFeed.js';
 import { catalogResponseCache, useAdvanceOnMutation } from './cache/responseCache.js';
+import { sharedCacheLimits } from './cache/boundedCache.js';
 import type { RequestListener } from 'node:http';
 import { DEFAULT_CACHE, DEFAULT_LIMITS, type Config } from './config.js';
 import { protections } from './protections.js';
@@ -134,7 +135,9 @@ export function createApp(deps: AppDeps) {
     log: deps.log,
   });
   const events = new CatalogEventFeed(deps.db.prisma, { clock, registry, log: deps.log, queueLimit: deps.config.subscriptions?.queueLimit });
-  const memory = new MemoryCatalog(deps.db.prisma, { clock, log: deps.log, registry });
+  // A read waits for a rebuild a change started (read-your-writes), but never longer than a query may
+  // take: with the database frozen mid-rebuild it answers from the last revision (stale) in time.
+  const memory = new MemoryCatalog(deps.db.prisma, { clock, log: deps.log, registry, freshnessWaitMs: Math.min(2_000, queryTimeoutMs) });
   const reloader = new CatalogReloader(deps.db.prisma, {
     catalogDir: deps.config.catalogDir ?? './catalog',
     clock,
@@ -150,7 +153,9 @@ export function createApp(deps: AppDeps) {
   const selection = new SelectionService(memory, registry, {}, { observed: telemetry.observedPerformance, experiments });
   const observations = toolExecutionObservations(deps.db.prisma);
   registerExperimentMetrics(registry, experiments, observations);
-  const cacheConfig = deps.config.cache ?? DEFAULT_CACHE;
+  const configuredCache = deps.config.cache ?? DEFAULT_CACHE;
+  // The front door's cache and Yoga's response cache share CACHE_MAX_BYTES (and a share of the heap).
+  const cacheConfig = { ...configuredCache, ...sharedCacheLimits(configuredCache, 2) };
   const limits = deps.config.limits ?? DEFAULT_LIMITS;
   // An invalid key gets its 401 from the context; it must not fail a cache lookup first.
   const roleOf = (authorization: string | null) => resolveCaller(authorization).then((caller) => caller.role as string, () => 'invalid');
@@ -171,6 +176,9 @@ export function createApp(deps: AppDeps) {
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
+    // Parsing and validation are cached per document (Yoga's default, kept on purpose): the pipeline
+    // repeats a few documents with ever-new variables.
+    parserAndValidationCache: true,
     healthCheckEndpoint: '/health',
     landingPage: false,
     // Yoga's default CORS reflects any origin with credentials; ours is an allow-list (CORS_ORIGINS).

@@ -16,7 +16,10 @@ import type { ObservationSource } from './experiments/observations.js';
 
 export interface Context {
   prisma: PrismaClient;
-  /** Per-request DataLoaders: created here, never shared between requests. */
+  /**
+   * Per-request DataLoaders, never shared between requests: made on first use, so a request
+   * answered from the in-memory catalog makes none.
+   */
   loaders: Loaders;
   requestId: string;
   caller: Caller;
@@ -94,9 +97,15 @@ export function createContextFactory(deps: ContextDeps) {
   };
   return async (initial: YogaInitialContext & ServerContext): Promise<Context> => {
     const ip = clientAddress(initial, deps.trustProxy ?? false);
+    let loaders: Loaders | undefined;
     return {
       prisma: deps.prisma,
-      loaders: createLoaders(deps.prisma, deps.telemetry.drift),
+      get loaders() {
+        return (loaders ??= createLoaders(deps.prisma, deps.telemetry.drift));
+      },
+      set loaders(value: Loaders) {
+        loaders = value;
+      },
       requestId: initial.request.headers.get('x-request-id') ?? randomUUID(),
       caller: await identify(initial.request.headers.get('authorization'), ip),
       client: {

@@ -42,8 +42,9 @@ export interface Loaders {
 
 /** One loader per distinct selection, made on first use. */
 function perSelection<K, V, C = K>(make: (query: ToolQuery) => DataLoader<K, V, C>) {
-  const loaders = new Map<string, DataLoader<K, V, C>>();
+  let loaders: Map<string, DataLoader<K, V, C>> | undefined;
   return (query: ToolQuery) => {
+    loaders ??= new Map();
     const key = JSON.stringify(query);
     let loader = loaders.get(key);
     if (!loader) {
@@ -81,6 +82,7 @@ function matches(row: Tool, lookup: ToolLookup): boolean {
 }
 
 export function createLoaders(prisma: PrismaClient, drift: DriftRule): Loaders {
+  let executionStats: DataLoader<StatsKey, ExecutionStats, string> | undefined;
   return {
     toolsOfferingCapability: perSelection(
       (query) =>
@@ -133,7 +135,15 @@ export function createLoaders(prisma: PrismaClient, drift: DriftRule): Loaders {
         }),
     ),
 
-    executionStats: new DataLoader<StatsKey, ExecutionStats, string>(
+    // Made on first use: most requests never ask for telemetry.
+    get executionStats() {
+      return (executionStats ??= executionStatsLoader(prisma, drift));
+    },
+  };
+}
+
+function executionStatsLoader(prisma: PrismaClient, drift: DriftRule): DataLoader<StatsKey, ExecutionStats, string> {
+  return new DataLoader<StatsKey, ExecutionStats, string>(
       async (keys) => {
         const groups = new Map<string, StatsKey[]>();
         for (const key of keys) {
@@ -151,8 +161,7 @@ export function createLoaders(prisma: PrismaClient, drift: DriftRule): Loaders {
         return keys.map((key) => found.get(`${key.by}:${key.window}:${key.id}`) ?? EMPTY_STATS);
       },
       { cacheKeyFn: (key) => `${key.by}:${key.window}:${key.id}` },
-    ),
-  };
+  );
 }
 
 export { identityKey };

@@ -6,6 +6,8 @@ import { startTestService, type TestService } from './support/service.js';
 let service: TestService;
 beforeAll(async () => {
   service = await startTestService({ cache: { enabled: false, maxEntries: 1, maxBytes: 1024, ttlMs: 1 } });
+  // The in-memory catalog loads on the first read: not inside a recorded request.
+  await service.graphql('{ catalogRevision }');
 });
 afterAll(() => service.close());
 
@@ -27,30 +29,37 @@ describe('per-request DataLoaders', () => {
     expect(result.data.find).toMatchObject({ name: 'find', platform: 'linux' });
     expect(result.data.old).toBeNull();
     expect(result.data.none).toBeNull();
-    // Batching is per selection: lookups sharing one (as here, through a fragment) share a statement.
+    // The latest versions come from memory; the named version from the database, batched per selection.
     expect(statements).toHaveLength(1);
+    expect(statements[0]).toMatch(/"version"/);
   });
 
   it('keep the several-platforms error for a name without platform', async () => {
     for (const platform of ['linux', 'windows']) {
       await createTool(service.db.prisma, { name: 'twin-probe', platform, version: '1.0', category: 'system' }, { actor: 'test', trigger: 'test' });
     }
+    // What a mutation does after its commit (here the command ran without one).
+    service.app.clock.advance();
     const { errors } = await service.graphql(`{ tool(name: "twin-probe") { name } }`);
     expect(errors?.[0]).toMatchObject({ message: expect.stringMatching(/several platforms/), extensions: { code: 'BAD_USER_INPUT' } });
   });
 
-  it('batch lookups by id and of the latest version', async () => {
+  it('answer lookups by id and of the latest version from memory, and an older one in one statement', async () => {
     const [a, b] = await service.db.prisma.tool.findMany({ where: { isLatest: true }, orderBy: { name: 'asc' }, take: 2 });
     const byId = await service.recordStatements(() =>
       service.graphql(`{ a: toolById(id: "${a!.id}") { name latest { id } } b: toolById(id: "${b!.id}") { name latest { id } } }`),
     );
     expect(byId.result.data).toEqual({ a: { name: a!.name, latest: { id: a!.id } }, b: { name: b!.name, latest: { id: b!.id } } });
-    // One statement for both ids, one for both latest versions.
-    expect(byId.statements).toHaveLength(2);
+    // Both are latest versions: memory.
+    expect(byId.statements).toHaveLength(0);
     // A soft-deleted version is not served by id either (the column is read even when not asked for).
     await service.db.prisma.tool.update({ where: { id: b!.id }, data: { deletedAt: new Date() } });
-    expect((await service.graphql(`{ toolById(id: "${b!.id}") { name } }`)).data.toolById).toBeNull();
+    await service.syncMemory();
+    const deleted = await service.recordStatements(() => service.graphql(`{ toolById(id: "${b!.id}") { name } }`));
+    expect(deleted.result.data.toolById).toBeNull();
+    expect(deleted.statements).toHaveLength(1);
     await service.db.prisma.tool.update({ where: { id: b!.id }, data: { deletedAt: null } });
+    await service.syncMemory();
     const bad = await service.graphql(`{ toolById(id: "not-an-id") { name } }`);
     expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
@@ -81,9 +90,9 @@ describe('per-request DataLoaders', () => {
       { runs: 1, successes: 1, successRate: 1, avgDurationMs: 50 },
       { runs: 0, successes: 0, successRate: null, avgDurationMs: null },
     ]);
-    // The page, then one read of the roll-ups for all three tools (no count: totalCount was not asked for).
-    expect(statements).toHaveLength(2);
-    expect(statements[1]).toMatch(/FROM "ExecutionRollup"/);
+    // The page from memory, then one read of the roll-ups for all three tools.
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toMatch(/FROM "ExecutionRollup"/);
   });
 
   it('do not outlive a request: the next request sees a change made in between', async () => {
@@ -91,8 +100,10 @@ describe('per-request DataLoaders', () => {
     const before = await service.graphql(`{ toolById(id: "${row.id}") { enabled } }`);
     expect(before.data.toolById.enabled).toBe(true);
     await service.db.prisma.tool.update({ where: { id: row.id }, data: { enabled: false } });
+    await service.syncMemory();
     const after = await service.graphql(`{ toolById(id: "${row.id}") { enabled } }`);
     expect(after.data.toolById.enabled).toBe(false);
     await service.db.prisma.tool.update({ where: { id: row.id }, data: { enabled: true } });
+    await service.syncMemory();
   });
 });

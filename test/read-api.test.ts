@@ -55,6 +55,7 @@ describe('tool(name, platform, version)', () => {
   it('does not serve a disabled latest version by default, but does when its version is named', async () => {
     const dig = await service.db.prisma.tool.findFirstOrThrow({ where: { name: 'dig', isLatest: true } });
     await service.db.prisma.tool.update({ where: { id: dig.id }, data: { enabled: false } });
+    await service.syncMemory();
     try {
       const byDefault = await service.graphql(`{ tool(name: "dig") { id } }`);
       expect(byDefault.errors).toBeUndefined();
@@ -63,6 +64,7 @@ describe('tool(name, platform, version)', () => {
       expect(named.data.tool).toEqual({ enabled: false });
     } finally {
       await service.db.prisma.tool.update({ where: { id: dig.id }, data: { enabled: true } });
+      await service.syncMemory();
     }
   });
 
@@ -70,6 +72,7 @@ describe('tool(name, platform, version)', () => {
     await service.db.prisma.tool.create({
       data: { name: 'grep', platform: 'windows', version: '1.0', category: 'text-processing', isLatest: true },
     });
+    await service.syncMemory();
     try {
       const { data, errors } = await service.graphql(`{ tool(name: "grep") { id } }`);
       expect(data.tool).toBeNull();
@@ -77,6 +80,7 @@ describe('tool(name, platform, version)', () => {
       expect(errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     } finally {
       await service.db.prisma.tool.deleteMany({ where: { name: 'grep', platform: 'windows' } });
+      await service.syncMemory();
     }
   });
 
@@ -88,6 +92,7 @@ describe('tool(name, platform, version)', () => {
         data: { name: 'ps', platform: current.platform, version: '9.9.9', category: current.category, isLatest: true, parentId: current.id },
       }),
     ]);
+    await service.syncMemory();
     const latest = await service.graphql(`{ tool(name: "ps", platform: "${current.platform}") { version parent { version } } }`);
     expect(latest.data.tool).toEqual({ version: '9.9.9', parent: { version: current.version } });
     const older = await service.graphql(`{ tool(name: "ps", version: "${current.version}") { version isLatest } }`);
@@ -99,6 +104,7 @@ describe('tool(name, platform, version)', () => {
     ]);
 
     await service.db.prisma.tool.updateMany({ where: { name: 'ps' }, data: { deletedAt: new Date() } });
+    await service.syncMemory();
     const deleted = await service.graphql(`{ tool(name: "ps") { id } toolVersions(name: "ps", platform: "${current.platform}") { id } }`);
     expect(deleted.data).toEqual({ tool: null, toolVersions: [] });
   });
@@ -144,6 +150,7 @@ describe('tools(filter, search, orderBy, first, after)', () => {
 
   it('filters by status and enabled', async () => {
     await service.db.prisma.tool.updateMany({ where: { name: 'dig' }, data: { enabled: false, status: 'DEPRECATED' } });
+    await service.syncMemory();
     try {
       const disabled = await service.graphql(listing, { filter: { enabled: false }, first: 200 });
       expect(names(disabled.data)).toEqual(['dig@network']);
@@ -153,6 +160,7 @@ describe('tools(filter, search, orderBy, first, after)', () => {
       expect(enabled.data.tools.totalCount).toBe(live().length - 1);
     } finally {
       await service.db.prisma.tool.updateMany({ where: { name: 'dig' }, data: { enabled: true, status: 'ACTIVE' } });
+      await service.syncMemory();
     }
   });
 

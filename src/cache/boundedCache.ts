@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { LRUCache } from 'lru-cache';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { CatalogClock } from './catalogClock.js';
@@ -9,6 +10,19 @@ export interface CacheLimits {
   maxBytes: number;
   /** Safety net: an entry older than this is dropped even if nothing changed. */
   ttlMs: number;
+}
+
+/** Share of the process's V8 heap limit that whole-response caches may hold together. */
+export const CACHE_HEAP_SHARE = 0.2;
+
+/**
+ * The byte bound of each of `caches` caches that share one budget: CACHE_MAX_BYTES in total, and
+ * never more than CACHE_HEAP_SHARE of the heap the process may grow to (`--max-old-space-size`), so
+ * a process given a small heap to keep its RSS down cannot have it filled by cached answers.
+ */
+export function sharedCacheLimits(limits: CacheLimits, caches: number, heapLimitBytes = getHeapStatistics().heap_size_limit): CacheLimits {
+  const total = Math.min(limits.maxBytes, Math.floor(heapLimitBytes * CACHE_HEAP_SHARE));
+  return { ...limits, maxBytes: Math.max(1024, Math.floor(total / caches)) };
 }
 
 interface Stamped<V> {

@@ -1,5 +1,5 @@
 import { Gauge, Histogram, type Registry } from 'prom-client';
-import { ServiceUnavailableError } from '../db/availability.js';
+import { isDatabaseUnavailable, ServiceUnavailableError } from '../db/availability.js';
 import type { CatalogClock } from '../cache/catalogClock.js';
 import { TOOL_CONTENT_INCLUDE } from '../catalog/toolContent.js';
 import { latestVisible } from '../catalog/visibility.js';
@@ -46,13 +46,19 @@ export class CatalogUnavailableError extends ServiceUnavailableError {
   }
 }
 
+/** `catalogStats.versions`: every stored version of the tools that are not deleted (one COUNT per rebuild, never per read). */
+const versionCount = (tx: Tx) => tx.tool.count({ where: { deletedAt: null } });
+
+/** Tools per statement of a full read. */
+const FULL_READ_PAGE = 500;
+
 /** Past this many changed tools, one full read is cheaper than a list of identities. */
 const INCREMENTAL_LIMIT = 500;
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer from the database within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new CatalogUnavailableError(`${what}: no answer from the database within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -75,9 +81,17 @@ export class MemoryCatalog {
   #running: Promise<boolean> | undefined;
   #lastFailureAt = 0;
   #failed = false;
+  /** A rebuild a reader gave up waiting for (see read()). */
+  #lateRebuild: Promise<boolean> | undefined;
+  /** Why the last rebuild failed. */
+  #lastError: unknown;
   #link: DatabaseLink | undefined;
   #stopped = false;
+  /** Set by invalidate(): the next rebuild reads every tool, not only those the event log names. */
+  #fullReadWanted = false;
   readonly #listeners = new Set<(snapshot: CatalogSnapshot) => void>();
+  /** The read each request holds (see readFor), dropped with the request. */
+  readonly #reads = new WeakMap<object, Promise<CatalogRead>>();
   readonly #revisionGauge?: Gauge;
   readonly #buildSeconds?: Histogram;
   readonly #freshnessWaitMs: number;
@@ -97,6 +111,23 @@ export class MemoryCatalog {
         name: 'tool_catalog_memory_catalog_revision',
         help: 'Catalog revision of the in-memory catalog that selection and profiles answer from',
         registers: [options.registry],
+      });
+      const current = () => this.#snapshot;
+      new Gauge({
+        name: 'tool_catalog_memory_catalog_tools',
+        help: 'Tools (latest versions) held by the in-memory catalog',
+        registers: [options.registry],
+        collect() {
+          this.set(current()?.tools.length ?? 0);
+        },
+      });
+      new Gauge({
+        name: 'tool_catalog_memory_catalog_bytes',
+        help: 'Approximate heap bytes of the in-memory catalog (rows with capabilities and patterns, compiled expressions): an estimate from each row\'s JSON size',
+        registers: [options.registry],
+        collect() {
+          this.set(current()?.tools.reduce((sum, tool) => sum + tool.approxBytes, 0) ?? 0);
+        },
       });
       this.#buildSeconds = new Histogram({
         name: 'tool_catalog_memory_catalog_build_seconds',
@@ -159,6 +190,7 @@ export class MemoryCatalog {
         return true;
       } catch (error) {
         this.#failed = true;
+        this.#lastError = error;
         this.#lastFailureAt = Date.now();
         this.options.log.warn({ err: error }, 'in-memory catalog could not be rebuilt; answering from the last one (stale)');
         return false;
@@ -178,20 +210,44 @@ export class MemoryCatalog {
   async read(): Promise<CatalogRead> {
     if (!this.#snapshot) {
       const loaded = await this.refresh();
-      if (!loaded || !this.#snapshot) throw new CatalogUnavailableError('the catalog is not loaded and the database does not answer');
+      if (!loaded || !this.#snapshot) {
+        // An unreachable database is a 503 the client may retry; anything else (a broken schema, a bug) stays what it is.
+        const error = this.#lastError;
+        if (error === undefined || error instanceof ServiceUnavailableError || isDatabaseUnavailable(error)) throw new CatalogUnavailableError('the catalog is not loaded and the database does not answer');
+        throw error;
+      }
     }
     if (this.#appliedGeneration < this.options.clock.generation || this.#snapshot.source !== 'database') {
       const mayRetry = !this.#failed || Date.now() - this.#lastFailureAt >= this.#retryAfterMs;
       const pending = this.#running ?? (mayRetry ? this.refresh() : undefined);
-      if (pending && !this.databaseUnreachable) {
+      // A rebuild that already kept one reader waiting its whole allowance is late (the database may
+      // hang): later readers answer at once, from the last revision, until it ends.
+      if (pending && !this.databaseUnreachable && pending !== this.#lateRebuild) {
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([pending, new Promise((resolve) => (timer = setTimeout(resolve, this.#freshnessWaitMs)))]);
+        const waited = await Promise.race([
+          pending.then(() => 'done' as const),
+          new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.#freshnessWaitMs))),
+        ]);
         clearTimeout(timer);
+        if (waited === 'late') this.#lateRebuild = pending;
       }
     }
     const snapshot = this.#snapshot!;
     const behind = this.#appliedGeneration < this.options.clock.generation || snapshot.source !== 'database';
     return { snapshot, stale: behind || this.databaseUnreachable };
+  }
+
+  /**
+   * The one read of a request (`request` is anything that lives as long as it, e.g. its context):
+   * taken on first use and kept, so every field of one answer comes from one revision.
+   */
+  readFor(request: object): Promise<CatalogRead> {
+    let read = this.#reads.get(request);
+    if (!read) {
+      read = this.read();
+      this.#reads.set(request, read);
+    }
+    return read;
   }
 
   /**
@@ -202,6 +258,20 @@ export class MemoryCatalog {
     return this.databaseUnreachable || (this.#snapshot !== undefined && this.#snapshot.source !== 'database');
   }
 
+  /**
+   * Forgets what memory knows: the next rebuild (started now) reads every latest tool. For changes
+   * made without an event (SQL by hand); `reloadCatalog(source: DATABASE)` does the same on every
+   * instance through the event log.
+   */
+  invalidate(): Promise<boolean> {
+    this.#fullReadWanted = true;
+    const start = () => {
+      this.#appliedGeneration = -1;
+      return this.refresh();
+    };
+    return this.#running ? this.#running.then(start) : start();
+  }
+
   stop(): void {
     this.#stopped = true;
     this.#unsubscribe();
@@ -209,9 +279,10 @@ export class MemoryCatalog {
 
   async #rebuild(): Promise<void> {
     const started = performance.now();
+    const full = this.#fullReadWanted;
     const previous = this.#snapshot?.source === 'database' ? this.#snapshot : undefined;
     const { snapshot, kind } = await withTimeout(
-      this.prisma.$transaction((tx) => this.#read(tx as Tx, previous), {
+      this.prisma.$transaction((tx) => this.#read(tx as Tx, previous, full), {
         isolationLevel: 'RepeatableRead',
         maxWait: this.#buildTimeoutMs,
         timeout: this.#buildTimeoutMs,
@@ -219,6 +290,7 @@ export class MemoryCatalog {
       this.#buildTimeoutMs,
       'rebuilding the in-memory catalog',
     );
+    if (full) this.#fullReadWanted = false;
     this.#buildSeconds?.observe({ kind }, (performance.now() - started) / 1000);
     if (snapshot !== this.#snapshot) {
       this.#snapshot = snapshot;
@@ -234,19 +306,23 @@ export class MemoryCatalog {
   }
 
   /** Reads what changed since `previous` (or everything) inside one snapshot of the database. */
-  async #read(tx: Tx, previous: CatalogSnapshot | undefined): Promise<{ snapshot: CatalogSnapshot; kind: 'full' | 'incremental' | 'none' }> {
+  async #read(tx: Tx, previous: CatalogSnapshot | undefined, full: boolean): Promise<{ snapshot: CatalogSnapshot; kind: 'full' | 'incremental' | 'none' }> {
     const head = await headRevision(tx);
-    if (previous && head === previous.revision) return { snapshot: previous, kind: 'none' };
-    if (previous && head > previous.revision && (await prunedThrough(tx as PrismaClient)) <= previous.revision) {
+    if (previous && !full && head === previous.revision) return { snapshot: previous, kind: 'none' };
+    if (previous && !full && head > previous.revision && (await prunedThrough(tx as PrismaClient)) <= previous.revision) {
       const events = await tx.catalogEvent.findMany({
         where: { revision: { gt: previous.revision, lte: head } },
-        select: { toolName: true, platform: true },
+        select: { toolName: true, platform: true, type: true, payload: true },
       });
+      // A reload from the database is the operator saying the tables changed without events: read everything.
+      const databaseReload = events.some(
+        (event) => event.type === 'RELOAD_STARTED' && (event.payload as { source?: unknown } | null)?.source === 'database',
+      );
       const identities = new Map<string, { name: string; platform: string }>();
       for (const event of events) {
         if (event.toolName !== null && event.platform !== null) identities.set(identityKey(event.toolName, event.platform), { name: event.toolName, platform: event.platform });
       }
-      if (identities.size <= INCREMENTAL_LIMIT) {
+      if (!databaseReload && identities.size <= INCREMENTAL_LIMIT) {
         const rows = identities.size
           ? await tx.tool.findMany({
               where: { ...latestVisible, OR: [...identities.values()].map(({ name, platform }) => ({ name, platform })) },
@@ -256,14 +332,25 @@ export class MemoryCatalog {
         const tools = new Map(previous.byIdentity);
         for (const key of identities.keys()) tools.delete(key);
         for (const row of rows) tools.set(identityKey(row.name, row.platform), compileOrReuse(row as MemoryToolRow, previous));
-        return { snapshot: buildSnapshot(head, tools.values()), kind: 'incremental' };
+        return { snapshot: buildSnapshot(head, tools.values(), 'database', await versionCount(tx)), kind: 'incremental' };
       }
     }
-    const rows = await tx.tool.findMany({
-      where: latestVisible,
-      include: { ...TOOL_CONTENT_INCLUDE, _count: { select: { capabilities: true } } },
-    });
-    const tools: MemoryTool[] = rows.map((row) => compileOrReuse(row as MemoryToolRow, previous));
-    return { snapshot: buildSnapshot(head, tools), kind: 'full' };
+    // In pages, each compiled before the next is read: the driver's text and Prisma's parsed rows
+    // of one page become garbage at once, instead of the whole catalog's at the peak of a start-up.
+    const tools: MemoryTool[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const rows = await tx.tool.findMany({
+        where: latestVisible,
+        include: { ...TOOL_CONTENT_INCLUDE, _count: { select: { capabilities: true } } },
+        orderBy: { id: 'asc' },
+        take: FULL_READ_PAGE,
+        ...(after ? { cursor: { id: after }, skip: 1 } : {}),
+      });
+      for (const row of rows) tools.push(compileOrReuse(row as MemoryToolRow, previous));
+      if (rows.length < FULL_READ_PAGE) break;
+      after = rows[rows.length - 1]!.id;
+    }
+    return { snapshot: buildSnapshot(head, tools, 'database', await versionCount(tx)), kind: 'full' };
   }
 }

@@ -46,6 +46,22 @@ export interface MemoryTool {
   patterns: readonly CompiledPattern[];
   /** What identifies this exact state of the row: a new version or lifecycle change makes a new one. */
   stamp: string;
+  /** Name and description lower-cased once, for `tools(search:)` (case-insensitive substring). */
+  searchName: string;
+  searchDescription: string;
+  /** Approximate heap bytes this tool holds (see approximateBytes); counted once, when compiled. */
+  approxBytes: number;
+}
+
+/**
+ * Heap bytes per byte of a row's JSON text, as measured with 5,000 generated tools (objects, hidden
+ * classes, Dates, the compiled expressions): an estimate for the memory gauge, not an exact figure.
+ */
+const HEAP_BYTES_PER_JSON_BYTE = 1.3;
+
+/** Approximate heap bytes of a compiled tool: its row's JSON size, scaled. */
+function approximateBytes(row: MemoryToolRow): number {
+  return Math.round(JSON.stringify(row).length * HEAP_BYTES_PER_JSON_BYTE);
 }
 
 export type SnapshotSource = 'database' | 'file';
@@ -64,6 +80,10 @@ export interface CatalogSnapshot {
   byCapability: ReadonlyMap<string, readonly CompiledPattern[]>;
   /** Every tool, ordered by name then platform (code point order). */
   tools: readonly MemoryTool[];
+  /** Every tool by the id of its latest version. */
+  byId: ReadonlyMap<string, MemoryTool>;
+  /** Stored versions of the tools that are not deleted (drafts and older versions included); null when unknown (a snapshot file). */
+  versionCount: number | null;
 }
 
 export const identityKey = (name: string, platform: string) => `${name}\u0000${platform}`;
@@ -84,6 +104,62 @@ export function compareCodePoints(a: string, b: string): number {
   }
 }
 
+/**
+ * Estimates compiled once per distinct expression text, shared by every pattern that uses it (a
+ * catalog repeats a few hundred expressions over tens of thousands of patterns; each compiled form is
+ * a tree of closures, ~1 KB). A compiled estimate is pure and frozen, so sharing is safe. Bounded:
+ * emptied when full, which only costs compiling again.
+ */
+const compiledEstimates = new Map<string, CompileResult>();
+const COMPILED_ESTIMATES_LIMIT = 50_000;
+
+function sharedEstimate(source: string): CompileResult {
+  let compiled = compiledEstimates.get(source);
+  if (!compiled) {
+    compiled = compileEstimate(source);
+    if (compiled.ok) Object.freeze(compiled.variables);
+    Object.freeze(compiled);
+    if (compiledEstimates.size >= COMPILED_ESTIMATES_LIMIT) compiledEstimates.clear();
+    compiledEstimates.set(source, compiled);
+  }
+  return compiled;
+}
+
+/**
+ * One copy of each string value held by the rows (descriptions, use cases, limitations, input
+ * types...): the rows of a catalog repeat the same texts thousands of times, and each row read
+ * from the database brings its own copies. Bounded like the estimates above.
+ */
+const internedStrings = new Map<string, string>();
+const INTERNED_STRINGS_LIMIT = 500_000;
+
+function intern(value: string): string {
+  const known = internedStrings.get(value);
+  if (known !== undefined) return known;
+  if (internedStrings.size >= INTERNED_STRINGS_LIMIT) internedStrings.clear();
+  internedStrings.set(value, value);
+  return value;
+}
+
+/** Replaces every string value inside `value` (not yet frozen) with its interned copy; returns the value. */
+function internStrings<T>(value: T): T {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      if (typeof item === 'string') value[i] = intern(item);
+      else if (item && typeof item === 'object') internStrings(item);
+    }
+  } else if (value && typeof value === 'object' && !(value instanceof Date)) {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      const item = record[key];
+      if (typeof item === 'string') record[key] = intern(item);
+      else if (item && typeof item === 'object') internStrings(item);
+    }
+  }
+  return value;
+}
+
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -102,8 +178,15 @@ function stampOf(row: Tool): string {
 
 /** Compiles one tool row (already frozen or not) into its in-memory form. */
 export function compileTool(input: MemoryToolRow): MemoryTool {
-  const row = deepFreeze(input);
-  const tool = { row, patterns: [] as CompiledPattern[], stamp: stampOf(row) };
+  const row = deepFreeze(Object.isFrozen(input) ? input : internStrings(input));
+  const tool = {
+    row,
+    patterns: [] as CompiledPattern[],
+    stamp: stampOf(row),
+    searchName: row.name.toLowerCase(),
+    searchDescription: row.description.toLowerCase(),
+    approxBytes: approximateBytes(row),
+  };
   for (const capability of row.capabilities) {
     for (const pattern of capability.patterns) {
       const policy = asObject(pattern.policy);
@@ -113,8 +196,8 @@ export function compileTool(input: MemoryToolRow): MemoryTool {
           tool,
           capability,
           pattern,
-          time: pattern.timeEstimateMs === null ? null : compileEstimate(pattern.timeEstimateMs),
-          cost: pattern.costEstimate === null ? null : compileEstimate(pattern.costEstimate),
+          time: pattern.timeEstimateMs === null ? null : sharedEstimate(pattern.timeEstimateMs),
+          cost: pattern.costEstimate === null ? null : sharedEstimate(pattern.costEstimate),
           declaredVariables: Object.freeze(
             declaredEstimateVariables({ requiredInputs: pattern.requiredInputs as unknown[], optionalInputs: pattern.optionalInputs as unknown[] }),
           ),
@@ -142,12 +225,15 @@ export function buildSnapshot(
   revision: bigint,
   tools: Iterable<MemoryTool>,
   source: SnapshotSource = 'database',
+  versionCount: number | null = null,
 ): CatalogSnapshot {
   const sorted = [...tools].sort((a, b) => compareCodePoints(a.row.name, b.row.name) || compareCodePoints(a.row.platform, b.row.platform));
   const byIdentity = new Map<string, MemoryTool>();
   const byName = new Map<string, MemoryTool[]>();
   const byCapability = new Map<string, CompiledPattern[]>();
+  const byId = new Map<string, MemoryTool>();
   for (const tool of sorted) {
+    byId.set(tool.row.id, tool);
     byIdentity.set(identityKey(tool.row.name, tool.row.platform), tool);
     const named = byName.get(tool.row.name);
     if (named) named.push(tool);
@@ -169,6 +255,8 @@ export function buildSnapshot(
     byName,
     byCapability,
     tools: Object.freeze(sorted),
+    byId,
+    versionCount,
   });
 }
 

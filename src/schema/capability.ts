@@ -1,6 +1,7 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
-import { latestVisible } from '../catalog/visibility.js';
+import { capabilityOfferings, toolsOffering } from '../memoryCatalog/toolQueries.js';
 import type { ToolQuery } from '../loaders.js';
+import type { Tool } from '../generated/prisma/client.js';
 import {
   addCapability,
   addPattern,
@@ -11,6 +12,7 @@ import {
 } from '../catalog/toolCommands.js';
 import { changeOrigin } from '../context.js';
 import { builder } from './builder.js';
+import { currentCatalog, memoryServes } from './memoryRows.js';
 import {
   CapabilityInput,
   capabilityFromInput,
@@ -88,9 +90,11 @@ const CapabilityOffering = builder.objectRef<CapabilityOfferingShape>('Capabilit
     tools: t.field({
       type: [ToolRef],
       description: 'The tools offering it, by name then platform.',
-      resolve: (offering, _args, ctx, info) => {
+      resolve: async (offering, _args, ctx, info) => {
+        // Planned even when answered from memory: the plan tells the nested fields their rows are loaded.
         const query = queryFromInfo({ context: ctx, info, typeName: 'Tool' }) as ToolQuery;
-        return ctx.loaders.toolsOfferingCapability(query).load(offering.name);
+        if (!memoryServes(info)) return ctx.loaders.toolsOfferingCapability(query).load(offering.name);
+        return toolsOffering((await currentCatalog(ctx)).snapshot, offering.name).map((tool) => tool.row as Tool);
       },
     }),
   }),
@@ -103,15 +107,7 @@ builder.queryFields((t) => ({
     args: {
       names: t.arg.stringList({ description: 'Only these capability names.' }),
     },
-    resolve: async (_root, args, ctx) => {
-      const groups = await ctx.prisma.capability.groupBy({
-        by: ['name'],
-        where: { tool: latestVisible, ...(args.names ? { name: { in: args.names } } : {}) },
-        _count: { _all: true },
-        orderBy: { name: 'asc' },
-      });
-      return groups.map((group) => ({ name: group.name, toolCount: group._count._all }));
-    },
+    resolve: async (_root, args, ctx) => capabilityOfferings((await currentCatalog(ctx)).snapshot, args.names),
   }),
 }));
 

@@ -1,3 +1,7 @@
+import type { GraphQLResolveInfo } from 'graphql';
+import type { Context } from '../context.js';
+import type { CatalogRead } from '../memoryCatalog/memoryCatalog.js';
+
 /**
  * A Tool answered from the in-memory catalog: its row holds every column, the capabilities with their
  * patterns and the capability count, which is all the planned query can ask for there (fields beyond
@@ -5,6 +9,26 @@
  * ORM call is made with it.
  */
 export function answeredFromMemory<T>(query: object, row: T): T {
-  (query as Record<symbol, boolean>)[Symbol.for('Pothos.isUsed')] = true;
+  // The plugin counts a plan as used once a resolver reads it (its keys are getters that record the
+  // read, also on a connection's plan, whose own flag cannot be set): read every key once.
+  for (const key of Object.keys(query)) void (query as Record<string, unknown>)[key];
   return row;
+}
+
+/**
+ * The in-memory catalog revision this request reads: taken on first use and kept for the whole
+ * request, so every field of one answer comes from one revision. `MemoryCatalog.read()` waits (a
+ * bounded time) for a rebuild a committed change started, so a read after a write sees it.
+ */
+export function currentCatalog(ctx: Context): Promise<CatalogRead> {
+  return ctx.memory.readFor(ctx);
+}
+
+/**
+ * Whether a field may answer from memory: in queries, yes. A mutation's own answer (and a
+ * subscription's event) reads the database, since memory catches up with a change only after it
+ * has committed and the clock has advanced, which for a mutation is after its response is built.
+ */
+export function memoryServes(info: GraphQLResolveInfo): boolean {
+  return info.operation.operation === 'query';
 }

@@ -1,20 +1,6 @@
-import { latestVisible } from '../catalog/visibility.js';
+import { catalogStats, type CatalogStatsShape, type CountBucket as Bucket } from '../memoryCatalog/toolQueries.js';
 import { builder } from './builder.js';
-
-interface Bucket {
-  key: string;
-  count: number;
-}
-
-interface CatalogStatsShape {
-  tools: number;
-  versions: number;
-  capabilities: number;
-  patterns: number;
-  byPlatform: Bucket[];
-  byCategory: Bucket[];
-  byStatus: Bucket[];
-}
+import { currentCatalog } from './memoryRows.js';
 
 const CountBucket = builder.objectRef<Bucket>('CountBucket').implement({
   description: 'A value and how many tools have it.',
@@ -37,35 +23,11 @@ const CatalogStats = builder.objectRef<CatalogStatsShape>('CatalogStats').implem
   }),
 });
 
-function buckets<K extends string>(rows: Array<Record<K, unknown> & { _count: { _all: number } }>, key: K): Bucket[] {
-  return rows
-    .map((row) => ({ key: String(row[key]), count: row._count._all }))
-    .sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
-}
-
 builder.queryField('catalogStats', (t) =>
   t.field({
     type: CatalogStats,
     description: 'Catalog counts by platform, category and status.',
-    resolve: async (_root, _args, { prisma }) => {
-      const [tools, versions, capabilities, patterns, byPlatform, byCategory, byStatus] = await Promise.all([
-        prisma.tool.count({ where: latestVisible }),
-        prisma.tool.count({ where: { deletedAt: null } }),
-        prisma.capability.count({ where: { tool: latestVisible } }),
-        prisma.pattern.count({ where: { capability: { tool: latestVisible } } }),
-        prisma.tool.groupBy({ by: ['platform'], where: latestVisible, _count: { _all: true } }),
-        prisma.tool.groupBy({ by: ['category'], where: latestVisible, _count: { _all: true } }),
-        prisma.tool.groupBy({ by: ['status'], where: latestVisible, _count: { _all: true } }),
-      ]);
-      return {
-        tools,
-        versions,
-        capabilities,
-        patterns,
-        byPlatform: buckets(byPlatform, 'platform'),
-        byCategory: buckets(byCategory, 'category'),
-        byStatus: buckets(byStatus, 'status'),
-      };
-    },
+    // Counted once per in-memory revision (the version count is read when memory is rebuilt).
+    resolve: async (_root, _args, ctx) => catalogStats((await currentCatalog(ctx)).snapshot),
   }),
 );

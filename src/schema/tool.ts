@@ -1,10 +1,8 @@
 import { PothosValidationError } from '@pothos/core';
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { identityKey, type ToolQuery } from '../loaders.js';
-import type { Prisma } from '../generated/prisma/client.js';
 import { TOOL_CONTENT_INCLUDE, definitionOf } from '../catalog/toolContent.js';
 import { diffDefinitions, type ToolChange } from '../catalog/toolDiff.js';
-import { latestVisible } from '../catalog/visibility.js';
 import { successorIdentity } from '../catalog/catalogWrites.js';
 import { judgeCompatibility, type BreakingChange, type CompatibilityVerdict } from '../catalog/compatibility.js';
 import { latestEnabledByName } from '../memoryCatalog/snapshot.js';
@@ -24,7 +22,8 @@ import {
 import { changeOrigin, type Context } from '../context.js';
 import { visibleActor } from './actors.js';
 import { builder } from './builder.js';
-import { answeredFromMemory } from './memoryRows.js';
+import { answeredFromMemory, currentCatalog, memoryServes } from './memoryRows.js';
+import { latestByIdentity, matchingTools, pageOf, type OrderColumns, type PageQuery, type ToolListOrder } from '../memoryCatalog/toolQueries.js';
 import { FieldErrorRef, TOOL_CHANGE_ERRORS } from './errors.js';
 import { newVersionArgs, toolFromInput, ToolInput, ToolPatchInput, toolRefArgs } from './toolInputs.js';
 import { ToolStatusEnum } from './toolStatus.js';
@@ -155,10 +154,13 @@ builder.prismaObjectField('Tool', 'successor', (t) =>
     nullable: true,
     select: { platform: true, successor: true },
     description: 'For a deprecated tool: the latest version of the tool to use instead (`successorName` resolved); null when none is named or it was deleted.',
-    resolve: (tool, _args, ctx, info) => {
+    resolve: async (tool, _args, ctx, info) => {
       if (!tool.successor) return null;
       const target = successorIdentity(tool.successor, tool.platform);
-      return ctx.loaders.latestVersion(queryFromInfo({ context: ctx, info, typeName: 'Tool' }) as ToolQuery).load(identityKey(target.name, target.platform));
+      // Planned even when answered from memory: the plan tells the nested fields their rows are loaded.
+      const query = queryFromInfo({ context: ctx, info, typeName: 'Tool' }) as ToolQuery;
+      if (memoryServes(info)) return latestInMemory(ctx, target.name, target.platform);
+      return ctx.loaders.latestVersion(query).load(identityKey(target.name, target.platform));
     },
   }),
 );
@@ -169,10 +171,19 @@ builder.prismaObjectField('Tool', 'latest', (t) =>
     nullable: true,
     select: { name: true, platform: true },
     description: 'The latest version of this tool (this one, when it is the latest); null when the tool is deleted.',
-    resolve: (tool, _args, ctx, info) =>
-      ctx.loaders.latestVersion(queryFromInfo({ context: ctx, info, typeName: 'Tool' }) as ToolQuery).load(identityKey(tool.name, tool.platform)),
+    resolve: async (tool, _args, ctx, info) => {
+      const query = queryFromInfo({ context: ctx, info, typeName: 'Tool' }) as ToolQuery;
+      if (memoryServes(info)) return latestInMemory(ctx, tool.name, tool.platform);
+      return ctx.loaders.latestVersion(query).load(identityKey(tool.name, tool.platform));
+    },
   }),
 );
+
+/** The latest version of a tool as the request's in-memory revision holds it (null when deleted or unknown). */
+async function latestInMemory(ctx: Context, name: string, platform: string): Promise<Tool | null> {
+  const { snapshot } = await currentCatalog(ctx);
+  return (latestByIdentity(snapshot, name, platform)?.row ?? null) as Tool | null;
+}
 
 const ToolFilter = builder.inputType('ToolFilter', {
   description: 'Narrows a tool listing. All given conditions must hold.',
@@ -210,34 +221,19 @@ const ToolOrder = builder.inputType('ToolOrder', {
   }),
 });
 
-type ToolFilterInput = typeof ToolFilter.$inferInput;
+type ToolListArgs = Parameters<typeof matchingTools>[1];
 
-function toolWhere(filter: ToolFilterInput | null | undefined, search: string | null | undefined): Prisma.ToolWhereInput {
-  const and: Prisma.ToolWhereInput[] = [latestVisible];
-  if (filter?.platform) and.push({ platform: { equals: filter.platform, mode: 'insensitive' } });
-  if (filter?.category) and.push({ category: { equals: filter.category, mode: 'insensitive' } });
-  if (filter?.status) and.push({ status: filter.status });
-  if (filter?.enabled != null) and.push({ enabled: filter.enabled });
-  if (filter?.tag) and.push({ tags: { has: filter.tag } });
-  if (filter?.capability) and.push({ capabilities: { some: { name: filter.capability } } });
-  const term = search?.trim();
-  if (term) {
-    and.push({
-      OR: [
-        { name: { contains: term, mode: 'insensitive' } },
-        { description: { contains: term, mode: 'insensitive' } },
-      ],
-    });
-  }
-  return { AND: and };
-}
-
-function toolOrderBy(order: { field: string; direction?: string | null } | null | undefined) {
-  const direction = (order?.direction ?? 'asc') as Prisma.SortOrder;
-  const field = (order?.field ?? 'name') as 'name' | 'platform' | 'category' | 'createdAt' | 'updatedAt';
-  const secondary = field === 'name' ? 'platform' : 'name';
-  // id last: cursor pagination needs a total order.
-  return [{ [field]: direction }, { [secondary]: 'asc' }, { id: 'asc' }] as Prisma.ToolOrderByWithRelationInput[];
+/**
+ * Where a cursor stands in an ordering. A cursor is the id of the version it was taken from; when
+ * that is no longer a latest version (the tool changed or was deleted since), its order columns
+ * come from the database, as Prisma's cursor did: one small statement, only for such cursors.
+ */
+async function cursorColumns(ctx: Context, inMemory: OrderColumns | undefined, id: string): Promise<OrderColumns | null> {
+  if (inMemory) return inMemory;
+  return ctx.prisma.tool.findUnique({
+    where: { id },
+    select: { id: true, name: true, platform: true, category: true, createdAt: true, updatedAt: true },
+  });
 }
 
 builder.queryFields((t) => ({
@@ -253,23 +249,16 @@ builder.queryFields((t) => ({
       version: t.arg.string({ description: 'A specific version instead of the latest.' }),
     },
     resolve: async (query, _root, args, ctx) => {
-      // While the database is unreachable, the latest version comes from the in-memory catalog
-      // (as the last revision this instance knew) instead of waiting for a connection that will fail.
-      const fromMemory = () => {
-        const snapshot = ctx.memory.snapshot;
-        return !args.version && snapshot && ctx.memory.databaseUnreachable ? latestEnabledByName(snapshot, args.name, args.platform) : undefined;
-      };
-      let rows: unknown[] | undefined = fromMemory();
-      if (rows) answeredFromMemory(query, rows);
-      else {
-        try {
-          // Batched: every `tool(...)` in one request (aliases, fragments) is one SQL statement.
-          rows = await ctx.loaders.toolByLookup(query).load({ name: args.name, platform: args.platform, version: args.version });
-        } catch (error) {
-          rows = fromMemory();
-          if (!rows) throw error;
-          answeredFromMemory(query, rows);
-        }
+      let rows: unknown[];
+      if (!args.version) {
+        // The latest version: the in-memory catalog holds it (current, or the last revision this
+        // instance knew while the database is unreachable).
+        const { snapshot } = await currentCatalog(ctx);
+        rows = answeredFromMemory(query, latestEnabledByName(snapshot, args.name, args.platform));
+      } else {
+        // A given version may be an older one: the database holds every version.
+        // Batched: every `tool(..., version)` in one request (aliases, fragments) is one SQL statement.
+        rows = await ctx.loaders.toolByLookup(query).load({ name: args.name, platform: args.platform, version: args.version });
       }
       if (rows.length > 1) {
         throw new PothosValidationError(`Tool "${args.name}" exists on several platforms; pass the "platform" argument`);
@@ -285,6 +274,9 @@ builder.queryFields((t) => ({
     resolve: async (query, _root, args, ctx) => {
       const id = String(args.id);
       if (!UUID.test(id)) throw new PothosValidationError('Argument "id" is not a tool id');
+      // The latest version of a tool is in memory; an older version (or a deleted tool) is read from the database.
+      const latest = (await currentCatalog(ctx)).snapshot.byId.get(id.toLowerCase());
+      if (latest) return answeredFromMemory(query, latest.row as Tool);
       const row = await ctx.loaders.toolById(query).load(id);
       return row && !row.deletedAt ? row : null;
     },
@@ -300,13 +292,16 @@ builder.queryFields((t) => ({
       search: t.arg.string({ description: 'Case-insensitive text matched against name and description.' }),
       orderBy: t.arg({ type: ToolOrder, description: 'Ordering; by name by default.' }),
     },
-    totalCount: (_parent, args, ctx) => ctx.prisma.tool.count({ where: toolWhere(args.filter, args.search) }),
-    resolve: (query, _parent, args, ctx) =>
-      ctx.prisma.tool.findMany({
-        ...query,
-        where: toolWhere(args.filter, args.search),
-        orderBy: toolOrderBy(args.orderBy),
-      }),
+    // Both from the request's one in-memory revision: the count always matches the pages.
+    totalCount: async (_parent, args, ctx) => matchingTools((await currentCatalog(ctx)).snapshot, args as ToolListArgs).length,
+    resolve: async (query, _parent, args, ctx) => {
+      const { snapshot } = await currentCatalog(ctx);
+      const list = matchingTools(snapshot, args as ToolListArgs);
+      const page = query as unknown as PageQuery;
+      const order = args.orderBy as ToolListOrder | null | undefined;
+      const cursorRow = page.cursor ? await cursorColumns(ctx, snapshot.byId.get(page.cursor.id.toLowerCase())?.row, page.cursor.id) : undefined;
+      return answeredFromMemory(query, pageOf(list, page, order, cursorRow).map((tool) => tool.row as Tool));
+    },
   }, {
     name: 'ToolConnection',
     description: 'A page of tools with the total number matching.',

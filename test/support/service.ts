@@ -77,6 +77,11 @@ export interface TestService {
   graphql<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
   /** Runs `fn` and returns the SQL statements Prisma sent meanwhile (transaction markers excluded). */
   recordStatements<R>(fn: () => Promise<R>): Promise<{ result: R; statements: string[] }>;
+  /**
+   * After rows were changed by hand (SQL without a catalog event, which no write path of the service
+   * does): makes the in-memory catalog read every tool again, as `reloadCatalog(source: DATABASE)` would.
+   */
+  syncMemory(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -138,6 +143,9 @@ export async function startTestService(
       } finally {
         recording = undefined;
       }
+    },
+    async syncMemory() {
+      if (!(await app.memory.invalidate())) throw new Error('the in-memory catalog could not be rebuilt');
     },
     close: async () => {
       app.events.stop();
