@@ -44,6 +44,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateCatalog, generateTools } from './generate-catalog.js';
 import type { LoadReply, LoadResult, LoadSpec } from './bench/loadgen.js';
+import { importCatalogInto, runSetupCommand } from './bench/catalogImport.js';
 import { createBenchDatabase, redact, serverVersion, type BenchDatabase } from './bench/postgres.js';
 import { markdownTable, textTable, type Column } from './bench/tables.js';
 import { choiceList, environmentLine, integer, integerList, progress, runEnvironment, startLine } from './bench/cli.js';
@@ -66,7 +67,6 @@ const RESULTS_DIR = path.join(projectRoot, 'bench', 'results');
 const LOADGEN = path.join(projectRoot, 'scripts', 'bench', 'loadgen.ts');
 const BASELINE = path.join(projectRoot, 'scripts', 'bench', 'baseline-server.ts');
 const READY_TIMEOUT_MS = 120_000;
-const IMPORT_TIMEOUT_MS = 15 * 60_000;
 /** Beyond its own duration, how long a load-generator run may take before it is abandoned. */
 const LOAD_SLACK_MS = 60_000;
 const REQUEST_TIMEOUT_S = 10;
@@ -661,36 +661,10 @@ interface Options {
 
 /** Creates and starts the experiment the experiment scenarios decide under (scripts/bench/experiment-setup.ts). */
 async function setUpExperiment(target: DbTarget, capability: string): Promise<BenchExperiment> {
-  const child = spawnNode(['--import', 'tsx', 'scripts/bench/experiment-setup.ts', capability], null, {
-    cwd: projectRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...baseEnv(), LOG_LEVEL: 'warn', ...target.env },
-  });
-  const tail = captureTail(child);
-  const timer = setTimeout(() => child.kill('SIGKILL'), IMPORT_TIMEOUT_MS);
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  clearTimeout(timer);
-  const output = tail();
+  const { output } = await runSetupCommand(`experiment set-up in ${target.kind}`, ['--import', 'tsx', 'scripts/bench/experiment-setup.ts', capability], target.env);
   const line = output.split('\n').reverse().find((l) => l.startsWith('{'));
-  if (code !== 0 || !line) throw new Error(`experiment set-up in ${target.kind} failed (exit ${code}):\n${output.split('\n').slice(-15).join('\n')}`);
+  if (!line) throw new Error(`experiment set-up in ${target.kind} printed no experiment:\n${output.split('\n').slice(-15).join('\n')}`);
   return JSON.parse(line) as BenchExperiment;
-}
-
-async function importCatalogInto(target: DbTarget, catalogDir: string, extra: string[] = []): Promise<{ ms: number; summary: string }> {
-  const started = performance.now();
-  const child = spawnNode(['bin/tool-catalog.js', 'import', catalogDir, '--actor', 'bench', ...extra], null, {
-    cwd: projectRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...baseEnv(), LOG_LEVEL: 'warn', ...target.env },
-  });
-  const tail = captureTail(child);
-  const timer = setTimeout(() => child.kill('SIGKILL'), IMPORT_TIMEOUT_MS);
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  clearTimeout(timer);
-  const output = tail();
-  if (code !== 0) throw new Error(`import into ${target.kind} failed (exit ${code}):\n${output.split('\n').slice(-15).join('\n')}`);
-  const summary = output.split('\n').filter((l) => /file\(s\):|catalog revision|Nothing/.test(l)).join(' ');
-  return { ms: Math.round(performance.now() - started), summary };
 }
 
 async function main() {
@@ -780,11 +754,11 @@ async function main() {
     const imports: Record<string, { ms: number; summary: string }> = {};
     for (const target of targets) {
       progress(`importing ${opts.count} tools into ${target.kind}…`);
-      imports[target.kind] = await importCatalogInto(target, catalogDir);
+      imports[target.kind] = await importCatalogInto(target.kind, target.env, catalogDir);
       progress(`imported into ${target.kind} in ${(imports[target.kind]!.ms / 1000).toFixed(1)} s: ${imports[target.kind]!.summary}`);
       if (opts.legacy && existsSync(opts.legacy)) {
         // --partial: a generated tool that happens to share a legacy tool's name and platform must not stop the run.
-        const legacy = await importCatalogInto(target, opts.legacy, ['--partial']);
+        const legacy = await importCatalogInto(target.kind, target.env, opts.legacy, ['--partial']);
         imports[`${target.kind} legacy`] = legacy;
         progress(`imported the legacy corpus into ${target.kind} in ${(legacy.ms / 1000).toFixed(1)} s: ${legacy.summary}`);
       }
