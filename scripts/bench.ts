@@ -48,7 +48,7 @@ import { importCatalogInto, runSetupCommand } from './bench/catalogImport.js';
 import { createBenchDatabase, redact, serverVersion, type BenchDatabase } from './bench/postgres.js';
 import { markdownTable, textTable, type Column } from './bench/tables.js';
 import { choiceList, environmentLine, integer, integerList, progress, runEnvironment, startLine } from './bench/cli.js';
-import { baseEnv, startServiceProcess } from './bench/service.js';
+import { startServiceProcess } from './bench/service.js';
 import { median } from './bench/stats.js';
 import {
   captureTail,
