@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseEstimate } from './expressions.js';
+import { compileEstimate, evaluateEstimate } from './expressions.js';
 
 /**
  * The normalised form of one tool, whatever file shape or API input it came from. Everything the
@@ -83,10 +83,22 @@ const jsonList = z.array(z.unknown()).superRefine(checkJson);
 const textList = (itemMax: number) =>
   z.array(text(itemMax)).max(DEFINITION_LIMITS.listItems, `must hold at most ${DEFINITION_LIMITS.listItems} items`);
 
-/** An estimate must parse as arithmetic; it is stored as written and never run through eval. */
+/**
+ * An estimate must parse as arithmetic; it is stored as written and never run through eval. One with
+ * no variables is the same figure for every run, so it is checked now: a time or a cost below zero
+ * (or a division by zero) is a mistake whatever the caller passes.
+ */
 const estimate = text(DEFINITION_LIMITS.estimate).superRefine((source, ctx) => {
-  const parsed = parseEstimate(source);
-  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: `malformed expression ${JSON.stringify(source)}: ${parsed.error}` });
+  const compiled = compileEstimate(source);
+  if (!compiled.ok) {
+    ctx.addIssue({ code: 'custom', message: `malformed expression ${JSON.stringify(source)}: ${compiled.error}` });
+    return;
+  }
+  if (compiled.variables.length === 0) {
+    const value = evaluateEstimate(compiled, {});
+    if (!value.ok) ctx.addIssue({ code: 'custom', message: `expression ${JSON.stringify(source)} has no finite value` });
+    else if (value.value < 0) ctx.addIssue({ code: 'custom', message: `expression ${JSON.stringify(source)} is ${value.value}: an estimate is at least 0` });
+  }
 });
 
 /** Names are trimmed, then checked: a name of spaces is no name. */
