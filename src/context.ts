@@ -96,7 +96,7 @@ export function createContextFactory(deps: ContextDeps) {
     const ip = clientAddress(initial, deps.trustProxy ?? false);
     return {
       prisma: deps.prisma,
-      loaders: createLoaders(deps.prisma, deps.telemetry.drift),
+      loaders: createLoaders(deps.prisma, deps.telemetry),
       requestId: initial.request.headers.get('x-request-id') ?? randomUUID(),
       caller: await identify(initial.request.headers.get('authorization'), ip),
       client: {

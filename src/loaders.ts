@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import { Prisma, type PrismaClient, type Tool } from './generated/prisma/client.js';
 import { latestVisible } from './catalog/visibility.js';
+import type { RollupReader } from './telemetry/rollupReader.js';
 import { EMPTY_STATS, loadExecutionStats, type DriftRule, type ExecutionStats } from './telemetry/stats.js';
 import type { StatsWindow } from './telemetry/windows.js';
 
@@ -80,7 +81,7 @@ function matches(row: Tool, lookup: ToolLookup): boolean {
   );
 }
 
-export function createLoaders(prisma: PrismaClient, drift: DriftRule): Loaders {
+export function createLoaders(prisma: PrismaClient, telemetry: { drift: DriftRule; rollups: RollupReader }): Loaders {
   return {
     toolsOfferingCapability: perSelection(
       (query) =>
@@ -144,7 +145,7 @@ export function createLoaders(prisma: PrismaClient, drift: DriftRule): Loaders {
         await Promise.all(
           [...groups.values()].map(async (group) => {
             const { by, window } = group[0]!;
-            const stats = await loadExecutionStats(prisma, by, window, [...new Set(group.map((key) => key.id))], drift);
+            const stats = await loadExecutionStats(prisma, telemetry.rollups, by, window, [...new Set(group.map((key) => key.id))], telemetry.drift);
             for (const [id, value] of stats) found.set(`${by}:${window}:${id}`, value);
           }),
         );

@@ -101,7 +101,7 @@ export function useReadSnapshot(prisma: PrismaClient, options: ReadSnapshotOptio
             const context = execArgs.contextValue as Context;
             // Everything this operation reads goes through the snapshot, loaders included.
             context.prisma = tx as PrismaClient;
-            context.loaders = createLoaders(tx as PrismaClient, context.telemetry.drift);
+            context.loaders = createLoaders(tx as PrismaClient, context.telemetry);
             return executeFn(execArgs);
           },
           { isolationLevel: 'RepeatableRead', maxWait: options.maxWaitMs, timeout: options.timeoutMs },

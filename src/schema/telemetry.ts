@@ -145,7 +145,7 @@ builder.queryFields((t) => ({
       args: { window: t.arg({ type: StatsWindowEnum, defaultValue: 'LAST_7D', required: true, description: 'Which runs; the last 7 days by default.' }) },
       resolve: async (_root, args, ctx) => {
         if (args.first != null && (args.first < 0 || args.first > 200)) throw new PothosValidationError('Argument "first" must be between 0 and 200');
-        return resolveArrayConnection({ args }, await driftingPatterns(ctx.prisma, args.window, ctx.telemetry.drift));
+        return resolveArrayConnection({ args }, await driftingPatterns(ctx.prisma, ctx.telemetry.rollups, args.window, ctx.telemetry.drift));
       },
     },
     { name: 'DriftingPatternConnection', description: 'A page of drifting patterns, worst first.' },
