@@ -98,12 +98,12 @@ export function windowRollups(from: Date | null, options: { sketches: boolean; f
     Prisma.sql`SELECT 'h'::text AS level, r."id", r."toolId", r."patternId", ${columns} FROM "ExecutionRollup" r WHERE ${condition} AND ${filter}`;
   if (from === null) {
     return Prisma.sql`${hourly(Prisma.sql`NOT r."compacted"`)}
-      UNION ALL SELECT 'd'::text, r."id", r."toolId", r."patternId", ${columns} FROM "ExecutionRollupDaily" r WHERE ${filter}`;
+      UNION ALL SELECT 'd'::text AS level, r."id", r."toolId", r."patternId", ${columns} FROM "ExecutionRollupDaily" r WHERE ${filter}`;
   }
   const wholeDays = dayOf(from.getTime() + DAY_MS - 1);
   const parts = [
     hourly(Prisma.sql`r."hour" >= ${wholeDays} AND NOT r."compacted"`),
-    Prisma.sql`SELECT 'd'::text, r."id", r."toolId", r."patternId", ${columns} FROM "ExecutionRollupDaily" r WHERE r."day" >= ${wholeDays} AND ${filter}`,
+    Prisma.sql`SELECT 'd'::text AS level, r."id", r."toolId", r."patternId", ${columns} FROM "ExecutionRollupDaily" r WHERE r."day" >= ${wholeDays} AND ${filter}`,
   ];
   if (wholeDays > from) parts.push(hourly(Prisma.sql`r."hour" >= ${from} AND r."hour" < ${wholeDays}`));
   return Prisma.join(parts, ' UNION ALL ');
