@@ -39,7 +39,7 @@ export function createTelemetry(prisma: PrismaClient, deps: { registry: Registry
   const clock = new TelemetryClock();
   const maintenance = new TelemetryMaintenance(prisma, { retention: config.retention, log: deps.log });
   const metrics = createTelemetryMetrics(deps.registry, () => maintenance.lagSeconds());
-  const ingestor = new ExecutionIngestor(prisma, { clock, metrics, retentionMs: config.retention.rawMs });
+  const ingestor = new ExecutionIngestor(prisma, { clock, metrics, retentionMs: config.retention.rawMs, onStored: () => maintenance.notePending() });
   const rollups = new RollupReader();
   const observedPerformance = new ObservedPerformanceView(prisma, clock, rollups, { log: deps.log });
   return {

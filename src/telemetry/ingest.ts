@@ -141,6 +141,8 @@ export interface ExecutionIngestorOptions {
   metrics?: TelemetryMetrics;
   /** Runs that started longer ago than this are refused: their raw rows would be pruned at once. */
   retentionMs: number;
+  /** Called after runs (and their partial roll-ups) were stored. */
+  onStored?: () => void;
 }
 
 /**
@@ -238,7 +240,10 @@ export class ExecutionIngestor {
         ? { index: run.index, executionId: run.executionId, outcome: 'ACCEPTED', reason: null, message: null }
         : { index: run.index, executionId: run.executionId, outcome: 'DUPLICATE', reason: null, message: 'already reported' };
     }
-    if (stored.size) this.options.clock.advance();
+    if (stored.size) {
+      this.options.onStored?.();
+      this.options.clock.advance();
+    }
     const summary: IngestSummary = { accepted: 0, duplicates: 0, rejected: 0, results };
     for (const result of results) {
       if (result.outcome === 'ACCEPTED') summary.accepted += 1;

@@ -133,6 +133,14 @@ export class TelemetryMaintenance {
     return this.#oldestPending ? Math.max(0, (now - this.#oldestPending.getTime()) / 1000) : 0;
   }
 
+  /**
+   * Ingestion wrote partial roll-ups. Until a compaction measures again, the lag counts from the
+   * first such write, so it grows when compaction keeps failing instead of staying at its last value.
+   */
+  notePending(at = new Date()): void {
+    this.#oldestPending ??= at;
+  }
+
   /** Compacts until nothing waits or the run's bound is reached; then measures the lag. Never overlaps itself. */
   compact(): Promise<number> {
     this.#compacting ??= (async () => {
