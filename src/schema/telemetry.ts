@@ -13,7 +13,7 @@ const WINDOW_DESCRIPTIONS: Record<StatsWindow, string> = {
   LAST_24H: 'Runs that started from the beginning of the hour 24 hours ago.',
   LAST_7D: 'Runs that started from the beginning of the hour 7 days ago.',
   LAST_30D: 'Runs that started from the beginning of the hour 30 days ago.',
-  ALL: 'Every run whose hourly roll-up is still kept (TELEMETRY_ROLLUP_RETENTION_DAYS).',
+  ALL: 'Every run whose roll-up is still kept (TELEMETRY_ROLLUP_RETENTION_DAYS).',
 };
 
 export const StatsWindowEnum = builder.enumType('StatsWindow', {
@@ -52,7 +52,7 @@ const EstimateError = builder.objectRef<NonNullable<ExecutionStats['estimateErro
 });
 
 const ExecutionStatsRef = builder.objectRef<ExecutionStats>('ExecutionStats').implement({
-  description: 'How a tool version or a pattern behaved in the runs the pipeline reported, over a window, from hourly roll-ups.',
+  description: 'How a tool version or a pattern behaved in the runs the pipeline reported, over a window, from the hourly and daily roll-ups.',
   fields: (t) => ({
     runs: t.exposeInt('runs', { description: 'Runs reported.' }),
     successes: t.exposeInt('successes', { description: 'Runs that succeeded.' }),
