@@ -222,6 +222,21 @@ try {
     );
     const drifting30 = await latency(options.queries, () => gql(service.base, '{ driftingPatterns(window: LAST_30D, first: 20) { edges { node { pattern drift } } } }'));
     const drifting7 = await latency(options.queries, () => gql(service.base, '{ driftingPatterns(window: LAST_7D, first: 20) { edges { node { pattern drift } } } }'));
+    // Right after a report (100 runs over random patterns, not timed), as while the pipeline reports: today's rows changed.
+    const timedAfter = async (samples: number, read: () => Promise<unknown>) => {
+      const times: number[] = [];
+      for (let i = 0; i < samples; i++) {
+        await postNdjson(Array.from({ length: 100 }, (_, k) => liveRun(fresh, patterns, `after-${times.length}-${i}-${k}-${Math.random()}`)));
+        await postNdjson([{ ...liveRun(fresh, patterns, `after-busiest-${i}-${Math.random()}`), toolId: busiest.toolId, capability: busiest.capability, pattern: busiest.pattern }]);
+        const start = performance.now();
+        await read();
+        times.push(performance.now() - start);
+      }
+      return distribution(times);
+    };
+    const afterSamples = Math.min(options.queries, 50);
+    const patternAfter = await timedAfter(afterSamples, () => gql(service.base, PATTERN_STATS, { id: busiest.toolId }));
+    const driftingAfter = await timedAfter(afterSamples, () => gql(service.base, '{ driftingPatterns(window: LAST_30D, first: 20) { edges { node { pattern drift } } } }'));
     const coldPattern = await latency(options.coldQueries, () => loadExecutionStats(db.prisma, new RollupReader(), 'pattern', 'LAST_30D', [busiest.patternId], DEFAULT_DRIFT_RULE));
     const coldDrifting = await latency(options.coldQueries, () => driftingPatterns(db.prisma, new RollupReader(), 'LAST_30D', DEFAULT_DRIFT_RULE));
     const driftingCount = (await driftingPatterns(db.prisma, new RollupReader(), 'LAST_30D', DEFAULT_DRIFT_RULE)).length;
@@ -262,9 +277,11 @@ try {
     ];
     const reads = [
       { read: `Pattern.executionStats(LAST_30D), one pattern (API, cache warm)`, ...patternStats },
+      { read: 'Pattern.executionStats(LAST_30D), one pattern (API, right after a report to it)', ...patternAfter },
       { read: 'Pattern.executionStats(LAST_30D), one pattern (in-process, cold cache)', ...coldPattern },
       { read: 'Tool.executionStats(LAST_30D), one version (API)', ...toolStats },
       { read: 'driftingPatterns(LAST_30D, first: 20), whole catalog (API, cache warm)', ...drifting30 },
+      { read: 'driftingPatterns(LAST_30D, first: 20), whole catalog (API, right after a report)', ...driftingAfter },
       { read: 'driftingPatterns(LAST_30D), whole catalog (in-process, cold cache)', ...coldDrifting },
       { read: 'driftingPatterns(LAST_7D, first: 20), whole catalog (API, cache warm)', ...drifting7 },
     ];
@@ -279,8 +296,8 @@ try {
     const goals = [
       { goal: 'Ingestion through NDJSON', target: '≥ 20,000 runs/s', measured: `${Math.round(ndjson.runsPerSecond).toLocaleString('en')} runs/s`, verdict: met(ndjson.runsPerSecond >= 20_000) },
       { goal: `Ingestion through the mutation (batches of ${options.batch})`, target: '≥ 10,000 runs/s', measured: `${Math.round(mutation.runsPerSecond).toLocaleString('en')} runs/s`, verdict: met(mutation.runsPerSecond >= 10_000) },
-      { goal: `executionStats, one pattern, 30 days, ${stored.toLocaleString('en')} runs stored`, target: 'p99 < 50 ms', measured: `p99 ${patternStats.p99} ms (cold: ${coldPattern.p99} ms)`, verdict: met((patternStats.p99 ?? Infinity) < 50) },
-      { goal: `driftingPatterns, whole catalog (${patterns.length} patterns, 30 days)`, target: 'p99 < 50 ms', measured: `p99 ${drifting30.p99} ms (cold: ${coldDrifting.p99} ms)`, verdict: met((drifting30.p99 ?? Infinity) < 50) },
+      { goal: `executionStats, one pattern, 30 days, ${stored.toLocaleString('en')} runs stored`, target: 'p99 < 50 ms', measured: `p99 ${patternStats.p99} ms (after a report: ${patternAfter.p99}; cold: ${coldPattern.p99})`, verdict: met((patternStats.p99 ?? Infinity) < 50) },
+      { goal: `driftingPatterns, whole catalog (${patterns.length} patterns, 30 days)`, target: 'p99 < 50 ms', measured: `p99 ${drifting30.p99} ms (after a report: ${driftingAfter.p99}; cold: ${coldDrifting.p99})`, verdict: met((drifting30.p99 ?? Infinity) < 50) },
       {
         goal: 'Percentiles against percentile_cont over the raw rows',
         target: 'within 2 %',

@@ -228,12 +228,22 @@ describe('the cache of merged roll-ups', () => {
     // Another instance: its own ingestor and telemetry clock; this one hears nothing of the report.
     const other = new ExecutionIngestor(service.db.prisma, { clock: new TelemetryClock(), retentionMs: 30 * DAY });
     const generation = service.app.telemetry.clock.generation;
+    const rowsMerged = service.app.telemetry.rollups.rowsMerged;
     expect((await other.ingest(runs(1, 60_000), 'ndjson', 'elsewhere')).accepted).toBe(1);
     expect(service.app.telemetry.clock.generation).toBe(generation);
     const after = await service.recordStatements(() => service.graphql(STATS, { id: toolId }));
     expect((after.result.data as any).toolById.executionStats.runs).toBe(before + 1);
-    // Only what the run touched is merged again.
+    // Only what the run touched is merged again, and of it only today's rows: the tool over 30 days
+    // (~3 × 54 rows) and the pattern over 7 days take their settled days from the cache.
     expect(after.statements.filter((sql) => /durationSketch/.test(sql))).toHaveLength(2);
+    expect(service.app.telemetry.rollups.rowsMerged - rowsMerged).toBeGreaterThan(0);
+    expect(service.app.telemetry.rollups.rowsMerged - rowsMerged).toBeLessThanOrEqual(8);
+    // Compaction folds the partial into today's hour and day: again only today's rows are read.
+    await compactAll();
+    const compacted = service.app.telemetry.rollups.rowsMerged;
+    expect(((await service.graphql(STATS, { id: toolId })).data as any).toolById.executionStats.runs).toBe(before + 1);
+    expect(service.app.telemetry.rollups.rowsMerged - compacted).toBeGreaterThan(0);
+    expect(service.app.telemetry.rollups.rowsMerged - compacted).toBeLessThanOrEqual(8);
   }, 60_000);
 
   it('holds a bounded number of entries', async () => {

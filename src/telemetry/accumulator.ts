@@ -104,6 +104,22 @@ export class StatsAccumulator {
     if (!this.lastRunAt || row.lastRunAt > this.lastRunAt) this.lastRunAt = row.lastRunAt;
   }
 
+  /** A copy that can be added to without changing this one. */
+  clone(): StatsAccumulator {
+    const copy = new StatsAccumulator();
+    copy.runs = this.runs;
+    copy.successes = this.successes;
+    copy.durationSumMs = this.durationSumMs;
+    copy.costRuns = this.costRuns;
+    copy.costSum = this.costSum;
+    copy.estimatedRuns = this.estimatedRuns;
+    copy.lastRunAt = this.lastRunAt;
+    copy.duration.merge(this.duration);
+    copy.estimate.merge(this.estimate);
+    copy.ratio.merge(this.ratio);
+    return copy;
+  }
+
   stats(rule: DriftRule): ExecutionStats {
     const medianRatio = this.estimatedRuns ? quantile(this.ratio, 0.5) : null;
     const drift = medianRatio === null ? null : medianRatio - 1;

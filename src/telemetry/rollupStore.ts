@@ -81,8 +81,9 @@ export const ROLLUP_SKETCHES = Prisma.sql`r."durationSketch", r."estimateSketch"
 
 /**
  * The roll-up rows that cover, each run exactly once, every run started from `from` (an hour; null:
- * every row kept), as one relation with columns level ('d' daily, 'h' hourly), id, "toolId",
- * "patternId", the figures and (with `sketches`) the three sketches. `filter` (a condition on
+ * every row kept), as one relation with columns level ('d' daily, 'h' hourly), id, "at" (its hour
+ * or day), "compacted" (true for daily rows), "toolId", "patternId", the figures and (with
+ * `sketches`) the three sketches. `filter` (a condition on
  * "toolId"/"patternId") is applied in each part, so the indexes serve it.
  *
  * Compaction adds every hour it compacts to that hour's daily row in the same transaction, so a
@@ -95,16 +96,14 @@ export function windowRollups(from: Date | null, options: { sketches: boolean; f
   const columns = options.sketches ? Prisma.sql`${ROLLUP_FIGURES}, ${ROLLUP_SKETCHES}` : ROLLUP_FIGURES;
   const filter = options.filter ?? Prisma.sql`TRUE`;
   const hourly = (condition: Prisma.Sql) =>
-    Prisma.sql`SELECT 'h'::text AS level, r."id", r."toolId", r."patternId", ${columns} FROM "ExecutionRollup" r WHERE ${condition} AND ${filter}`;
-  if (from === null) {
-    return Prisma.sql`${hourly(Prisma.sql`NOT r."compacted"`)}
-      UNION ALL SELECT 'd'::text AS level, r."id", r."toolId", r."patternId", ${columns} FROM "ExecutionRollupDaily" r WHERE ${filter}`;
-  }
+    Prisma.sql`SELECT 'h'::text AS level, r."id", r."hour" AS "at", r."compacted", r."toolId", r."patternId", ${columns}
+      FROM "ExecutionRollup" r WHERE ${condition} AND ${filter}`;
+  const daily = (condition: Prisma.Sql) =>
+    Prisma.sql`SELECT 'd'::text AS level, r."id", r."day" AS "at", TRUE AS "compacted", r."toolId", r."patternId", ${columns}
+      FROM "ExecutionRollupDaily" r WHERE ${condition} AND ${filter}`;
+  if (from === null) return Prisma.sql`${hourly(Prisma.sql`NOT r."compacted"`)} UNION ALL ${daily(Prisma.sql`TRUE`)}`;
   const wholeDays = dayOf(from.getTime() + DAY_MS - 1);
-  const parts = [
-    hourly(Prisma.sql`r."hour" >= ${wholeDays} AND NOT r."compacted"`),
-    Prisma.sql`SELECT 'd'::text AS level, r."id", r."toolId", r."patternId", ${columns} FROM "ExecutionRollupDaily" r WHERE r."day" >= ${wholeDays} AND ${filter}`,
-  ];
+  const parts = [hourly(Prisma.sql`r."hour" >= ${wholeDays} AND NOT r."compacted"`), daily(Prisma.sql`r."day" >= ${wholeDays}`)];
   if (wholeDays > from) parts.push(hourly(Prisma.sql`r."hour" >= ${from} AND r."hour" < ${wholeDays}`));
   return Prisma.join(parts, ' UNION ALL ');
 }
