@@ -351,8 +351,10 @@ describe('observed performance', () => {
     expect(await service.db.prisma.toolExecution.count()).toBe(0);
     expect(rounded((await service.graphql(STATS, { id: toolId, window: 'LAST_24H' })).data)).toEqual(rounded(before));
     // Roll-ups go once past their own retention.
+    expect(await service.db.prisma.executionRollupDaily.count()).toBeGreaterThan(0);
     await service.app.telemetry.maintenance.prune(Date.now() + 401 * 86_400_000);
     expect(await service.db.prisma.executionRollup.count()).toBe(0);
+    expect(await service.db.prisma.executionRollupDaily.count()).toBe(0);
     const empty = await service.graphql(STATS, { id: toolId, window: 'ALL' });
     expect(empty.data!.toolById.executionStats).toMatchObject({ runs: 0, durationMs: null, drift: null, drifting: false });
   });
