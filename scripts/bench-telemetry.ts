@@ -9,7 +9,8 @@
 //
 // The stored runs are generated deterministically (seeded) and written in bulk SQL, not through the
 // API (scripts/bench/telemetrySeed.ts): raw rows plus the roll-ups compaction would have left,
-// spread over the last --days days across every pattern of the sample catalog.
+// spread over the last --days days across every pattern of the catalog (--catalog-dir: the sample
+// catalog by default).
 //
 // Writes bench/results/telemetry-latest.md and bench/results/telemetry-latest.json.
 //
@@ -35,6 +36,7 @@ const ADMIN_KEY = 'bench-telemetry-admin-key-Yp6Kr3Vz9Qm2Xt8Ln5Bw4Hc7Dj1Fs0Ga';
 
 const program = new Command()
   .option('--postgres-url <url>', 'PostgreSQL server (a fresh database is created and dropped)', process.env.DATABASE_URL)
+  .option('--catalog-dir <dir>', 'catalog the service seeds itself with (e.g. ../shared/legacy-catalog: 265 patterns)', path.join(projectRoot, 'catalog'))
   .option('--runs <n>', 'runs stored (bulk SQL) before the read latencies are measured', integer('--runs', 0), 10_000_000)
   .option('--days <n>', 'the stored runs start within this many days before now (at most 29: raw runs are kept 30)', integer('--days'), 29)
   .option('--rollups-only', 'store roll-ups only, no raw rows (quicker; skips the accuracy check)', false)
@@ -47,6 +49,7 @@ const program = new Command()
   .parse();
 const options = program.opts<{
   postgresUrl?: string;
+  catalogDir: string;
   runs: number;
   days: number;
   rollupsOnly: boolean;
@@ -153,7 +156,7 @@ process.on('exit', killAllChildren);
 try {
   const service = await startServiceProcess({
     label: 'service',
-    env: { DATABASE_URL: database.url, ADMIN_API_KEY: ADMIN_KEY, NODE_ENV: 'production', LOG_LEVEL: 'warn', CATALOG_WATCH: 'false' },
+    env: { DATABASE_URL: database.url, ADMIN_API_KEY: ADMIN_KEY, NODE_ENV: 'production', LOG_LEVEL: 'warn', CATALOG_WATCH: 'false', CATALOG_DIR: path.resolve(options.catalogDir) },
     readyTimeoutMs: 120_000,
   });
   const db = await openDatabase({ kind: 'postgres', url: database.url, poolMax: 4, connectTimeoutMs: 10_000, statementTimeoutMs: 3_600_000, idleTimeoutMs: 10_000 });

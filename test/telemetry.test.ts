@@ -46,7 +46,9 @@ beforeAll(async () => {
   );
   const patterns = await service.db.prisma.pattern.findMany({ where: { capability: { toolId } } });
   patternIds = Object.fromEntries(patterns.map((p) => [p.name, p.id]));
-  server = createServer(service.app.handler);
+  // Idle keep-alive sockets stay open through the longer tests: fetch reuses pooled sockets, and one
+  // the server closed after its default 5 s at the moment it was reused fails with ECONNRESET.
+  server = createServer({ keepAliveTimeout: 120_000 }, service.app.handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 });
