@@ -101,7 +101,7 @@ export function createContextFactory(deps: ContextDeps) {
     return {
       prisma: deps.prisma,
       get loaders() {
-        return (loaders ??= createLoaders(deps.prisma, deps.telemetry.drift));
+        return (loaders ??= createLoaders(deps.prisma, deps.telemetry));
       },
       set loaders(value: Loaders) {
         loaders = value;

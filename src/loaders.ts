@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import { Prisma, type PrismaClient, type Tool } from './generated/prisma/client.js';
 import { latestVisible } from './catalog/visibility.js';
+import type { RollupReader } from './telemetry/rollupReader.js';
 import { EMPTY_STATS, loadExecutionStats, type DriftRule, type ExecutionStats } from './telemetry/stats.js';
 import type { StatsWindow } from './telemetry/windows.js';
 
@@ -81,7 +82,7 @@ function matches(row: Tool, lookup: ToolLookup): boolean {
   );
 }
 
-export function createLoaders(prisma: PrismaClient, drift: DriftRule): Loaders {
+export function createLoaders(prisma: PrismaClient, telemetry: { drift: DriftRule; rollups: RollupReader }): Loaders {
   let executionStats: DataLoader<StatsKey, ExecutionStats, string> | undefined;
   return {
     toolsOfferingCapability: perSelection(
@@ -137,12 +138,12 @@ export function createLoaders(prisma: PrismaClient, drift: DriftRule): Loaders {
 
     // Made on first use: most requests never ask for telemetry.
     get executionStats() {
-      return (executionStats ??= executionStatsLoader(prisma, drift));
+      return (executionStats ??= executionStatsLoader(prisma, telemetry));
     },
   };
 }
 
-function executionStatsLoader(prisma: PrismaClient, drift: DriftRule): DataLoader<StatsKey, ExecutionStats, string> {
+function executionStatsLoader(prisma: PrismaClient, telemetry: { drift: DriftRule; rollups: RollupReader }): DataLoader<StatsKey, ExecutionStats, string> {
   return new DataLoader<StatsKey, ExecutionStats, string>(
       async (keys) => {
         const groups = new Map<string, StatsKey[]>();
@@ -154,7 +155,7 @@ function executionStatsLoader(prisma: PrismaClient, drift: DriftRule): DataLoade
         await Promise.all(
           [...groups.values()].map(async (group) => {
             const { by, window } = group[0]!;
-            const stats = await loadExecutionStats(prisma, by, window, [...new Set(group.map((key) => key.id))], drift);
+            const stats = await loadExecutionStats(prisma, telemetry.rollups, by, window, [...new Set(group.map((key) => key.id))], telemetry.drift);
             for (const [id, value] of stats) found.set(`${by}:${window}:${id}`, value);
           }),
         );

@@ -90,9 +90,18 @@ describe('per-request DataLoaders', () => {
       { runs: 1, successes: 1, successRate: 1, avgDurationMs: 50 },
       { runs: 0, successes: 0, successRate: null, avgDurationMs: null },
     ]);
-    // The page from memory, then one read of the roll-ups for all three tools.
-    expect(statements).toHaveLength(1);
+    // The page from memory (no SQL), then one statement of roll-up fingerprints for all three tools and one read of the
+    // sketches of those not merged yet (no count: totalCount was not asked for).
+    expect(statements).toHaveLength(2);
+    expect(statements[0]).toMatch(/md5\(/);
     expect(statements[0]).toMatch(/FROM "ExecutionRollup"/);
+    expect(statements[0]).not.toMatch(/durationSketch/);
+    expect(statements[1]).toMatch(/durationSketch/);
+    // Asked again with nothing reported since: the fingerprints match, no sketch is read.
+    const again = await service.recordStatements(() => service.graphql(`{ tools(first: 3) { edges { node { name executionStats { runs successes successRate avgDurationMs } } } } }`));
+    expect(again.result.data).toEqual(result.data);
+    expect(again.statements).toHaveLength(1);
+    expect(again.statements[0]).not.toMatch(/durationSketch/);
   });
 
   it('do not outlive a request: the next request sees a change made in between', async () => {

@@ -46,7 +46,9 @@ beforeAll(async () => {
   );
   const patterns = await service.db.prisma.pattern.findMany({ where: { capability: { toolId } } });
   patternIds = Object.fromEntries(patterns.map((p) => [p.name, p.id]));
-  server = createServer(service.app.handler);
+  // Idle keep-alive sockets stay open through the longer tests: fetch reuses pooled sockets, and one
+  // the server closed after its default 5 s at the moment it was reused fails with ECONNRESET.
+  server = createServer({ keepAliveTimeout: 120_000 }, service.app.handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 });
@@ -99,7 +101,7 @@ const ndjson = (runs: Array<Run | string>, headers: Record<string, string> = rep
 
 const STATS = `query ($id: ID!, $window: StatsWindow!) { toolById(id: $id) {
   executionStats(window: $window) { runs successes successRate durationMs { p50 p95 p99 mean } cost { mean total } estimateError { runs medianRatio } drift drifting lastRunAt }
-  capabilities { patterns { name executionStats(window: $window) { runs successes durationMs { p50 p95 p99 mean } cost { mean total } estimateError { runs medianRatio estimatedMedianMs } drift drifting } } }
+  capabilities { patterns { name executionStats(window: $window) { runs successes successRate durationMs { p50 p95 p99 mean } cost { mean total } estimateError { runs medianRatio estimatedMedianMs } drift drifting lastRunAt } } }
 } }`;
 
 describe('reporting runs', () => {
@@ -270,19 +272,40 @@ describe('observed performance', () => {
 
   /** Exact figures from the raw rows, by PostgreSQL itself. */
   async function exact(patternId: string | null, from: Date) {
-    const [row] = await service.db.prisma.$queryRaw<Array<{ runs: bigint; successes: bigint; q: number[]; mean: number; costTotal: number }>>`
+    const [row] = await service.db.prisma.$queryRaw<Array<{ runs: bigint; successes: bigint; q: number[]; mean: number; costTotal: number; costMean: number; lastRunAt: Date }>>`
       SELECT count(*) AS runs, count(*) FILTER (WHERE success) AS successes,
-             percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY "durationMs") AS q, avg("durationMs") AS mean, sum(cost) AS "costTotal"
+             percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY "durationMs") AS q, avg("durationMs") AS mean, sum(cost) AS "costTotal",
+             avg(cost) AS "costMean", max("startedAt") AS "lastRunAt"
       FROM "ToolExecution" WHERE "toolId" = ${toolId}::uuid AND "startedAt" >= ${from} AND (${patternId}::uuid IS NULL OR "patternId" = ${patternId}::uuid)`;
-    return { runs: Number(row!.runs), successes: Number(row!.successes), p50: row!.q[0]!, p95: row!.q[1]!, p99: row!.q[2]!, mean: row!.mean, costTotal: row!.costTotal };
+    return {
+      runs: Number(row!.runs),
+      successes: Number(row!.successes),
+      p50: row!.q[0]!,
+      p95: row!.q[1]!,
+      p99: row!.q[2]!,
+      mean: row!.mean,
+      costTotal: row!.costTotal,
+      costMean: row!.costMean,
+      lastRunAt: row!.lastRunAt,
+    };
   }
 
   const within = (actual: number, expected: number, relative: number) => expect(Math.abs(actual - expected) / Math.abs(expected)).toBeLessThanOrEqual(relative);
 
-  type Stats = { runs: number; successes: number; durationMs: { p50: number; p95: number; p99: number; mean: number }; cost: { total: number } };
+  type Stats = {
+    runs: number;
+    successes: number;
+    successRate: number;
+    durationMs: { p50: number; p95: number; p99: number; mean: number };
+    cost: { mean: number; total: number };
+    lastRunAt: string;
+  };
   function compare(stats: Stats, truth: Awaited<ReturnType<typeof exact>>) {
     expect(stats.runs).toBe(truth.runs);
     expect(stats.successes).toBe(truth.successes);
+    expect(stats.successRate).toBeCloseTo(truth.successes / truth.runs, 12);
+    expect(new Date(stats.lastRunAt)).toEqual(truth.lastRunAt);
+    within(stats.cost.mean, truth.costMean, 1e-9);
     within(stats.durationMs.p50, truth.p50, 0.02);
     within(stats.durationMs.p95, truth.p95, 0.02);
     within(stats.durationMs.p99, truth.p99, 0.02);
@@ -330,8 +353,10 @@ describe('observed performance', () => {
     expect(await service.db.prisma.toolExecution.count()).toBe(0);
     expect(rounded((await service.graphql(STATS, { id: toolId, window: 'LAST_24H' })).data)).toEqual(rounded(before));
     // Roll-ups go once past their own retention.
+    expect(await service.db.prisma.executionRollupDaily.count()).toBeGreaterThan(0);
     await service.app.telemetry.maintenance.prune(Date.now() + 401 * 86_400_000);
     expect(await service.db.prisma.executionRollup.count()).toBe(0);
+    expect(await service.db.prisma.executionRollupDaily.count()).toBe(0);
     const empty = await service.graphql(STATS, { id: toolId, window: 'ALL' });
     expect(empty.data!.toolById.executionStats).toMatchObject({ runs: 0, durationMs: null, drift: null, drifting: false });
   });
@@ -349,6 +374,26 @@ describe('observed performance', () => {
     const slowRuns = nodes[0].estimatedRuns as number;
     // Fewer runs than DRIFT_MIN_RUNS (30) is not enough to call it drift.
     expect(slowRuns).toBeGreaterThanOrEqual(30);
+
+    // Two more patterns drift: `late` (2.5 × its estimate) only from its 30th run on, `early` (0.4 ×) from the start.
+    await createTool(
+      service.db.prisma,
+      { name: 'drift-probe', platform: 'linux', version: '1.0', category: 'system', capabilities: [{ name: 'lag', patterns: [{ name: 'late', timeEstimateMs: '100' }, { name: 'early', timeEstimateMs: '100' }] }] },
+      ORIGIN,
+    );
+    const driftRun = (id: string, pattern: string, durationMs: number) => ({ ...run(id, { pattern, durationMs }), name: 'drift-probe', capability: 'lag' });
+    const names = async () =>
+      (await service.graphql(`{ driftingPatterns(window: LAST_24H) { edges { node { tool { name } pattern drift } } } }`)).data!.driftingPatterns.edges.map(
+        (e: { node: { tool: { name: string }; pattern: string } }) => `${e.node.tool.name}/${e.node.pattern}`,
+      );
+    expect((await report([...Array.from({ length: 29 }, (_, i) => driftRun(`late-${i}`, 'late', 250)), ...Array.from({ length: 40 }, (_, i) => driftRun(`early-${i}`, 'early', 40))])).data!.reportExecutions.accepted).toBe(69);
+    expect(await names()).toEqual(['telemetry-probe/slow', 'drift-probe/early']);
+    expect((await report([driftRun('late-29', 'late', 250)])).data!.reportExecutions.accepted).toBe(1);
+    expect(await names()).toEqual(['telemetry-probe/slow', 'drift-probe/late', 'drift-probe/early']);
+    const page = await service.graphql(`{ driftingPatterns(window: LAST_24H, first: 1) { edges { cursor node { pattern } } pageInfo { hasNextPage endCursor } } }`);
+    expect(page.data!.driftingPatterns.pageInfo.hasNextPage).toBe(true);
+    const rest = await service.graphql(`query ($after: String) { driftingPatterns(window: LAST_24H, first: 5, after: $after) { edges { node { pattern } } } }`, { after: page.data!.driftingPatterns.pageInfo.endCursor });
+    expect(rest.data!.driftingPatterns.edges.map((e: { node: { pattern: string } }) => e.node.pattern)).toEqual(['late', 'early']);
 
     const failing = await service.graphql(`{ failingTools(window: LAST_24H, minRuns: 10, maxSuccessRate: 0.95) { tool { name } runs successes successRate } }`);
     expect(failing.data!.failingTools).toHaveLength(1);
@@ -404,5 +449,20 @@ describe('observed performance', () => {
     expect(value(/^tool_catalog_executions_reported_total\{outcome="rejected",path="graphql"[^}]*\} (\d+)/m)).toBeGreaterThanOrEqual(7);
     expect(value(/^tool_catalog_execution_ingest_duration_seconds_count\{[^}]*path="ndjson"[^}]*\} (\d+)/m)).toBeGreaterThan(0);
     expect(value(/^tool_catalog_telemetry_rollup_lag_seconds\{[^}]*\} ([\d.e+-]+)/m)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('measures the roll-up lag from the first partial written, until a compaction folds it', async () => {
+    const maintenance = service.app.telemetry.maintenance;
+    await maintenance.compact();
+    expect(maintenance.lagSeconds(Date.now() + 10_000)).toBe(0);
+    await report([run('lag-1')]);
+    // No compaction ran: the lag grows with time (a compactor that keeps failing shows up).
+    expect(maintenance.lagSeconds(Date.now() + 10_000)).toBeGreaterThanOrEqual(10);
+    const gauge = async () => Number(/^tool_catalog_telemetry_rollup_lag_seconds\{[^}]*\} ([\d.e+-]+)/m.exec(await (await fetch(`${base}/metrics`)).text())?.[1]);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(await gauge()).toBeGreaterThanOrEqual(1);
+    await maintenance.compact();
+    expect(maintenance.lagSeconds(Date.now() + 10_000)).toBe(0);
+    expect(await gauge()).toBe(0);
   });
 });

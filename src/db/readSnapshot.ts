@@ -195,7 +195,7 @@ export function useReadSnapshot(prisma: PrismaClient, options: ReadSnapshotOptio
           async (tx) => {
             // Everything this operation reads goes through the snapshot, loaders included.
             context.prisma = tx as PrismaClient;
-            context.loaders = createLoaders(tx as PrismaClient, context.telemetry.drift);
+            context.loaders = createLoaders(tx as PrismaClient, context.telemetry);
             return executeFn(execArgs);
           },
           { isolationLevel: 'RepeatableRead', maxWait: options.maxWaitMs, timeout: options.timeoutMs },

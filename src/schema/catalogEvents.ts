@@ -133,6 +133,6 @@ builder.subscriptionField('catalogEvents', (t) =>
         onDrop: ctx.dropConnection,
       });
     },
-    resolve: (event, _args, ctx): DeliveredEvent => ({ event, loaders: createLoaders(ctx.prisma, ctx.telemetry.drift) }),
+    resolve: (event, _args, ctx): DeliveredEvent => ({ event, loaders: createLoaders(ctx.prisma, ctx.telemetry) }),
   }),
 );

@@ -13,7 +13,7 @@ const WINDOW_DESCRIPTIONS: Record<StatsWindow, string> = {
   LAST_24H: 'Runs that started from the beginning of the hour 24 hours ago.',
   LAST_7D: 'Runs that started from the beginning of the hour 7 days ago.',
   LAST_30D: 'Runs that started from the beginning of the hour 30 days ago.',
-  ALL: 'Every run whose hourly roll-up is still kept (TELEMETRY_ROLLUP_RETENTION_DAYS).',
+  ALL: 'Every run whose roll-up is still kept (TELEMETRY_ROLLUP_RETENTION_DAYS).',
 };
 
 export const StatsWindowEnum = builder.enumType('StatsWindow', {
@@ -52,7 +52,7 @@ const EstimateError = builder.objectRef<NonNullable<ExecutionStats['estimateErro
 });
 
 const ExecutionStatsRef = builder.objectRef<ExecutionStats>('ExecutionStats').implement({
-  description: 'How a tool version or a pattern behaved in the runs the pipeline reported, over a window, from hourly roll-ups.',
+  description: 'How a tool version or a pattern behaved in the runs the pipeline reported, over a window, from the hourly and daily roll-ups.',
   fields: (t) => ({
     runs: t.exposeInt('runs', { description: 'Runs reported.' }),
     successes: t.exposeInt('successes', { description: 'Runs that succeeded.' }),
@@ -145,7 +145,7 @@ builder.queryFields((t) => ({
       args: { window: t.arg({ type: StatsWindowEnum, defaultValue: 'LAST_7D', required: true, description: 'Which runs; the last 7 days by default.' }) },
       resolve: async (_root, args, ctx) => {
         if (args.first != null && (args.first < 0 || args.first > 200)) throw new PothosValidationError('Argument "first" must be between 0 and 200');
-        return resolveArrayConnection({ args }, await driftingPatterns(ctx.prisma, args.window, ctx.telemetry.drift));
+        return resolveArrayConnection({ args }, await driftingPatterns(ctx.prisma, ctx.telemetry.rollups, args.window, ctx.telemetry.drift));
       },
     },
     { name: 'DriftingPatternConnection', description: 'A page of drifting patterns, worst first.' },

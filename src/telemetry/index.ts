@@ -5,6 +5,7 @@ import { ExecutionIngestor, type DecisionResolver } from './ingest.js';
 import { TelemetryMaintenance, type TelemetryRetention } from './maintenance.js';
 import { createTelemetryMetrics } from './metrics.js';
 import { ObservedPerformanceView } from './observedPerformance.js';
+import { RollupReader } from './rollupReader.js';
 import { DEFAULT_DRIFT_RULE, type DriftRule } from './stats.js';
 import { TelemetryClock } from './telemetryClock.js';
 
@@ -23,6 +24,8 @@ export interface Telemetry {
   clock: TelemetryClock;
   ingestor: ExecutionIngestor;
   maintenance: TelemetryMaintenance;
+  /** Merged roll-ups per tool version or pattern, with a bounded cache of merged sketches (never stale). */
+  rollups: RollupReader;
   /** Per-pattern observed performance for selection: `observedPerformance.get(toolId, capability, pattern)`. */
   observedPerformance: ObservedPerformanceView;
   drift: DriftRule;
@@ -39,12 +42,14 @@ export function createTelemetry(
   const clock = new TelemetryClock();
   const maintenance = new TelemetryMaintenance(prisma, { retention: config.retention, log: deps.log });
   const metrics = createTelemetryMetrics(deps.registry, () => maintenance.lagSeconds());
-  const ingestor = new ExecutionIngestor(prisma, { clock, metrics, retentionMs: config.retention.rawMs, decisions: deps.decisions });
-  const observedPerformance = new ObservedPerformanceView(prisma, clock, { log: deps.log });
+  const ingestor = new ExecutionIngestor(prisma, { clock, metrics, retentionMs: config.retention.rawMs, decisions: deps.decisions, onStored: () => maintenance.notePending() });
+  const rollups = new RollupReader();
+  const observedPerformance = new ObservedPerformanceView(prisma, clock, rollups, { log: deps.log });
   return {
     clock,
     ingestor,
     maintenance,
+    rollups,
     observedPerformance,
     drift: config.drift,
     start() {

@@ -2,7 +2,8 @@ import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { compileEstimate, estimateVariables, evaluateEstimate, type CompiledEstimate } from '../catalog/expressions.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
-import { encodeSketch, newSketch, type DDSketch } from './sketches.js';
+import { StatsAccumulator } from './accumulator.js';
+import { insertHourlyRollups, rollupRecord, type RollupRecord } from './rollupStore.js';
 import type { TelemetryClock } from './telemetryClock.js';
 import type { TelemetryMetrics } from './metrics.js';
 import { hourOf } from './windows.js';
@@ -152,6 +153,8 @@ export interface ExecutionIngestorOptions {
   retentionMs: number;
   /** Attributes runs reported with a decisionId but no unitId to the unit their decision assigned. */
   decisions?: DecisionResolver;
+  /** Called after runs (and their partial roll-ups) were stored. */
+  onStored?: () => void;
 }
 
 /**
@@ -250,7 +253,10 @@ export class ExecutionIngestor {
         ? { index: run.index, executionId: run.executionId, outcome: 'ACCEPTED', reason: null, message: notes.get(run.index) ?? null }
         : { index: run.index, executionId: run.executionId, outcome: 'DUPLICATE', reason: null, message: 'already reported' };
     }
-    if (stored.size) this.options.clock.advance();
+    if (stored.size) {
+      this.options.onStored?.();
+      this.options.clock.advance();
+    }
     const summary: IngestSummary = { accepted: 0, duplicates: 0, rejected: 0, results };
     for (const result of results) {
       if (result.outcome === 'ACCEPTED') summary.accepted += 1;
@@ -368,16 +374,7 @@ export class ExecutionIngestor {
           RETURNING "executionId"`;
         const ids = new Set(inserted.map((row) => row.executionId));
         const partials = rollupPartials(runs.filter((run) => ids.has(run.executionId)));
-        if (partials.length) {
-          await tx.$executeRaw`
-            INSERT INTO "ExecutionRollup" ("toolId", "patternId", "hour", "runs", "successes", "durationSumMs", "costRuns", "costSum",
-              "estimatedRuns", "durationSketch", "estimateSketch", "ratioSketch", "lastRunAt")
-            SELECT r."toolId", r."patternId", r."hour", r."runs", r."successes", r."durationSumMs", r."costRuns", r."costSum", r."estimatedRuns",
-              decode(r."durationSketch", 'hex'), decode(r."estimateSketch", 'hex'), decode(r."ratioSketch", 'hex'), r."lastRunAt"
-            FROM jsonb_to_recordset(${JSON.stringify(partials)}::jsonb) AS r("toolId" uuid, "patternId" uuid, "hour" timestamp(3), "runs" int,
-              "successes" int, "durationSumMs" float8, "costRuns" int, "costSum" float8, "estimatedRuns" int, "durationSketch" text,
-              "estimateSketch" text, "ratioSketch" text, "lastRunAt" timestamp(3))`;
-        }
+        if (partials.length) await insertHourlyRollups(tx, partials, false);
         return ids;
       }, { maxWait: 10_000, timeout: 60_000 });
     try {
@@ -390,62 +387,15 @@ export class ExecutionIngestor {
   }
 }
 
-/** Accumulates runs of one pattern and hour: counts, sums and the three sketches. */
-export class RollupAccumulator {
-  runs = 0;
-  successes = 0;
-  durationSumMs = 0;
-  costRuns = 0;
-  costSum = 0;
-  estimatedRuns = 0;
-  lastRunAt = 0;
-  readonly duration: DDSketch = newSketch();
-  readonly estimate: DDSketch = newSketch();
-  readonly ratio: DDSketch = newSketch();
-
-  add(run: { success: boolean; durationMs: number; cost: number | null; estimatedTimeMs: number | null; startedAt: Date }): void {
-    this.runs += 1;
-    if (run.success) this.successes += 1;
-    this.durationSumMs += run.durationMs;
-    this.duration.accept(run.durationMs);
-    if (run.cost !== null) {
-      this.costRuns += 1;
-      this.costSum += run.cost;
-    }
-    if (run.estimatedTimeMs !== null && run.estimatedTimeMs > 0) {
-      this.estimatedRuns += 1;
-      this.estimate.accept(run.estimatedTimeMs);
-      this.ratio.accept(run.durationMs / run.estimatedTimeMs);
-    }
-    this.lastRunAt = Math.max(this.lastRunAt, run.startedAt.getTime());
-  }
-}
-
-function rollupPartials(runs: readonly StoredRun[]) {
-  const groups = new Map<string, { toolId: string; patternId: string; hour: Date; acc: RollupAccumulator }>();
+/** The batch's runs as one partial roll-up row per (pattern, hour). */
+function rollupPartials(runs: readonly StoredRun[]): RollupRecord[] {
+  const groups = new Map<string, { toolId: string; patternId: string; hour: Date; acc: StatsAccumulator }>();
   for (const run of runs) {
     const hour = hourOf(run.startedAt);
     const key = `${run.patternId}\u0000${hour.getTime()}`;
     let group = groups.get(key);
-    if (!group) {
-      group = { toolId: run.toolId, patternId: run.patternId, hour, acc: new RollupAccumulator() };
-      groups.set(key, group);
-    }
-    group.acc.add(run);
+    if (!group) groups.set(key, (group = { toolId: run.toolId, patternId: run.patternId, hour, acc: new StatsAccumulator() }));
+    group.acc.addRun(run);
   }
-  return [...groups.values()].map(({ toolId, patternId, hour, acc }) => ({
-    toolId,
-    patternId,
-    hour: hour.toISOString(),
-    runs: acc.runs,
-    successes: acc.successes,
-    durationSumMs: acc.durationSumMs,
-    costRuns: acc.costRuns,
-    costSum: acc.costSum,
-    estimatedRuns: acc.estimatedRuns,
-    durationSketch: encodeSketch(acc.duration).toString('hex'),
-    estimateSketch: acc.estimatedRuns ? encodeSketch(acc.estimate).toString('hex') : null,
-    ratioSketch: acc.estimatedRuns ? encodeSketch(acc.ratio).toString('hex') : null,
-    lastRunAt: new Date(acc.lastRunAt).toISOString(),
-  }));
+  return [...groups.values()].map(({ hour, acc, ...owner }) => rollupRecord(owner, hour, acc));
 }

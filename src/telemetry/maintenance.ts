@@ -1,7 +1,7 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
-import { encodeSketch } from './sketches.js';
-import { StatsAccumulator, type RollupRow } from './stats.js';
+import { StatsAccumulator, type RollupRow } from './accumulator.js';
+import { dayOf, insertDailyRollups, insertHourlyRollups, rollupRecord } from './rollupStore.js';
 
 /** Advisory lock key: one compactor at a time across every instance on one database. */
 const COMPACTION_LOCK = 0x7e1e_0001;
@@ -13,15 +13,31 @@ const PRUNE_BATCHES_PER_RUN = 100;
 export interface TelemetryRetention {
   /** Raw runs older than this are deleted. */
   rawMs: number;
-  /** Hourly roll-ups older than this are deleted. */
+  /** Roll-ups (hourly and daily) older than this, counted in whole days, are deleted. */
   rollupMs: number;
+}
+
+type StoredRollup = RollupRow & { toolId: string; patternId: string; at: Date; compacted: boolean };
+
+/** Merges rows by (pattern, `at`) — the hour or the day they cover. */
+function mergeByPattern(rows: Iterable<StoredRollup>, at: (row: StoredRollup) => Date) {
+  const merged = new Map<string, { toolId: string; patternId: string; at: Date; acc: StatsAccumulator }>();
+  for (const row of rows) {
+    const when = at(row);
+    const key = `${row.patternId}\u0000${when.getTime()}`;
+    let group = merged.get(key);
+    if (!group) merged.set(key, (group = { toolId: row.toolId, patternId: row.patternId, at: when, acc: new StatsAccumulator() }));
+    group.acc.add(row);
+  }
+  return [...merged.values()];
 }
 
 /**
  * Ingestion appends one partial roll-up row per (pattern, hour) per batch, so it never waits on
  * another batch. Compaction merges each hour's rows into one (counts add up, sketches merge
- * exactly) in one transaction, so a reader sees either the partials or the merged row, never both
- * or neither. Returns the number of (pattern, hour) keys compacted.
+ * exactly) and adds the partials it compacted to the pattern's daily row, all in one transaction:
+ * a reader sees either the partials (and the day without them) or the merged hour (and the day
+ * with them), never both or neither. Returns the number of (pattern, hour) keys compacted.
  */
 export async function compactRollups(prisma: PrismaClient, maxKeys = COMPACT_KEYS_PER_PASS): Promise<number> {
   return prisma.$transaction(
@@ -32,43 +48,30 @@ export async function compactRollups(prisma: PrismaClient, maxKeys = COMPACT_KEY
         SELECT "patternId"::text AS "patternId", "hour" FROM "ExecutionRollup" WHERE NOT "compacted"
         GROUP BY "patternId", "hour" ORDER BY min("createdAt") LIMIT ${maxKeys}`;
       if (keys.length === 0) return 0;
-      const rows = await tx.$queryRaw<Array<RollupRow & { toolId: string; patternId: string; hour: Date }>>`
+      const rows = await tx.$queryRaw<StoredRollup[]>`
         DELETE FROM "ExecutionRollup" r
         USING jsonb_to_recordset(${JSON.stringify(keys)}::jsonb) AS k("patternId" uuid, "hour" timestamp(3))
         WHERE r."patternId" = k."patternId" AND r."hour" = k."hour"
-        RETURNING r."toolId"::text AS "toolId", r."patternId"::text AS "patternId", r."hour", r."runs", r."successes", r."durationSumMs",
-          r."costRuns", r."costSum", r."estimatedRuns", r."durationSketch", r."estimateSketch", r."ratioSketch", r."lastRunAt"`;
-      const merged = new Map<string, { toolId: string; patternId: string; hour: Date; acc: StatsAccumulator }>();
-      for (const row of rows) {
-        const key = `${row.patternId}\u0000${row.hour.getTime()}`;
-        let group = merged.get(key);
-        if (!group) merged.set(key, (group = { toolId: row.toolId, patternId: row.patternId, hour: row.hour, acc: new StatsAccumulator() }));
-        group.acc.add(row);
-      }
-      const compacted = [...merged.values()].map(({ toolId, patternId, hour, acc }) => ({
-        toolId,
-        patternId,
-        hour: hour.toISOString(),
-        runs: acc.runs,
-        successes: acc.successes,
-        durationSumMs: acc.durationSumMs,
-        costRuns: acc.costRuns,
-        costSum: acc.costSum,
-        estimatedRuns: acc.estimatedRuns,
-        durationSketch: encodeSketch(acc.duration).toString('hex'),
-        estimateSketch: acc.estimatedRuns ? encodeSketch(acc.estimate).toString('hex') : null,
-        ratioSketch: acc.estimatedRuns ? encodeSketch(acc.ratio).toString('hex') : null,
-        lastRunAt: acc.lastRunAt!.toISOString(),
-      }));
-      await tx.$executeRaw`
-        INSERT INTO "ExecutionRollup" ("toolId", "patternId", "hour", "runs", "successes", "durationSumMs", "costRuns", "costSum",
-          "estimatedRuns", "durationSketch", "estimateSketch", "ratioSketch", "lastRunAt", "compacted")
-        SELECT r."toolId", r."patternId", r."hour", r."runs", r."successes", r."durationSumMs", r."costRuns", r."costSum", r."estimatedRuns",
-          decode(r."durationSketch", 'hex'), decode(r."estimateSketch", 'hex'), decode(r."ratioSketch", 'hex'), r."lastRunAt", TRUE
-        FROM jsonb_to_recordset(${JSON.stringify(compacted)}::jsonb) AS r("toolId" uuid, "patternId" uuid, "hour" timestamp(3), "runs" int,
-          "successes" int, "durationSumMs" float8, "costRuns" int, "costSum" float8, "estimatedRuns" int, "durationSketch" text,
-          "estimateSketch" text, "ratioSketch" text, "lastRunAt" timestamp(3))`;
-      return compacted.length;
+        RETURNING r."toolId"::text AS "toolId", r."patternId"::text AS "patternId", r."hour" AS "at", r."compacted", r."runs", r."successes",
+          r."durationSumMs", r."costRuns", r."costSum", r."estimatedRuns", r."durationSketch", r."estimateSketch", r."ratioSketch", r."lastRunAt"`;
+      const hours = mergeByPattern(rows, (row) => row.at);
+      await insertHourlyRollups(tx, hours.map(({ acc, at, ...owner }) => rollupRecord(owner, at, acc)), true);
+
+      // Only the partials are new to their day: a row compacted before is in it already.
+      const fresh = rows.filter((row) => !row.compacted);
+      const days = [...new Set(fresh.map((row) => `${row.patternId}\u0000${dayOf(row.at).toISOString()}`))].map((key) => {
+        const [patternId, day] = key.split('\u0000') as [string, string];
+        return { patternId, day };
+      });
+      const previous = await tx.$queryRaw<StoredRollup[]>`
+        DELETE FROM "ExecutionRollupDaily" r
+        USING jsonb_to_recordset(${JSON.stringify(days)}::jsonb) AS k("patternId" uuid, "day" timestamp(3))
+        WHERE r."patternId" = k."patternId" AND r."day" = k."day"
+        RETURNING r."toolId"::text AS "toolId", r."patternId"::text AS "patternId", r."day" AS "at", TRUE AS "compacted", r."runs", r."successes",
+          r."durationSumMs", r."costRuns", r."costSum", r."estimatedRuns", r."durationSketch", r."estimateSketch", r."ratioSketch", r."lastRunAt"`;
+      const daily = mergeByPattern([...previous, ...fresh], (row) => dayOf(row.at));
+      await insertDailyRollups(tx, daily.map(({ acc, at, ...owner }) => rollupRecord(owner, at, acc)));
+      return hours.length;
     },
     { maxWait: 10_000, timeout: 120_000 },
   );
@@ -85,6 +88,9 @@ export async function oldestPendingRollup(prisma: PrismaClient): Promise<Date | 
  * transaction or deletes without end). Returns what it deleted.
  */
 export async function pruneTelemetry(prisma: PrismaClient, cutoffs: { rawBefore: Date; rollupsBefore: Date }): Promise<{ runs: number; rollups: number }> {
+  // Whole days only: a daily roll-up and the hours it holds go together, so every window (ALL
+  // included) reads the same runs from daily rows as from hourly ones.
+  const rollupsBefore = dayOf(cutoffs.rollupsBefore);
   let runs = 0;
   let rollups = 0;
   for (let batch = 0; batch < PRUNE_BATCHES_PER_RUN; batch++) {
@@ -95,10 +101,12 @@ export async function pruneTelemetry(prisma: PrismaClient, cutoffs: { rawBefore:
   }
   for (let batch = 0; batch < PRUNE_BATCHES_PER_RUN; batch++) {
     const deleted = await prisma.$executeRaw`
-      DELETE FROM "ExecutionRollup" WHERE "id" IN (SELECT "id" FROM "ExecutionRollup" WHERE "hour" < ${cutoffs.rollupsBefore} LIMIT ${PRUNE_BATCH})`;
+      DELETE FROM "ExecutionRollup" WHERE "id" IN (SELECT "id" FROM "ExecutionRollup" WHERE "hour" < ${rollupsBefore} LIMIT ${PRUNE_BATCH})`;
     rollups += deleted;
     if (deleted < PRUNE_BATCH) break;
   }
+  // The same whole days of daily rows (one row per pattern and day: a small delete).
+  rollups += await prisma.$executeRaw`DELETE FROM "ExecutionRollupDaily" WHERE "day" < ${rollupsBefore}`;
   return { runs, rollups };
 }
 
@@ -123,6 +131,14 @@ export class TelemetryMaintenance {
   /** Seconds the oldest uncompacted roll-up had waited when last measured (0 when none waited). */
   lagSeconds(now = Date.now()): number {
     return this.#oldestPending ? Math.max(0, (now - this.#oldestPending.getTime()) / 1000) : 0;
+  }
+
+  /**
+   * Ingestion wrote partial roll-ups. Until a compaction measures again, the lag counts from the
+   * first such write, so it grows when compaction keeps failing instead of staying at its last value.
+   */
+  notePending(at = new Date()): void {
+    this.#oldestPending ??= at;
   }
 
   /** Compacts until nothing waits or the run's bound is reached; then measures the lag. Never overlaps itself. */

@@ -1,8 +1,9 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
-import { mergeStored, newSketch, quantile, type DDSketch } from './sketches.js';
+import type { RollupReader } from './rollupReader.js';
+import { quantile } from './sketches.js';
+import { patternNames } from './stats.js';
 import type { TelemetryClock } from './telemetryClock.js';
-import { windowStart } from './windows.js';
 
 /** What selection may use in place of a pattern's estimates. */
 export interface ObservedPerformance {
@@ -19,8 +20,9 @@ const key = (toolId: string, capability: string, pattern: string) => `${toolId}\
 /**
  * An in-memory view, per (tool version, capability, pattern), of the last 7 days of observed
  * performance, for selection: `get` is a map lookup and never runs SQL. The view is rebuilt from the
- * hourly roll-ups (one statement) when the telemetry generation advances — at most once per
- * `minRefreshMs`, coalescing bursts of reports — and every `refreshEveryMs` so the 7-day window
+ * roll-ups (through the reader's cache: only patterns whose rows changed are merged again) when the
+ * telemetry generation advances — at most once per `minRefreshMs`, coalescing bursts of reports —
+ * and every `refreshEveryMs` so the 7-day window
  * slides and runs reported to other instances arrive. Until the first build, `get` returns undefined.
  */
 export class ObservedPerformanceView {
@@ -35,6 +37,7 @@ export class ObservedPerformanceView {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly clock: TelemetryClock,
+    private readonly rollups: RollupReader,
     private readonly options: { log?: Logger; minRefreshMs?: number; refreshEveryMs?: number } = {},
   ) {}
 
@@ -83,28 +86,17 @@ export class ObservedPerformanceView {
 
   async #build(): Promise<void> {
     const generation = this.clock.generation;
-    const from = windowStart('LAST_7D')!;
-    const rows = await this.prisma.$queryRaw<
-      Array<{ toolId: string; capability: string; pattern: string; runs: number; costRuns: number; costSum: number; durationSketch: Uint8Array }>
-    >`
-      SELECT r."toolId"::text AS "toolId", c."name" AS capability, p."name" AS pattern, r."runs", r."costRuns", r."costSum", r."durationSketch"
-      FROM "ExecutionRollup" r
-      JOIN "Pattern" p ON p."id" = r."patternId"
-      JOIN "Capability" c ON c."id" = p."capabilityId"
-      WHERE r."hour" >= ${from}`;
-    const merged = new Map<string, { runs: number; costRuns: number; costSum: number; duration: DDSketch }>();
-    for (const row of rows) {
-      const k = key(row.toolId, row.capability, row.pattern);
-      let entry = merged.get(k);
-      if (!entry) merged.set(k, (entry = { runs: 0, costRuns: 0, costSum: 0, duration: newSketch() }));
-      entry.runs += row.runs;
-      entry.costRuns += row.costRuns;
-      entry.costSum += row.costSum;
-      mergeStored(entry.duration, row.durationSketch);
-    }
+    const merged = await this.rollups.merge(this.prisma, { by: 'pattern', window: 'LAST_7D' });
+    const names = await patternNames(this.prisma, [...merged.keys()]);
     const next = new Map<string, ObservedPerformance>();
-    for (const [k, entry] of merged) {
-      next.set(k, { p50TimeMs: quantile(entry.duration, 0.5)!, meanCost: entry.costRuns ? entry.costSum / entry.costRuns : null, runs: entry.runs });
+    for (const [patternId, acc] of merged) {
+      const name = names.get(patternId);
+      if (!name || acc.runs === 0) continue;
+      next.set(key(name.toolId, name.capability, name.pattern), {
+        p50TimeMs: quantile(acc.duration, 0.5)!,
+        meanCost: acc.costRuns ? acc.costSum / acc.costRuns : null,
+        runs: acc.runs,
+      });
     }
     this.#byPattern = next;
     this.#builtGeneration = generation;
