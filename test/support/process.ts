@@ -2,7 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
+/**
+ * node itself runs src/server.ts with tsx as a loader: the child's pid is the server's own, so a
+ * signal (SIGKILL included) reaches the server. Through the `tsx` CLI a SIGKILL would kill only the
+ * wrapper and leave the server running as an orphan.
+ */
+const TSX_SERVER = ['--import', 'tsx', 'src/server.ts'];
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -16,7 +21,7 @@ export interface ServerProcess {
  * src/server.ts; `npm-start` runs the shipped command, `npm start` (compiled JavaScript under node).
  */
 export function startServerProcess(env: Record<string, string | undefined>, timeoutMs = 60_000, launcher: 'tsx' | 'npm-start' = 'tsx'): Promise<ServerProcess> {
-  const [command, args] = launcher === 'tsx' ? [tsx, ['src/server.ts']] : ['npm', ['start', '--silent']];
+  const [command, args] = launcher === 'tsx' ? [process.execPath, TSX_SERVER] : ['npm', ['start', '--silent']];
   const child = spawn(command, args, {
     cwd: root,
     env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
@@ -69,7 +74,7 @@ export function startServerProcess(env: Record<string, string | undefined>, time
 export function runServerExpectingExit(
   env: Record<string, string>,
 ): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  const child = spawn(tsx, ['src/server.ts'], { cwd: root, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, TSX_SERVER, { cwd: root, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
