@@ -431,7 +431,12 @@ describe.skipIf(!havePrometheus)(`live check: every dashboard and rule expressio
     expect(Number(failures[0]!.value[1])).toBe(services.length);
     const codes = await query('sum by (code) (tool_catalog_graphql_errors_total{job="tool-catalog"}) > 0');
     expect(codes.map((r) => r.metric.code).sort()).toEqual(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'UNAUTHENTICATED']);
-    const deprecated = await query('sum(tool_catalog_tools{job="tool-catalog",status="deprecated"})');
+    // Catalog size is sampled at most every 5 s per instance: a scrape soon after the write may still
+    // carry an instance's earlier sample, so wait (bounded) until every instance's sample has it.
+    const deprecated = await until('every instance to count the deprecated tool', async () => {
+      const result = await query('sum(tool_catalog_tools{job="tool-catalog",status="deprecated"})');
+      return Number(result[0]?.value[1] ?? 0) >= services.length ? result : undefined;
+    });
     expect(Number(deprecated[0]!.value[1])).toBeGreaterThanOrEqual(services.length);
   });
 
