@@ -24,6 +24,7 @@ import { generateCatalog } from './generate-catalog.js';
 import { importCatalogInto } from './bench/catalogImport.js';
 import { environmentLine, gitCommit, integer, progress, projectRoot, runEnvironment, startLine } from './bench/cli.js';
 import { runLoad, type LoadResult, type LoadSpec } from './bench/loadgen.js';
+import { selectBodies } from './bench/selectBodies.js';
 import { createBenchDatabase, redact } from './bench/postgres.js';
 import { killAllChildren } from './bench/processes.js';
 import { startServiceProcess, type ServiceProcess } from './bench/service.js';
@@ -34,6 +35,8 @@ const READY_TIMEOUT_MS = 120_000;
 /** Longest wait for the service to notice the outage (or the recovery) before the phase is measured anyway. */
 const NOTICE_LIMIT_MS = 30_000;
 const GOAL_P99_MS = 50;
+/** Selection bodies per phase: each phase's requests have variables no other phase's had. */
+const PHASE_BODIES = 200_000;
 
 type Mode = 'stopped' | 'frozen';
 type Phase = 'up' | 'down' | 'back';
@@ -100,30 +103,6 @@ class DatabaseRelay {
   }
 }
 
-const SELECT =
-  'query Select($request: SelectToolsInput!) { selectTools(request: $request) { revision stale ambiguous ' +
-  'candidates { rank score pattern capability tool { name platform version } estimate { timeMs cost } } ' +
-  'excluded { pattern reason tool { name platform } } } }';
-const SELECT_CAPABILITIES = ['text_search', 'process_listing', 'service_status', 'disk_usage', 'dns_lookup', 'port_probe', 'network_scan'];
-const PREFERENCES = ['BALANCED', 'FAST', 'ACCURATE', 'THOROUGH', 'CHEAP', 'SIMPLE'];
-
-/** Every request of a run has variables no earlier one had; `phase` keeps the phases' bodies apart too. */
-function selectBodies(phase: number, count: number): string[] {
-  return Array.from({ length: count }, (_, i) =>
-    JSON.stringify({
-      query: SELECT,
-      variables: {
-        request: {
-          capability: SELECT_CAPABILITIES[i % SELECT_CAPABILITIES.length],
-          preference: PREFERENCES[i % PREFERENCES.length],
-          variables: { N: 1 + i + phase * count, pages: 1 + (i % 7), lines: 1000 + i * 3, hosts: 1 + (i % 50) },
-          limit: 5,
-        },
-      },
-    }),
-  );
-}
-
 /** One request outside the load, to see what the service says: is the answer stale? */
 async function probe(base: string, operation: OperationId): Promise<{ ok: boolean; stale: boolean | null; detail: string }> {
   try {
@@ -136,7 +115,7 @@ async function probe(base: string, operation: OperationId): Promise<{ ok: boolea
     const response = await fetch(`${base}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: selectBodies(99, 1)[0],
+      body: selectBodies(1, 99 * PHASE_BODIES)[0],
       signal: AbortSignal.timeout(5_000),
     });
     const body = (await response.json()) as { data?: { selectTools?: { stale: boolean } }; errors?: unknown };
@@ -224,7 +203,7 @@ async function main() {
       if (operation === 'profiles') {
         return { ...common, method: 'GET', path: '/profiles', headers: { accept: 'application/json' }, checkGraphQLErrors: false };
       }
-      const bodies = selectBodies(phaseIndex, 200_000);
+      const bodies = selectBodies(PHASE_BODIES, phaseIndex * PHASE_BODIES);
       return { ...common, method: 'POST', path: '/graphql', headers: { 'content-type': 'application/json', accept: 'application/json' }, bodies, body: bodies[0], offset: 0, checkGraphQLErrors: true };
     };
 

@@ -45,6 +45,7 @@ import { fileURLToPath } from 'node:url';
 import { generateCatalog, generateTools } from './generate-catalog.js';
 import type { LoadReply, LoadResult, LoadSpec } from './bench/loadgen.js';
 import { importCatalogInto, runSetupCommand } from './bench/catalogImport.js';
+import { PREFERENCES, SELECT_QUERY, selectBodies, selectVariables } from './bench/selectBodies.js';
 import { createBenchDatabase, redact, serverVersion, type BenchDatabase } from './bench/postgres.js';
 import { markdownTable, textTable, type Column } from './bench/tables.js';
 import { choiceList, environmentLine, integer, integerList, progress, runEnvironment, startLine } from './bench/cli.js';
@@ -131,27 +132,8 @@ const TOOLS_20 = 'query Tools { tools(first: 20) { totalCount edges { node { nam
 const SEARCH = 'query Search { tools(search: "net", first: 20) { totalCount edges { node { name platform } } } }';
 const STATS = 'query Stats { catalogStats { tools versions capabilities patterns } }';
 const PROFILES = 'query Profiles { profiles(platform: "linux") }';
-const SELECT =
-  'query Select($request: SelectToolsInput!) { selectTools(request: $request) { revision stale ambiguous ' +
-  'candidates { rank score pattern capability tool { name platform version } estimate { timeMs cost } executionHint } ' +
-  'excluded { pattern reason detail tool { name platform } } } }';
-/** Capabilities that the generated catalog and the legacy corpus share, so every selection has candidates. */
-const SELECT_CAPABILITIES = ['text_search', 'process_listing', 'service_status', 'disk_usage', 'dns_lookup', 'port_probe', 'network_scan'];
-const PREFERENCES = ['BALANCED', 'FAST', 'ACCURATE', 'THOROUGH', 'CHEAP', 'SIMPLE'];
 /** Distinct selection bodies: every request of a cell has variables no earlier one had (nothing to cache). */
-const SELECT_BODIES = Array.from({ length: 50_000 }, (_, i) =>
-  JSON.stringify({
-    query: SELECT,
-    variables: {
-      request: {
-        capability: SELECT_CAPABILITIES[i % SELECT_CAPABILITIES.length],
-        preference: PREFERENCES[i % PREFERENCES.length],
-        variables: { N: 1 + i, pages: 1 + (i % 7), lines: 1000 + i * 3, hosts: 1 + (i % 50) },
-        limit: 5,
-      },
-    },
-  }),
-);
+const SELECT_BODIES = selectBodies(50_000);
 
 /** The running experiment the experiment scenarios decide under (set up before any server starts). */
 interface BenchExperiment {
@@ -174,7 +156,7 @@ const experimentBodies = (experiment: BenchExperiment) => ({
           platform: experiment.platform,
           unitId: `bench-unit-${i}`,
           preference: PREFERENCES[i % PREFERENCES.length],
-          variables: { N: 1 + i, pages: 1 + (i % 7), lines: 1000 + i * 3, hosts: 1 + (i % 50) },
+          variables: selectVariables(i),
           limit: 5,
         },
       },
@@ -212,7 +194,7 @@ function requestFor(id: ScenarioId, tool: ToolRef, all: ToolRef[]): RequestSpec 
     case 'nocache-stats':
       return post(STATS);
     case 'select-vars':
-      return { ...post(SELECT), body: SELECT_BODIES[0], bodies: SELECT_BODIES, offset: 0 };
+      return { ...post(SELECT_QUERY), body: SELECT_BODIES[0], bodies: SELECT_BODIES, offset: 0 };
     case 'select-unit':
       return { ...post(SELECT_UNIT), body: benchBodies!.select[0], bodies: benchBodies!.select, offset: 0 };
     case 'assignment':
