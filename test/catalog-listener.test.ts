@@ -1,56 +1,32 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../src/app.js';
+import type { App } from '../src/app.js';
 import { createApiKey } from '../src/auth/keys.js';
-import { prepareDatabase } from '../src/bootstrap.js';
-import { listenForCatalogChanges, type CatalogListener } from '../src/cache/catalogListener.js';
+import type { CatalogListener } from '../src/cache/catalogListener.js';
 import { importCatalog } from '../src/catalog/importer.js';
-import { openDatabase, type Database } from '../src/db/database.js';
-import { createPostgresDatabase, SAMPLE_CATALOG_DIR, silentLog } from './support/service.js';
+import type { Database } from '../src/db/database.js';
 import { listenOnLoopback, subscribeWs } from './support/subscriptions.js';
+import { askInstance, startTwoInstances, type TwoInstances } from './support/instances.js';
 
 // Two service instances on one PostgreSQL database, as in production; PGlite has one process only.
 const serverUrl = process.env.DATABASE_URL;
 
 describe.skipIf(!serverUrl)('instances on one PostgreSQL database', () => {
-  let drop: () => Promise<void>;
+  let instances: TwoInstances | undefined;
   let dbA: Database;
-  let dbB: Database;
   let appA: App;
   let appB: App;
   let listenerB: CatalogListener;
   let editor: Record<string, string>;
 
   beforeAll(async () => {
-    const fresh = await createPostgresDatabase(serverUrl!);
-    drop = fresh.drop;
-    const open = () => openDatabase({ kind: 'postgres', url: fresh.url, poolMax: 5, connectTimeoutMs: 5_000, statementTimeoutMs: 15_000, idleTimeoutMs: 10_000 });
-    dbA = await open();
-    dbB = await open();
-    await prepareDatabase(dbA, { catalogDir: SAMPLE_CATALOG_DIR, seedOnEmpty: true }, silentLog);
-    const state = { catalogLoaded: true };
-    appA = createApp({ db: dbA, config: { graphiql: false, adminApiKey: 'admin-key-for-listener-tests' }, log: silentLog, state });
-    appB = createApp({ db: dbB, config: { graphiql: false }, log: silentLog, state });
-    listenerB = listenForCatalogChanges({ url: fresh.url, clock: appB.clock, log: silentLog, registry: appB.registry });
-    await listenerB.ready;
-    editor = { authorization: `Bearer ${await createApiKey(dbA.prisma, 'listener-editor', 'editor')}` };
+    instances = await startTwoInstances(serverUrl!, { editorKeyName: 'listener-editor', adminApiKey: 'admin-key-for-listener-tests' });
+    ({ dbA, appA, appB, listenerB, editor } = instances);
   });
   afterAll(async () => {
-    appA?.events.stop();
-    appB?.events.stop();
-    await listenerB?.stop();
-    await dbA?.close();
-    await dbB?.close();
-    await drop?.();
+    await instances?.stop();
   });
 
-  const ask = async (app: App, query: string, headers: Record<string, string> = {}) => {
-    const response = await app.yoga.fetch('http://catalog.test/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify({ query }),
-    });
-    return (await response.json()) as { data: any; errors?: unknown[] };
-  };
+  const ask = askInstance;
   const READ = '{ tool(name: "grep", platform: "linux") { description revision } }';
 
   /** Reads on B until `accept` holds, for at most 5 s; returns how long it took. */

@@ -1,55 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../src/app.js';
-import { createApiKey } from '../src/auth/keys.js';
-import { prepareDatabase } from '../src/bootstrap.js';
-import { listenForCatalogChanges, type CatalogListener } from '../src/cache/catalogListener.js';
-import { openDatabase, type Database } from '../src/db/database.js';
-import { createPostgresDatabase, SAMPLE_CATALOG_DIR, silentLog } from './support/service.js';
+import type { App } from '../src/app.js';
+import { askInstance, startTwoInstances, type TwoInstances } from './support/instances.js';
 
 // Two instances on one PostgreSQL database: experiments started or stopped on one are what the
 // other's in-memory experiments (assignment, selection) use, as soon as the change notification arrives.
 const serverUrl = process.env.DATABASE_URL;
 
 describe.skipIf(!serverUrl)('experiments across instances', () => {
-  let drop: () => Promise<void>;
-  let dbA: Database;
-  let dbB: Database;
+  let instances: TwoInstances | undefined;
   let appA: App;
   let appB: App;
-  let listenerB: CatalogListener;
   let editor: Record<string, string>;
 
   beforeAll(async () => {
-    const fresh = await createPostgresDatabase(serverUrl!);
-    drop = fresh.drop;
-    const open = () => openDatabase({ kind: 'postgres', url: fresh.url, poolMax: 5, connectTimeoutMs: 5_000, statementTimeoutMs: 15_000, idleTimeoutMs: 10_000 });
-    dbA = await open();
-    dbB = await open();
-    await prepareDatabase(dbA, { catalogDir: SAMPLE_CATALOG_DIR, seedOnEmpty: true }, silentLog);
-    const state = { catalogLoaded: true };
-    appA = createApp({ db: dbA, config: { graphiql: false }, log: silentLog, state });
-    appB = createApp({ db: dbB, config: { graphiql: false }, log: silentLog, state });
-    listenerB = listenForCatalogChanges({ url: fresh.url, clock: appB.clock, log: silentLog, registry: appB.registry });
-    await listenerB.ready;
-    editor = { authorization: `Bearer ${await createApiKey(dbA.prisma, 'instances-editor', 'editor')}` };
+    instances = await startTwoInstances(serverUrl!, { editorKeyName: 'instances-editor' });
+    ({ appA, appB, editor } = instances);
   });
   afterAll(async () => {
-    appA?.events.stop();
-    appB?.events.stop();
-    await listenerB?.stop();
-    await dbA?.close();
-    await dbB?.close();
-    await drop?.();
+    await instances?.stop();
   });
 
-  const ask = async (app: App, query: string, headers: Record<string, string> = {}) => {
-    const response = await app.yoga.fetch('http://catalog.test/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify({ query }),
-    });
-    return (await response.json()) as { data: any; errors?: unknown[] };
-  };
+  const ask = askInstance;
   const ASSIGNMENT = '{ assignment(experimentKey: "find-vs-grep", unitId: "job-1") { active arm { key } } }';
 
   /** Asks B until `accept` holds, for at most 5 s. */

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../src/app.js';
+import type { App } from '../src/app.js';
 import { createApiKey } from '../src/auth/keys.js';
-import { prepareDatabase } from '../src/bootstrap.js';
-import { listenForCatalogChanges, type CatalogListener } from '../src/cache/catalogListener.js';
 import { setToolEnabled } from '../src/catalog/toolCommands.js';
 import { latestVisible } from '../src/catalog/visibility.js';
-import { openDatabase, type Database } from '../src/db/database.js';
+import type { Database } from '../src/db/database.js';
 import type { Prisma } from '../src/generated/prisma/client.js';
-import { createPostgresDatabase, SAMPLE_CATALOG_DIR, silentLog, startTestService, type TestService } from './support/service.js';
+import { startTestService, type TestService } from './support/service.js';
+import { askInstance, startTwoInstances, type TwoInstances } from './support/instances.js';
 
 /**
  * Current-state reads answered from the in-memory catalog give the answers the database gave: every
@@ -256,47 +255,23 @@ describe('current-state reads from memory answer as the database did', () => {
 const serverUrl = process.env.DATABASE_URL;
 
 describe.skipIf(!serverUrl)('memory on two instances of one PostgreSQL database', () => {
-  let drop: () => Promise<void>;
-  let dbA: Database;
+  let instances: TwoInstances | undefined;
   let dbB: Database;
   let appA: App;
   let appB: App;
-  let listenerB: CatalogListener;
   let editor: Record<string, string>;
   const statementsOnB: string[] = [];
 
   beforeAll(async () => {
-    const fresh = await createPostgresDatabase(serverUrl!);
-    drop = fresh.drop;
-    const open = () => openDatabase({ kind: 'postgres', url: fresh.url, poolMax: 5, connectTimeoutMs: 5_000, statementTimeoutMs: 15_000, idleTimeoutMs: 10_000 });
-    dbA = await open();
-    dbB = await open();
-    await prepareDatabase(dbA, { catalogDir: SAMPLE_CATALOG_DIR, seedOnEmpty: true }, silentLog);
-    const state = { catalogLoaded: true };
-    appA = createApp({ db: dbA, config: { graphiql: false }, log: silentLog, state });
-    appB = createApp({ db: dbB, config: { graphiql: false }, log: silentLog, state });
-    listenerB = listenForCatalogChanges({ url: fresh.url, clock: appB.clock, log: silentLog, registry: appB.registry });
-    await listenerB.ready;
+    instances = await startTwoInstances(serverUrl!, { editorKeyName: 'memory-editor' });
+    ({ dbB, appA, appB, editor } = instances);
     dbB.onStatement((sql) => statementsOnB.push(sql));
-    editor = { authorization: `Bearer ${await createApiKey(dbA.prisma, 'memory-editor', 'editor')}` };
   });
   afterAll(async () => {
-    appA?.events.stop();
-    appB?.events.stop();
-    await listenerB?.stop();
-    await dbA?.close();
-    await dbB?.close();
-    await drop?.();
+    await instances?.stop();
   });
 
-  const ask = async (app: App, query: string, headers: Record<string, string> = {}) => {
-    const response = await app.yoga.fetch('http://catalog.test/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify({ query }),
-    });
-    return (await response.json()) as { data: any; errors?: unknown[] };
-  };
+  const ask = askInstance;
   const READ = `{ tool(name: "grep", platform: "linux") { id description revision }
     tools(search: "coherence marker") { totalCount edges { node { name } } }
     catalogStats { versions } }`;
