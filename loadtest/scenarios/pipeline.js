@@ -127,8 +127,11 @@ export const pipeline = {
         const candidates = value && Array.isArray(value.candidates) ? value.candidates : null;
         return {
           ...checks,
+          // The rule compares scores rounded to 12 decimal places (then names): two scores equal
+          // there may differ in the last bits either way.
           'ranked in order': Boolean(
-            candidates && candidates.every((/** @type {any} */ c, /** @type {number} */ i) => c.rank === i + 1 && (i === 0 || c.score <= candidates[i - 1].score)),
+            candidates &&
+              candidates.every((/** @type {any} */ c, /** @type {number} */ i) => c.rank === i + 1 && (i === 0 || Math.round(c.score * 1e12) <= Math.round(candidates[i - 1].score * 1e12))),
           ),
           'fresh answer': Boolean(value && value.stale === false),
         };

@@ -23,15 +23,7 @@ const FUNCTIONS: Record<string, { arity: [number, number]; apply: (...args: numb
 export const ESTIMATE_FUNCTIONS = new Set(Object.keys(FUNCTIONS));
 
 /** `^` and `**` both raise to a power (right-associative, binding tighter than `*`), never XOR. */
-const BINARY: Record<string, (a: number, b: number) => number> = {
-  '+': (a, b) => a + b,
-  '-': (a, b) => a - b,
-  '*': (a, b) => a * b,
-  '/': (a, b) => a / b,
-  '%': (a, b) => a % b,
-  '^': (a, b) => a ** b,
-  '**': (a, b) => a ** b,
-};
+const BINARY_OPERATORS = new Set(['+', '-', '*', '/', '%', '^', '**']);
 jsep.removeBinaryOp('^');
 jsep.addBinaryOp('^', jsep.binary_ops['**'] ?? 11, true);
 
@@ -60,33 +52,88 @@ export type EstimateValue =
   | { ok: false; reason: 'MISSING_VARIABLE'; missing: string[] }
   | { ok: false; reason: 'EXPRESSION_ERROR'; error: string };
 
-function compileNode(node: jsep.Expression, variables: Set<string>): Evaluate | string {
+/** A compiled subtree: its evaluator, and its value when it reads no variable (folded once, at compile time). */
+interface CompiledNode {
+  run: Evaluate;
+  constant: number | undefined;
+}
+
+const constantNode = (value: number): CompiledNode => ({ run: () => value, constant: value });
+
+/**
+ * One operator over two evaluators, as a closure of its own (no table lookup or extra call per
+ * evaluation): selection evaluates two estimates for every candidate pattern of every request.
+ */
+function binaryNode(operator: string, left: CompiledNode, right: CompiledNode): CompiledNode {
+  const l = left.run;
+  const r = right.run;
+  let run: Evaluate;
+  switch (operator) {
+    case '+':
+      run = (vars) => l(vars) + r(vars);
+      break;
+    case '-':
+      run = (vars) => l(vars) - r(vars);
+      break;
+    case '*':
+      run = (vars) => l(vars) * r(vars);
+      break;
+    case '/':
+      run = (vars) => l(vars) / r(vars);
+      break;
+    case '%':
+      run = (vars) => l(vars) % r(vars);
+      break;
+    default:
+      run = (vars) => l(vars) ** r(vars);
+  }
+  // Operands that read no variable are worked out now, by the same closure.
+  return left.constant !== undefined && right.constant !== undefined ? constantNode(run({})) : { run, constant: undefined };
+}
+
+function callNode(apply: (...args: number[]) => number, args: CompiledNode[]): CompiledNode {
+  let run: Evaluate;
+  if (args.length === 1) {
+    const [a] = args.map((arg) => arg.run) as [Evaluate];
+    run = (vars) => apply(a(vars));
+  } else if (args.length === 2) {
+    const [a, b] = args.map((arg) => arg.run) as [Evaluate, Evaluate];
+    run = (vars) => apply(a(vars), b(vars));
+  } else {
+    const runs = args.map((arg) => arg.run);
+    run = (vars) => apply(...runs.map((arg) => arg(vars)));
+  }
+  return args.every((arg) => arg.constant !== undefined) ? constantNode(run({})) : { run, constant: undefined };
+}
+
+function compileNode(node: jsep.Expression, variables: Set<string>): CompiledNode | string {
   switch (node.type) {
     case 'Literal': {
       const value = (node as jsep.Literal).value;
-      return typeof value === 'number' ? () => value : `only numbers are allowed, found ${(node as jsep.Literal).raw}`;
+      return typeof value === 'number' ? constantNode(value) : `only numbers are allowed, found ${(node as jsep.Literal).raw}`;
     }
     case 'Identifier': {
       const name = (node as jsep.Identifier).name;
       variables.add(name);
-      return (vars) => vars[name]!;
+      return { run: (vars) => vars[name]!, constant: undefined };
     }
     case 'UnaryExpression': {
       const unary = node as jsep.UnaryExpression;
       if (unary.operator !== '-' && unary.operator !== '+') return `operator ${unary.operator} is not allowed`;
       const argument = compileNode(unary.argument, variables);
-      if (typeof argument === 'string') return argument;
-      return unary.operator === '-' ? (vars) => -argument(vars) : argument;
+      if (typeof argument === 'string' || unary.operator === '+') return argument;
+      if (argument.constant !== undefined) return constantNode(-argument.constant);
+      const run = argument.run;
+      return { run: (vars) => -run(vars), constant: undefined };
     }
     case 'BinaryExpression': {
       const binary = node as jsep.BinaryExpression;
-      const apply = BINARY[binary.operator];
-      if (!apply) return `operator ${binary.operator} is not allowed`;
+      if (!BINARY_OPERATORS.has(binary.operator)) return `operator ${binary.operator} is not allowed`;
       const left = compileNode(binary.left, variables);
       if (typeof left === 'string') return left;
       const right = compileNode(binary.right, variables);
       if (typeof right === 'string') return right;
-      return (vars) => apply(left(vars), right(vars));
+      return binaryNode(binary.operator, left, right);
     }
     case 'CallExpression': {
       const call = node as jsep.CallExpression;
@@ -97,13 +144,13 @@ function compileNode(node: jsep.Expression, variables: Set<string>): Evaluate | 
       if (call.arguments.length < least || call.arguments.length > most) {
         return `${name} takes ${least === most ? least : most === Infinity ? `at least ${least}` : `${least} to ${most}`} argument${most === 1 ? '' : 's'}, found ${call.arguments.length}`;
       }
-      const args: Evaluate[] = [];
+      const args: CompiledNode[] = [];
       for (const argument of call.arguments) {
         const compiled = compileNode(argument, variables);
         if (typeof compiled === 'string') return compiled;
         args.push(compiled);
       }
-      return (vars) => fn.apply(...args.map((arg) => arg(vars)));
+      return callNode(fn.apply, args);
     }
     default:
       return `${node.type} is not allowed in an estimate`;
@@ -124,7 +171,7 @@ export function compileEstimate(source: string): CompileResult {
   const variables = new Set<string>();
   const compiled = compileNode(ast, variables);
   if (typeof compiled === 'string') return { ok: false, error: compiled };
-  return { ok: true, source, variables: [...variables].sort(), evaluate: compiled };
+  return { ok: true, source, variables: [...variables].sort(), evaluate: compiled.run };
 }
 
 /** Parses an estimate and lists its variables (import and validation need no evaluator). */

@@ -88,20 +88,23 @@ export interface CatalogSnapshot {
 
 export const identityKey = (name: string, platform: string) => `${name}\u0000${platform}`;
 
-/** Plain string comparison by code point (not UTF-16 unit, not locale). */
+/**
+ * Plain string comparison by code point (not UTF-16 unit, not locale). UTF-16 units order like code
+ * points except that a surrogate (U+D800–U+DFFF, half of a character above U+FFFF) must sort after
+ * the units U+E000–U+FFFF: only the first differing unit is compared, lifted accordingly.
+ */
 export function compareCodePoints(a: string, b: string): number {
   if (a === b) return 0;
-  const left = a[Symbol.iterator]();
-  const right = b[Symbol.iterator]();
-  for (;;) {
-    const l = left.next();
-    const r = right.next();
-    if (l.done) return r.done ? 0 : -1;
-    if (r.done) return 1;
-    const lc = l.value.codePointAt(0)!;
-    const rc = r.value.codePointAt(0)!;
-    if (lc !== rc) return lc < rc ? -1 : 1;
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    let left = a.charCodeAt(i);
+    let right = b.charCodeAt(i);
+    if (left === right) continue;
+    if (left >= 0xd800) left += left >= 0xe000 ? -0x800 : 0x2000;
+    if (right >= 0xd800) right += right >= 0xe000 ? -0x800 : 0x2000;
+    return left < right ? -1 : 1;
   }
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
 /**
@@ -123,6 +126,24 @@ function sharedEstimate(source: string): CompileResult {
     compiledEstimates.set(source, compiled);
   }
   return compiled;
+}
+
+/**
+ * One frozen object per distinct set of declared variables (most patterns declare none beyond the
+ * globals): selection merges the request's variables once per distinct set, not once per pattern.
+ * Bounded like the estimates above.
+ */
+const declaredVariableSets = new Map<string, Readonly<Record<string, number>>>();
+
+function sharedDeclaredVariables(variables: Record<string, number>): Readonly<Record<string, number>> {
+  const key = JSON.stringify(Object.entries(variables).sort(([a], [b]) => compareCodePoints(a, b)));
+  let shared = declaredVariableSets.get(key);
+  if (!shared) {
+    if (declaredVariableSets.size >= COMPILED_ESTIMATES_LIMIT) declaredVariableSets.clear();
+    shared = Object.freeze(variables);
+    declaredVariableSets.set(key, shared);
+  }
+  return shared;
 }
 
 /**
@@ -198,7 +219,7 @@ export function compileTool(input: MemoryToolRow): MemoryTool {
           pattern,
           time: pattern.timeEstimateMs === null ? null : sharedEstimate(pattern.timeEstimateMs),
           cost: pattern.costEstimate === null ? null : sharedEstimate(pattern.costEstimate),
-          declaredVariables: Object.freeze(
+          declaredVariables: sharedDeclaredVariables(
             declaredEstimateVariables({ requiredInputs: pattern.requiredInputs as unknown[], optionalInputs: pattern.optionalInputs as unknown[] }),
           ),
           policy: Object.freeze({

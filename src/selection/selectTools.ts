@@ -1,10 +1,14 @@
-import { evaluateEstimate, withSuppliedVariables, type CompileResult } from '../catalog/expressions.js';
-import { compareCodePoints, identityKey, type CatalogSnapshot, type CompiledPattern, type MemoryTool, type MemoryToolRow } from '../memoryCatalog/snapshot.js';
+import { evaluateEstimate, type CompiledEstimate } from '../catalog/expressions.js';
+import { identityKey, type CatalogSnapshot, type CompiledPattern, type MemoryTool, type MemoryToolRow } from '../memoryCatalog/snapshot.js';
+import { capabilityPlan, compareIdentity, planPatterns, type PlannedPattern, type SelectionPlan } from './selectionPlan.js';
 
 /**
  * The pipeline's decision: which pattern of which tool to use for a capability. The rule is written
  * out in the README ("Selecting tools") so that any client can reproduce a ranking; this file is
- * that rule, step by step, over one in-memory catalog snapshot (no SQL).
+ * that rule, step by step, over one in-memory catalog snapshot (no SQL). What does not depend on the
+ * request (identity order, fixed features, compiled estimates, fixed exclusions) is planned once per
+ * revision and capability (selectionPlan.ts); a request evaluates estimates and compares numbers, and
+ * only the candidates it returns get their features, contributions and sentence written out.
  */
 
 export const PREFERENCE_MODES = ['FAST', 'ACCURATE', 'THOROUGH', 'CHEAP', 'SIMPLE', 'BALANCED'] as const;
@@ -138,7 +142,7 @@ export interface ExcludedCandidate {
   reason: ExclusionReason;
   detail: string;
   /** For MISSING_VARIABLE: the variables no one supplied, sorted. */
-  missingVariables: string[];
+  missingVariables: readonly string[];
   /** For limit exclusions: the limit and the estimated value that exceeded it. */
   limit: number | null;
   value: number | null;
@@ -173,22 +177,11 @@ export class SelectionInputError extends Error {
   }
 }
 
-/**
- * Where estimates come from. The default evaluates the pattern's expressions; later sources (observed
- * run times, experiment arms) can wrap it and answer for some patterns themselves.
- */
-export type EstimateSource = (pattern: CompiledPattern, variables: Readonly<Record<string, number>>) => EstimateOutcome;
-export type EstimateOutcome =
-  | { ok: true; estimate: Estimate }
-  | { ok: false; reason: 'MISSING_VARIABLE'; missing: string[] }
-  | { ok: false; reason: 'EXPRESSION_ERROR'; error: string };
-
 /** Where candidates come from: by default every pattern of the capability in the snapshot. */
 export type CandidateSource = (snapshot: CatalogSnapshot, capability: string) => readonly CompiledPattern[];
 
 export interface SelectionHooks {
   candidates?: CandidateSource;
-  estimates?: EstimateSource;
 }
 
 export const DEFAULT_LIMIT = 5;
@@ -200,6 +193,8 @@ const SCALE = 1e12;
 const TIME_FLOOR_MS = 50;
 const TIME_CEILING_MS = 60_000;
 const COST_CEILING = 10;
+const LOG_TIME_FLOOR = Math.log(TIME_FLOOR_MS);
+const LOG_TIME_RANGE = Math.log(TIME_CEILING_MS) - Math.log(TIME_FLOOR_MS);
 const BACKGROUND_ABOVE_MS = 5_000;
 
 /** Weights of each mode: 0.2 each for BALANCED; otherwise 0.4 on the mode's feature and 0.15 on each other. */
@@ -219,39 +214,13 @@ export function modeWeights(mode: PreferenceMode): FeatureVector {
 
 const clamp = (value: number, low: number, high: number) => Math.min(high, Math.max(low, value));
 
-/** The five normalised features of an estimated pattern, each in [0, 1]. */
-export function featuresOf(pattern: CompiledPattern, estimate: Estimate): FeatureVector {
-  const t = clamp(estimate.timeMs, TIME_FLOOR_MS, TIME_CEILING_MS);
-  const c = clamp(estimate.cost, 0, COST_CEILING);
-  return {
-    time: 1 - (Math.log(t) - Math.log(TIME_FLOOR_MS)) / (Math.log(TIME_CEILING_MS) - Math.log(TIME_FLOOR_MS)),
-    cost: 1 - c / COST_CEILING,
-    complexity: clamp(1 - (pattern.complexityScore ?? 0.5), 0, 1),
-    accuracy: clamp(pattern.accuracy ?? 0.5, 0, 1),
-    completeness: clamp(pattern.completeness ?? 0.5, 0, 1),
-  };
-}
+const timeFeature = (timeMs: number) => 1 - (Math.log(clamp(timeMs, TIME_FLOOR_MS, TIME_CEILING_MS)) - LOG_TIME_FLOOR) / LOG_TIME_RANGE;
+const costFeature = (cost: number) => 1 - clamp(cost, 0, COST_CEILING) / COST_CEILING;
 
-/** The expressions' estimate with one set of variables (the default EstimateSource). */
-export const expressionEstimates: EstimateSource = (pattern, variables) => {
-  const parts: Array<[string, CompileResult | null, string | null]> = [
-    ['time_estimate_ms', pattern.time, pattern.pattern.timeEstimateMs],
-    ['cost_estimate', pattern.cost, pattern.pattern.costEstimate],
-  ];
-  for (const [field, compiled, source] of parts) {
-    if (compiled === null) return { ok: false, reason: 'EXPRESSION_ERROR', error: `the pattern has no ${field}` };
-    if (!compiled.ok) return { ok: false, reason: 'EXPRESSION_ERROR', error: `${field} ${JSON.stringify(source)}: ${compiled.error}` };
-  }
-  const time = pattern.time as Extract<CompileResult, { ok: true }>;
-  const cost = pattern.cost as Extract<CompileResult, { ok: true }>;
-  const missing = [...new Set([...time.variables, ...cost.variables])].filter((name) => !Number.isFinite(variables[name])).sort(compareCodePoints);
-  if (missing.length) return { ok: false, reason: 'MISSING_VARIABLE', missing };
-  const timeValue = evaluateEstimate(time, variables);
-  if (!timeValue.ok) return { ok: false, reason: 'EXPRESSION_ERROR', error: `time_estimate_ms: ${timeValue.reason === 'EXPRESSION_ERROR' ? timeValue.error : timeValue.missing.join(', ')}` };
-  const costValue = evaluateEstimate(cost, variables);
-  if (!costValue.ok) return { ok: false, reason: 'EXPRESSION_ERROR', error: `cost_estimate: ${costValue.reason === 'EXPRESSION_ERROR' ? costValue.error : costValue.missing.join(', ')}` };
-  return { ok: true, estimate: { timeMs: timeValue.value, cost: costValue.value } };
-};
+/** The five normalised features of an estimated pattern, each in [0, 1]. */
+function featuresOf(planned: PlannedPattern, estimate: Estimate): FeatureVector {
+  return { time: timeFeature(estimate.timeMs), cost: costFeature(estimate.cost), complexity: planned.complexity, accuracy: planned.accuracy, completeness: planned.completeness };
+}
 
 /** Checks the request and fills in its defaults; a broken rule is a SelectionInputError naming the field. */
 export function normaliseRequest(request: SelectToolsRequest) {
@@ -345,6 +314,140 @@ function why(candidate: Omit<SelectionCandidate, 'why' | 'rank' | 'experiment'>,
   );
 }
 
+/** A candidate that passed every exclusion: what ordering needs, before it is written out. */
+interface RankedCandidate {
+  planned: PlannedPattern;
+  tool: MemoryToolRow;
+  capability: string;
+  pattern: string;
+  score: number;
+  /** The score rounded to 12 decimal places, as an integer: what the order compares. */
+  key: number;
+  estimate: UsedEstimate;
+}
+
+const NO_VARIABLES: readonly string[] = Object.freeze([]);
+
+function exclusion(planned: PlannedPattern, reason: ExclusionReason, detail: string, limit: number | null = null, value: number | null = null): ExcludedCandidate {
+  return { tool: planned.tool, capability: planned.capability, pattern: planned.pattern, reason, detail, missingVariables: NO_VARIABLES, limit, value };
+}
+
+/** An exclusion whose text never changes for this pattern in this revision: made once, then shared. */
+function fixedExclusion(planned: PlannedPattern, reason: ExclusionReason, detail: string): ExcludedCandidate {
+  return (planned.fixed[reason] ??= Object.freeze(exclusion(planned, reason, detail)));
+}
+
+function missingExclusion(planned: PlannedPattern, missing: string[]): ExcludedCandidate {
+  const last = planned.lastMissing;
+  if (last && last.missingVariables.length === missing.length && last.missingVariables.every((name, i) => name === missing[i])) return last;
+  const made = exclusion(planned, 'MISSING_VARIABLE', `needs ${missing.join(', ')}, which neither the request nor the pattern's inputs give`);
+  made.missingVariables = Object.freeze(missing);
+  return (planned.lastMissing = Object.freeze(made));
+}
+
+/** The message of an estimate that evaluated to no finite number, as evaluateEstimate words it. */
+function notFinite(field: string, estimate: CompiledEstimate, variables: Readonly<Record<string, number>>): string {
+  const value = evaluateEstimate(estimate, variables);
+  return `${field}: ${value.ok ? `${JSON.stringify(estimate.source)} gives ${value.value}` : value.reason === 'EXPRESSION_ERROR' ? value.error : value.missing.join(', ')}`;
+}
+
+/** What judging one plan's patterns for one request needs. */
+interface Judging {
+  request: Normalised;
+  observed: ObservedLookup | undefined;
+  excluded: ExcludedCandidate[];
+  /** The request's variables merged over each of the plan's declared sets, made on first use. */
+  variables: Array<Readonly<Record<string, number>> | undefined>;
+}
+
+/**
+ * The rule's steps for one pattern: lifecycle, estimates (or observed figures), exclusions in
+ * order. Pushes the exclusion and returns null, or returns the figures the pattern is scored on.
+ */
+function judge(planned: PlannedPattern, judging: Judging): UsedEstimate | null {
+  const { request, excluded } = judging;
+  if (request.platform !== null && planned.platform !== request.platform) {
+    excluded.push(exclusion(planned, 'WRONG_PLATFORM', `the tool runs on ${planned.tool.platform}, not ${request.platform}`));
+    return null;
+  }
+  if (planned.switchedOff !== null) {
+    excluded.push(fixedExclusion(planned, 'DISABLED', planned.switchedOff));
+    return null;
+  }
+  if (planned.deprecated !== null && !request.includeDeprecated) {
+    excluded.push(fixedExclusion(planned, 'DEPRECATED', planned.deprecated));
+    return null;
+  }
+  if (planned.badStatus !== null) {
+    excluded.push(fixedExclusion(planned, 'DISABLED', planned.badStatus));
+    return null;
+  }
+  // The expressions' figures, or why there are none.
+  let expression: Estimate | null = null;
+  let failure: ExcludedCandidate | null = null;
+  if (planned.estimateError !== null) {
+    failure = fixedExclusion(planned, 'EXPRESSION_ERROR', planned.estimateError);
+  } else {
+    const variables = (judging.variables[planned.declaredSet] ??= { ...planned.declared, ...request.variables });
+    let missing: string[] | null = null;
+    for (const name of planned.undeclared) if (typeof variables[name] !== 'number') (missing ??= []).push(name);
+    if (missing) {
+      failure = missingExclusion(planned, missing);
+    } else {
+      const timeMs = planned.time!.evaluate(variables);
+      const cost = planned.cost!.evaluate(variables);
+      if (!Number.isFinite(timeMs)) failure = exclusion(planned, 'EXPRESSION_ERROR', notFinite('time_estimate_ms', planned.time!, variables));
+      else if (!Number.isFinite(cost)) failure = exclusion(planned, 'EXPRESSION_ERROR', notFinite('cost_estimate', planned.cost!, variables));
+      else expression = { timeMs, cost };
+    }
+  }
+  const observed = request.useObserved ? (judging.observed?.(planned.tool.id, planned.capability, planned.pattern) ?? null) : null;
+  // Observed figures stand in for the estimates from minRuns runs on; without a reported cost the
+  // expression still gives the cost, so then the expressions must evaluate.
+  let estimate: UsedEstimate;
+  if (observed && observed.runs >= request.minRuns && (observed.meanCost !== null || expression)) {
+    estimate = { timeMs: observed.p50TimeMs, cost: observed.meanCost ?? expression!.cost, source: 'OBSERVED', expression, observed };
+  } else if (failure !== null) {
+    excluded.push(failure);
+    return null;
+  } else {
+    estimate = { timeMs: expression!.timeMs, cost: expression!.cost, source: 'ESTIMATE', expression, observed };
+  }
+  const { policy } = planned.compiled;
+  if (policy.maxCost !== null && estimate.cost > policy.maxCost) {
+    excluded.push(exclusion(planned, 'POLICY_MAX_COST', `estimated cost ${formatNumber(estimate.cost)} is above the pattern's policy.max_cost ${formatNumber(policy.maxCost)}`, policy.maxCost, estimate.cost));
+    return null;
+  }
+  if (request.maxCost !== null && estimate.cost > request.maxCost) {
+    excluded.push(exclusion(planned, 'OVER_COST_LIMIT', `estimated cost ${formatNumber(estimate.cost)} is above maxCost ${formatNumber(request.maxCost)}`, request.maxCost, estimate.cost));
+    return null;
+  }
+  if (request.maxTimeMs !== null && estimate.timeMs > request.maxTimeMs) {
+    excluded.push(exclusion(planned, 'OVER_TIME_LIMIT', `estimated time ${formatNumber(estimate.timeMs)} ms is above maxTimeMs ${formatNumber(request.maxTimeMs)}`, request.maxTimeMs, estimate.timeMs));
+    return null;
+  }
+  if (!policy.productionSafe && request.environment === 'PRODUCTION') {
+    excluded.push(fixedExclusion(planned, 'NOT_PRODUCTION_SAFE', 'policy.production_safe is false and the environment is PRODUCTION'));
+    return null;
+  }
+  if (policy.requiresApproval && !request.allowApproval) {
+    excluded.push(fixedExclusion(planned, 'REQUIRES_APPROVAL', 'policy.requires_approval is true and the request does not allow approval'));
+    return null;
+  }
+  return estimate;
+}
+
+/** Σ weight × feature in the order time, cost, complexity, accuracy, completeness (as featuresOf and the README). */
+function scoreOf(planned: PlannedPattern, estimate: Estimate, weights: FeatureVector): number {
+  let score = 0;
+  score += weights.time * timeFeature(estimate.timeMs);
+  score += weights.cost * costFeature(estimate.cost);
+  score += weights.complexity * planned.complexity;
+  score += weights.accuracy * planned.accuracy;
+  score += weights.completeness * planned.completeness;
+  return score;
+}
+
 /** The rule, over one snapshot: candidates, exclusions in order, features, weighted score, order. */
 export function selectTools(
   snapshot: CatalogSnapshot,
@@ -359,130 +462,96 @@ export function selectTools(
   },
 ): ToolSelection {
   const request = normaliseRequest(input);
-  const candidatesOf = options.hooks?.candidates ?? ((s: CatalogSnapshot, capability: string) => s.byCapability.get(capability.toLowerCase()) ?? []);
-  const estimateOf = options.hooks?.estimates ?? expressionEstimates;
-  const ranked: Array<Omit<SelectionCandidate, 'why' | 'rank' | 'experiment'> & { key: number }> = [];
-  const excluded: ExcludedCandidate[] = [];
-
+  const plan = options.hooks?.candidates ? planPatterns(options.hooks.candidates(snapshot, request.capability)) : capabilityPlan(snapshot, request.capability);
   const pinned = pinnedCandidates(snapshot, options.experiment, request.capability);
-  for (const compiled of [...candidatesOf(snapshot, request.capability), ...pinned.patterns]) {
-    const tool = compiled.tool.row;
-    const exclude = (reason: ExclusionReason, detail: string, extra: Partial<Pick<ExcludedCandidate, 'missingVariables' | 'limit' | 'value'>> = {}) =>
-      excluded.push({ tool, capability: compiled.capability.name, pattern: compiled.pattern.name, reason, detail, missingVariables: [], limit: null, value: null, ...extra });
-    if (request.platform !== null && tool.platform.toLowerCase() !== request.platform) {
-      exclude('WRONG_PLATFORM', `the tool runs on ${tool.platform}, not ${request.platform}`);
-      continue;
-    }
-    // A pinned older version answers to its tool's switch and deprecation, held on the latest row.
-    const lifecycle = compiled.tool === pinned.tool ? pinned.lifecycle! : tool;
-    if (!lifecycle.enabled || tool.status === 'DISABLED') {
-      exclude('DISABLED', !lifecycle.enabled ? 'the tool is switched off (enabled: false)' : 'the tool version has status DISABLED');
-      continue;
-    }
-    if (lifecycle.status === 'DEPRECATED' && !request.includeDeprecated) {
-      exclude('DEPRECATED', lifecycle.successor ? `deprecated; use ${lifecycle.successor} instead` : 'deprecated; no successor named');
-      continue;
-    }
-    if (tool.status !== 'ACTIVE' && tool.status !== 'DEPRECATED') {
-      // A draft is never the latest version; should one be, it is not a candidate either.
-      exclude('DISABLED', `the tool version has status ${tool.status}`);
-      continue;
-    }
-    const variables = withSuppliedVariables(compiled.declaredVariables, request.variables);
-    const outcome = estimateOf(compiled, variables);
-    const observed = request.useObserved ? (options.observed?.(tool.id, compiled.capability.name, compiled.pattern.name) ?? null) : null;
-    // Observed figures stand in for the estimates from minRuns runs on; without a reported cost the
-    // expression still gives the cost, so then the expressions must evaluate.
-    const expression = outcome.ok ? { timeMs: outcome.estimate.timeMs, cost: outcome.estimate.cost } : null;
-    let estimate: UsedEstimate;
-    if (observed && observed.runs >= request.minRuns && (observed.meanCost !== null || expression)) {
-      estimate = { timeMs: observed.p50TimeMs, cost: observed.meanCost ?? expression!.cost, source: 'OBSERVED', expression, observed };
-    } else if (!outcome.ok) {
-      if (outcome.reason === 'MISSING_VARIABLE') {
-        exclude('MISSING_VARIABLE', `needs ${outcome.missing.join(', ')}, which neither the request nor the pattern's inputs give`, { missingVariables: outcome.missing });
-      } else {
-        exclude('EXPRESSION_ERROR', outcome.error);
+  const excluded: ExcludedCandidate[] = [];
+  const { weights } = request;
+  // An assigned arm's candidate may rank anywhere: then the whole ranking is kept. Otherwise only
+  // the best `limit` (at least two, for `ambiguous`) are: the plan is walked in identity order, so
+  // a later pattern with an equal score ranks after every one already kept.
+  const keep = options.experiment?.status === 'ASSIGNED' ? Infinity : Math.max(request.limit, 2);
+  const ranked: RankedCandidate[] = [];
+  const judgePlan = (planned: SelectionPlan) => {
+    const judging: Judging = { request, observed: options.observed, excluded, variables: new Array(planned.declaredSets.length) };
+    for (const pattern of planned.patterns) {
+      const estimate = judge(pattern, judging);
+      if (estimate === null) continue;
+      const score = scoreOf(pattern, estimate, weights);
+      const key = Math.round(score * SCALE);
+      if (ranked.length >= keep) {
+        if (key <= ranked[ranked.length - 1]!.key) continue;
+        ranked.pop();
       }
-      continue;
-    } else {
-      estimate = { ...expression!, source: 'ESTIMATE', expression, observed };
+      const candidate = { planned: pattern, tool: pattern.tool, capability: pattern.capability, pattern: pattern.pattern, score, key, estimate };
+      if (keep === Infinity) {
+        ranked.push(candidate);
+        continue;
+      }
+      let at = ranked.length;
+      while (at > 0 && ranked[at - 1]!.key < key) at--;
+      ranked.splice(at, 0, candidate);
     }
-    const { policy } = compiled;
-    if (policy.maxCost !== null && estimate.cost > policy.maxCost) {
-      exclude('POLICY_MAX_COST', `estimated cost ${formatNumber(estimate.cost)} is above the pattern's policy.max_cost ${formatNumber(policy.maxCost)}`, { limit: policy.maxCost, value: estimate.cost });
-      continue;
-    }
-    if (request.maxCost !== null && estimate.cost > request.maxCost) {
-      exclude('OVER_COST_LIMIT', `estimated cost ${formatNumber(estimate.cost)} is above maxCost ${formatNumber(request.maxCost)}`, { limit: request.maxCost, value: estimate.cost });
-      continue;
-    }
-    if (request.maxTimeMs !== null && estimate.timeMs > request.maxTimeMs) {
-      exclude('OVER_TIME_LIMIT', `estimated time ${formatNumber(estimate.timeMs)} ms is above maxTimeMs ${formatNumber(request.maxTimeMs)}`, { limit: request.maxTimeMs, value: estimate.timeMs });
-      continue;
-    }
-    if (!policy.productionSafe && request.environment === 'PRODUCTION') {
-      exclude('NOT_PRODUCTION_SAFE', 'policy.production_safe is false and the environment is PRODUCTION');
-      continue;
-    }
-    if (policy.requiresApproval && !request.allowApproval) {
-      exclude('REQUIRES_APPROVAL', 'policy.requires_approval is true and the request does not allow approval');
-      continue;
-    }
-    const features = featuresOf(compiled, estimate);
-    const contributions = {} as FeatureVector;
-    let score = 0;
-    for (const feature of FEATURES) {
-      contributions[feature] = request.weights[feature] * features[feature];
-      score += contributions[feature];
-    }
-    ranked.push({
-      tool,
-      capability: compiled.capability.name,
-      pattern: compiled.pattern.name,
-      score,
-      key: Math.round(score * SCALE),
-      estimate,
-      features,
-      contributions,
-      executionHint: policy.requiresApproval ? 'APPROVAL_REQUIRED' : estimate.timeMs > BACKGROUND_ABOVE_MS ? 'BACKGROUND' : 'IMMEDIATE',
-      slaClass: estimate.timeMs < 1_000 ? 'INTERACTIVE' : estimate.timeMs < 10_000 ? 'BATCH' : 'BACKGROUND',
-    });
+  };
+  judgePlan(plan);
+  if (pinned.plan) {
+    // A pinned older version's patterns come after the plan's: order both lists by identity.
+    judgePlan(pinned.plan);
+    ranked.sort((a, b) => b.key - a.key || compareIdentity(a, b));
+    excluded.sort(compareIdentity);
+  } else if (keep === Infinity) {
+    // The plan is in identity order, so the exclusions already are, and a tie needs only its position.
+    ranked.sort((a, b) => b.key - a.key || a.planned.ordinal - b.planned.ordinal);
   }
-
-  const byIdentity = (a: { tool: MemoryToolRow; capability: string; pattern: string }, b: typeof a) =>
-    compareCodePoints(a.tool.name, b.tool.name) ||
-    compareCodePoints(a.tool.platform, b.tool.platform) ||
-    compareCodePoints(a.capability, b.capability) ||
-    compareCodePoints(a.pattern, b.pattern) ||
-    compareCodePoints(a.tool.version, b.tool.version);
-  ranked.sort((a, b) => b.key - a.key || byIdentity(a, b));
-  excluded.sort(byIdentity);
   // Ambiguity is the rule's over the catalog's own versions: a pinned older version added for one unit does not change it.
   const [first, second] = pinned.tool ? ranked.filter((c) => c.tool !== pinned.tool.row) : ranked;
-  const candidates: SelectionCandidate[] = ranked.map(({ key: _key, ...candidate }) => ({ ...candidate, rank: 0, why: '', experiment: null }));
-  const applied = options.experiment ? applyExperiment(options.experiment, candidates, excluded, request) : null;
-  const experiment = applied?.experiment ?? null;
+  const applied = options.experiment ? applyExperiment(options.experiment, ranked, excluded, request) : null;
+  const moved = applied?.moved ?? null;
+  const ordered = moved === null ? ranked.slice(0, request.limit) : [ranked[moved]!, ...ranked.slice(0, moved), ...ranked.slice(moved + 1)].slice(0, request.limit);
   return {
     revision: snapshot.revision,
     stale: options.stale,
     ambiguous: first !== undefined && second !== undefined && first.key - second.key <= AMBIGUITY_MARGIN * SCALE,
     preference: request.preference,
-    weights: request.weights,
-    candidates: candidates.slice(0, request.limit).map((candidate, index) => {
-      const rank = index + 1;
-      if (!candidate.experiment) return { ...candidate, rank, why: why(candidate, rank, request) };
+    weights,
+    candidates: ordered.map((ranked, index) => {
+      const candidate = writeOut(ranked, index + 1, request);
+      if (moved === null || index > 0) return candidate;
       // The sentence about the score gives the rank the rule alone would have given.
-      const reason = why(candidate, applied!.ruleRank, request);
+      const experiment = applied!.experiment;
       return {
         ...candidate,
-        rank,
-        why: `First because unit ${JSON.stringify(request.unitId)} is in arm ${candidate.experiment.arm} of experiment ${candidate.experiment.key} (bucket ${experiment!.bucket}); by score alone: ${reason}`,
+        why: `First because unit ${JSON.stringify(request.unitId)} is in arm ${experiment.arm} of experiment ${experiment.key} (bucket ${experiment.bucket}); by score alone: ${why(candidate, moved + 1, request)}`,
+        experiment: { key: experiment.key!, arm: experiment.arm! },
       };
     }),
     excluded,
-    experiment,
+    experiment: applied?.experiment ?? null,
     decisionId: null,
   };
+}
+
+/** A ranked candidate as the answer gives it: its features, contributions, hints and sentence. */
+function writeOut(ranked: RankedCandidate, rank: number, request: Normalised): SelectionCandidate {
+  const { estimate } = ranked;
+  const features = featuresOf(ranked.planned, estimate);
+  const contributions = {} as FeatureVector;
+  for (const feature of FEATURES) contributions[feature] = request.weights[feature] * features[feature];
+  const candidate = {
+    rank,
+    tool: ranked.tool,
+    capability: ranked.capability,
+    pattern: ranked.pattern,
+    score: ranked.score,
+    estimate,
+    features,
+    contributions,
+    executionHint: ranked.planned.compiled.policy.requiresApproval ? ('APPROVAL_REQUIRED' as const) : estimate.timeMs > BACKGROUND_ABOVE_MS ? ('BACKGROUND' as const) : ('IMMEDIATE' as const),
+    slaClass: estimate.timeMs < 1_000 ? ('INTERACTIVE' as const) : estimate.timeMs < 10_000 ? ('BATCH' as const) : ('BACKGROUND' as const),
+    why: '',
+    experiment: null,
+  };
+  candidate.why = why(candidate, rank, request);
+  return candidate;
 }
 
 const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -490,48 +559,51 @@ const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 /**
  * The patterns of an assigned arm's pinned version for the capability, when that version is not the
  * one the in-memory catalog holds (the latest): they are this decision's extra candidates, ranked by
- * the same rule. `lifecycle` is the tool's latest row (its switch and deprecation), or a stand-in
+ * the same rule. They answer to the tool's latest row (its switch and deprecation), or to a stand-in
  * that excludes the version when the tool is gone from the catalog.
  */
 function pinnedCandidates(snapshot: CatalogSnapshot, input: ExperimentInput | undefined, capability: string) {
-  const none = { tool: null, patterns: [] as readonly CompiledPattern[], lifecycle: null };
+  const none = { tool: null, plan: null };
   const pinned = input?.status === 'ASSIGNED' ? input.arm.pinnedTool : null;
   if (!pinned) return none;
   const latest = snapshot.byIdentity.get(identityKey(pinned.row.name, pinned.row.platform));
   if (latest?.row.version === pinned.row.version) return none;
   const wanted = capability.toLowerCase();
+  const lifecycle = latest?.row ?? { enabled: false, status: pinned.row.status, successor: null };
   return {
     tool: pinned,
-    patterns: pinned.patterns.filter((p) => p.capability.name.toLowerCase() === wanted),
-    lifecycle: latest?.row ?? { enabled: false, status: pinned.row.status, successor: null },
+    plan: planPatterns(
+      pinned.patterns.filter((p) => p.capability.name.toLowerCase() === wanted),
+      () => lifecycle,
+    ),
   };
 }
 
 /**
  * A unit in a running experiment gets its arm's tool first, when that arm's tool (and pattern)
- * survived the rule for this request: it is moved to the front of `candidates` (in place) and the
- * others keep their order. Otherwise the unit is left out of the experiment for this decision and
- * the answer says why; the ranking stays as the rule made it.
+ * survived the rule for this request: `moved` is its place in the rule's ranking, and the others
+ * keep their order behind it. Otherwise the unit is left out of the experiment for this decision
+ * and the answer says why; the ranking stays as the rule made it.
  */
 function applyExperiment(
   input: ExperimentInput,
-  candidates: SelectionCandidate[],
+  ranked: readonly RankedCandidate[],
   excluded: readonly ExcludedCandidate[],
   request: Normalised,
-): { experiment: SelectionExperiment; ruleRank: number } {
-  if (input.status === 'AMBIGUOUS_PLATFORM') return { experiment: { key: null, arm: null, bucket: null, outcome: 'AMBIGUOUS_PLATFORM', reason: input.reason }, ruleRank: 0 };
+): { experiment: SelectionExperiment; moved: number | null } {
+  if (input.status === 'AMBIGUOUS_PLATFORM') return { experiment: { key: null, arm: null, bucket: null, outcome: 'AMBIGUOUS_PLATFORM', reason: input.reason }, moved: null };
   if (input.status === 'NOT_IN_EXPERIMENT') {
-    return { experiment: { key: input.experimentKey, arm: null, bucket: input.bucket, outcome: 'NOT_IN_EXPERIMENT', reason: input.reason }, ruleRank: 0 };
+    return { experiment: { key: input.experimentKey, arm: null, bucket: input.bucket, outcome: 'NOT_IN_EXPERIMENT', reason: input.reason }, moved: null };
   }
   const { arm } = input;
-  const left = (reason: string) => ({ experiment: { key: arm.experimentKey, arm: arm.armKey, bucket: arm.bucket, outcome: 'EXCLUDED' as const, reason }, ruleRank: 0 });
+  const left = (reason: string) => ({ experiment: { key: arm.experimentKey, arm: arm.armKey, bucket: arm.bucket, outcome: 'EXCLUDED' as const, reason }, moved: null });
   const isArmTool = (c: { tool: MemoryToolRow; pattern: string }) =>
     sameName(c.tool.name, arm.tool.name) &&
     sameName(c.tool.platform, arm.tool.platform) &&
     (arm.tool.version === null || c.tool.version === arm.tool.version) &&
     (arm.pattern === null || sameName(c.pattern, arm.pattern));
   const armName = `${arm.tool.name} (${arm.tool.platform})${arm.pattern ? ` pattern ${arm.pattern}` : ''}`;
-  const index = candidates.findIndex(isArmTool);
+  const index = ranked.findIndex(isArmTool);
   if (index < 0) {
     const out = excluded.find(isArmTool);
     if (out) return left(`arm ${arm.armKey}'s tool ${armName} does not pass this request: ${out.reason} (${out.detail})`);
@@ -540,11 +612,8 @@ function applyExperiment(
     }
     return left(`arm ${arm.armKey}'s tool ${armName} offers no pattern of ${request.capability} in the catalog`);
   }
-  const candidate = candidates[index]!;
-  candidates.splice(index, 1);
-  candidates.unshift({ ...candidate, experiment: { key: arm.experimentKey, arm: arm.armKey } });
   return {
     experiment: { key: arm.experimentKey, arm: arm.armKey, bucket: arm.bucket, outcome: 'ASSIGNED', reason: `unit is in arm ${arm.armKey} (bucket ${arm.bucket}); its tool ${armName} comes first` },
-    ruleRank: index + 1,
+    moved: index,
   };
 }

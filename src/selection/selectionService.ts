@@ -25,7 +25,7 @@ export interface SelectionSources {
 
 /**
  * selectTools as the service runs it: one in-memory revision per call, and the selection metrics.
- * `hooks` is where later candidate and estimate sources (observed run times, experiment arms) plug in.
+ * `hooks.candidates` narrows the candidates (tests); observed figures and experiments come from `sources`.
  */
 export class SelectionService {
   readonly #selections?: Counter<'outcome'>;
@@ -91,7 +91,12 @@ export class SelectionService {
     }
     this.#duration?.observe((performance.now() - started) / 1000);
     this.#selections?.inc({ outcome: selection.candidates.length ? 'selected' : 'empty' });
-    for (const excluded of selection.excluded) this.#exclusions?.inc({ reason: excluded.reason });
+    if (this.#exclusions) {
+      // One increment per reason, not per exclusion: an answer may exclude hundreds of patterns.
+      const counts = new Map<string, number>();
+      for (const excluded of selection.excluded) counts.set(excluded.reason, (counts.get(excluded.reason) ?? 0) + 1);
+      for (const [reason, count] of counts) this.#exclusions.inc({ reason }, count);
+    }
     if (stale) this.countStale();
     return selection;
   }
