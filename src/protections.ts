@@ -144,10 +144,21 @@ function rootStringArguments(operation: OperationDefinitionNode, variables: Reco
   return values;
 }
 
-function literalStrings(document: DocumentNode): string[] {
-  const strings: string[] = [];
-  visit(document, { StringValue: (node) => void strings.push(node.value) });
-  return strings;
+/** Whether a document's own string literals hold a NUL, per parsed document (Yoga caches documents, so this is per distinct text). */
+const documentsWithNul = new WeakMap<DocumentNode, boolean>();
+
+function literalStringsHoldNul(document: DocumentNode): boolean {
+  let found = documentsWithNul.get(document);
+  if (found === undefined) {
+    found = false;
+    visit(document, {
+      StringValue: (node) => {
+        if (containsNul(node.value)) found = true;
+      },
+    });
+    documentsWithNul.set(document, found);
+  }
+  return found;
 }
 
 /**
@@ -165,7 +176,7 @@ function useNoNulCharacters(): Plugin {
       const suspicious =
         operation.operation === 'mutation'
           ? rootStringArguments(operation, variables).some((value) => containsNul(value))
-          : containsNul(variables) || literalStrings(args.document).some((value) => containsNul(value));
+          : containsNul(variables) || literalStringsHoldNul(args.document);
       if (suspicious) {
         setResultAndStopExecution({
           errors: [createGraphQLError('arguments must not contain NUL (\\u0000) characters', { extensions: { code: 'BAD_USER_INPUT' } })],
@@ -173,7 +184,7 @@ function useNoNulCharacters(): Plugin {
       }
     },
     onSubscribe({ args, setResultAndStopExecution }) {
-      if (containsNul(args.variableValues ?? {}) || literalStrings(args.document).some((value) => containsNul(value))) {
+      if (containsNul(args.variableValues ?? {}) || literalStringsHoldNul(args.document)) {
         setResultAndStopExecution({
           errors: [createGraphQLError('arguments must not contain NUL (\\u0000) characters', { extensions: { code: 'BAD_USER_INPUT' } })],
         });

@@ -83,7 +83,7 @@ describe('optimization profiles', () => {
 
       // A snapshot rebuilt from the profiles JSON (what PROFILES_SNAPSHOT_PATH holds) selects as the database's does.
       const { snapshot } = await service.app.memory.read();
-      const fromFile = snapshotFromProfiles(JSON.parse(profilesOf(snapshot).json));
+      const fromFile = snapshotFromProfiles(JSON.parse(profilesOf(snapshot).bytes.toString('utf8')));
       expect(profilesOf(fromFile).profiles.tools).toEqual(profilesOf(snapshot).profiles.tools);
       const request = { capability: 'asset_query', variables: { N: 250 }, limit: 50 };
       const strip = (s: ReturnType<typeof selectTools>) => s.candidates.map((c) => [c.tool.name, c.tool.platform, c.pattern, c.score]);

@@ -15,12 +15,12 @@ const SELECT = `query Select($request: SelectToolsInput!) {
     revision stale ambiguous preference weights { time cost complexity accuracy completeness }
     candidates {
       rank score capability pattern executionHint slaClass why
-      tool { name platform version capabilities { name patterns { name timeEstimateMs } } }
+      tool { name platform version capabilityCount capabilities { name patterns { name timeEstimateMs } } }
       estimate { timeMs cost }
       features { time cost complexity accuracy completeness }
       contributions { time cost complexity accuracy completeness }
     }
-    excluded { tool { name platform } capability pattern reason detail missingVariables limit value }
+    excluded { tool { name platform capabilities { name } } capability pattern reason detail missingVariables limit value }
   }
 }`;
 
@@ -58,9 +58,41 @@ describe('selectTools', () => {
       expect(candidate.why).toMatch(/^Ranked \d+ with score/);
       if (index > 0) expect(candidate.score).toBeLessThanOrEqual(selection.candidates[index - 1].score);
     }
+    // Each tool's relations come from the in-memory row, planned once for the whole list (no SQL above).
+    for (const item of [...selection.candidates, ...selection.excluded]) {
+      expect(item.tool.capabilities.map((c: any) => c.name)).toContain(item.capability);
+    }
+    for (const candidate of selection.candidates) {
+      expect(candidate.tool.capabilityCount).toBe(candidate.tool.capabilities.length);
+      const offered = candidate.tool.capabilities.find((c: any) => c.name === candidate.capability);
+      expect(offered.patterns.map((p: any) => p.name)).toContain(candidate.pattern);
+    }
     // redis-cli ping_server is 50 ms: the best time feature there is.
     expect(selection.candidates[0]).toMatchObject({ tool: { name: 'redis-cli' }, pattern: 'ping_server', executionHint: 'IMMEDIATE', slaClass: 'INTERACTIVE' });
     expect(selection.candidates[0].features.time).toBe(1);
+  });
+
+  it('answers tools nested in two aliased selections from memory, each with its own selection of fields', async () => {
+    const query = `query Two($a: SelectToolsInput!, $b: SelectToolsInput!) {
+      first: selectTools(request: $a) { excluded { ...Excluded } candidates { tool { name } } }
+      second: selectTools(request: $b) { excluded { ...Excluded tool { version capabilities { patterns { name } } } } }
+    }
+    fragment Excluded on ExcludedCandidate { pattern tool { name capabilities { name } } }`;
+    const a = { capability: 'connectivity_check', variables: { N: 3 }, maxTimeMs: 1000 };
+    const b = { capability: 'connectivity_check', variables: { N: 4 }, maxTimeMs: 1000 };
+    await service.graphql(query, { a, b });
+    const { result, statements } = await service.recordStatements(() => service.graphql(query, { a, b: { ...b, variables: { N: 5 } } }));
+    expect(result.errors).toBeUndefined();
+    expect(statements).toEqual([]);
+    const { first, second } = result.data;
+    expect(first.excluded.length).toBeGreaterThan(1);
+    for (const item of first.excluded) expect(item.tool.capabilities.map((c: any) => c.name)).toContain('connectivity_check');
+    expect(second.excluded.length).toBeGreaterThan(1);
+    for (const item of second.excluded) {
+      expect(item.tool.version).toEqual(expect.any(String));
+      const patterns = item.tool.capabilities.flatMap((c: any) => c.patterns.map((p: any) => p.name));
+      expect(patterns).toContain(item.pattern);
+    }
   });
 
   it('names the revision an answer was computed on in every GraphQL response (X-Catalog-Revision)', async () => {

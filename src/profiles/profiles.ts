@@ -19,7 +19,8 @@ export interface Profiles {
 
 export interface RenderedProfiles {
   profiles: Profiles;
-  json: string;
+  /** The profiles as UTF-8 JSON, encoded once: GET /profiles writes these bytes as they are. */
+  bytes: Buffer;
   etag: string;
 }
 
@@ -111,8 +112,7 @@ export function profilesOf(snapshot: CatalogSnapshot, platform?: string | null):
     entries[name] = toolProfile(tool);
   }
   const profiles: Profiles = { version: PROFILES_FORMAT_VERSION, revision: Number(snapshot.revision), platform: wanted, tools: entries };
-  const json = JSON.stringify(profiles);
-  const rendered = { profiles, json, etag: profilesEtag(snapshot.revision, wanted) };
+  const rendered = { profiles, bytes: Buffer.from(JSON.stringify(profiles), 'utf8'), etag: profilesEtag(snapshot.revision, wanted) };
   perSnapshot.set(key, rendered);
   return rendered;
 }

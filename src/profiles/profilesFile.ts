@@ -7,7 +7,7 @@ import { buildSnapshot, compileTool, type CatalogSnapshot, type MemoryCapability
 import { profilesOf, type Profiles } from './profiles.js';
 
 /** Writes `text` to `file` so that a reader sees the old content or the new, never half of it. */
-export async function writeFileAtomically(file: string, text: string): Promise<void> {
+export async function writeFileAtomically(file: string, text: string | Uint8Array): Promise<void> {
   const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     await writeFile(temporary, text);
@@ -34,7 +34,7 @@ export function keepProfilesFile(memory: MemoryCatalog, file: string, log: Logge
         pending = undefined;
         if (snapshot.source !== 'database') continue;
         try {
-          await writeFileAtomically(file, profilesOf(snapshot).json);
+          await writeFileAtomically(file, profilesOf(snapshot).bytes);
         } catch (error) {
           log.warn({ err: error, file }, 'could not write the profiles snapshot');
         }

@@ -63,9 +63,9 @@ export function useProfilesRoute(options: ProfilesRouteOptions): Plugin {
         return;
       }
       endResponse(
-        new Response(request.method === 'HEAD' ? null : rendered.json, {
+        new Response(request.method === 'HEAD' ? null : (rendered.bytes as Uint8Array<ArrayBuffer>), {
           status: 200,
-          headers: { ...headers, 'content-type': 'application/json; charset=utf-8' },
+          headers: { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': String(rendered.bytes.length) },
         }),
       );
     },

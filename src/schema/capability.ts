@@ -26,8 +26,7 @@ import {
 import { changedTool, toolChangeErrors, ToolRef } from './tool.js';
 
 builder.prismaObject('Capability', {
-  // Only the columns a query asks for are read (see Tool).
-  select: { id: true },
+  // Whole rows, as Tool.
   description: 'Something a tool version can do, such as `text_search`, exercised through patterns.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Identifier.' }),
@@ -43,8 +42,7 @@ builder.prismaObject('Capability', {
 });
 
 builder.prismaObject('Pattern', {
-  // Only the columns a query asks for are read (see Tool).
-  select: { id: true },
+  // Whole rows, as Tool.
   description: 'One way of exercising a capability, with estimates, scope, policy, inputs and outputs.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Identifier.' }),

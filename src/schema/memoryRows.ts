@@ -1,3 +1,4 @@
+import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../context.js';
 import type { CatalogRead } from '../memoryCatalog/memoryCatalog.js';
@@ -31,4 +32,24 @@ export function currentCatalog(ctx: Context): Promise<CatalogRead> {
  */
 export function memoryServes(info: GraphQLResolveInfo): boolean {
   return info.operation.operation === 'query';
+}
+
+/** Per request: the response paths (list indices aside) whose selection has been planned. */
+const plannedPaths = new WeakMap<object, Set<string>>();
+
+/**
+ * A Tool that one row of a list answers from memory (a selection's candidates and exclusions): the
+ * nested selection is planned for the first row at a response path, and that plan answers for
+ * every row at the same path (the plugin keys it by the path without list indices). A
+ * `prismaField` would plan it again for each of the hundreds of rows an answer may hold.
+ */
+export function memoryRowOfList<T>(row: T, ctx: object, info: GraphQLResolveInfo): T | Promise<T> {
+  let key = '';
+  for (let path: GraphQLResolveInfo['path'] | undefined = info.path; path; path = path.prev) if (typeof path.key === 'string') key = `${path.key}.${key}`;
+  let planned = plannedPaths.get(ctx);
+  if (!planned) plannedPaths.set(ctx, (planned = new Set()));
+  if (planned.has(key)) return row;
+  planned.add(key);
+  const query = queryFromInfo({ context: ctx, info, awaitSelections: true });
+  return query instanceof Promise ? query.then(() => row) : row;
 }

@@ -14,7 +14,8 @@ import {
   type UsedEstimate,
 } from '../selection/selectTools.js';
 import { builder } from './builder.js';
-import { answeredFromMemory } from './memoryRows.js';
+import { memoryRowOfList } from './memoryRows.js';
+import { ToolRef } from './tool.js';
 
 const PreferenceModeEnum = builder.enumType('PreferenceMode', {
   description: 'Named weightings of the five features. BALANCED: 0.2 each; every other mode puts 0.4 on its feature and 0.15 on each of the others.',
@@ -206,17 +207,15 @@ const SelectionExperimentRef = builder.objectRef<SelectionExperiment>('Selection
   }),
 });
 
-const ToolRefName = 'Tool' as const;
-
 
 const SelectionCandidateRef = builder.objectRef<SelectionCandidate>('SelectionCandidate').implement({
   description: 'One ranked pattern of one tool version.',
   fields: (t) => ({
     rank: t.exposeInt('rank', { description: '1 for the best.' }),
-    tool: t.prismaField({
-      type: ToolRefName,
+    tool: t.field({
+      type: ToolRef,
       description: 'The exact tool version, as held by the in-memory catalog of this revision.',
-      resolve: (query, candidate) => answeredFromMemory(query, candidate.tool),
+      resolve: (candidate, _args, ctx, info) => memoryRowOfList(candidate.tool, ctx, info),
     }),
     capability: t.exposeString('capability', { description: 'The capability name as the tool spells it.' }),
     pattern: t.exposeString('pattern', { description: 'The pattern name.' }),
@@ -241,10 +240,10 @@ const SelectionCandidateRef = builder.objectRef<SelectionCandidate>('SelectionCa
 const ExcludedCandidateRef = builder.objectRef<ExcludedCandidate>('ExcludedCandidate').implement({
   description: 'A candidate pattern that was not ranked, and why. Nothing is dropped silently.',
   fields: (t) => ({
-    tool: t.prismaField({
-      type: ToolRefName,
+    tool: t.field({
+      type: ToolRef,
       description: 'The exact tool version.',
-      resolve: (query, excluded) => answeredFromMemory(query, excluded.tool),
+      resolve: (excluded, _args, ctx, info) => memoryRowOfList(excluded.tool, ctx, info),
     }),
     capability: t.exposeString('capability', { description: 'The capability name as the tool spells it.' }),
     pattern: t.exposeString('pattern', { description: 'The pattern name.' }),

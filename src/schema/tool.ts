@@ -85,9 +85,10 @@ const CompatibilityRef = builder.objectRef<CompatibilityVerdict>('Compatibility'
 });
 
 export const ToolRef = builder.prismaObject('Tool', {
-  // Only the columns a query asks for are read: a page of tools with their capabilities and
-  // patterns otherwise builds every JSON column of every row into the joined result.
-  select: { id: true },
+  // Whole rows (no `select`): current-state reads answer from the in-memory catalog, whose rows
+  // hold every column, and in select mode every scalar field of every row answered would first
+  // look up its planned selection. What still reads the database (history, a mutation's answer)
+  // reads one tool or one tool's versions.
   description:
     'One immutable version of a tool. A tool is identified by name and platform; each published change is a new version.',
   fields: (t) => ({
