@@ -623,7 +623,7 @@ function markdownReport(input: {
     environmentLine(result),
     `PostgreSQL: ${result.postgres ? `${result.postgres.url} (server ${result.postgres.version ?? '?'})` : 'none'}`,
     '',
-    'Every service process runs `node --import tsx src/server.ts` with LOG_LEVEL=warn, CATALOG_WATCH=false, GRAPHIQL=false and a random admin key, on 127.0.0.1; ' +
+    'Every service process runs `node dist/src/server.js` (as `npm start`, built first when stale) with LOG_LEVEL=warn, CATALOG_WATCH=false, GRAPHIQL=false and a random admin key, on 127.0.0.1; ' +
       'the bench, the services and PostgreSQL share the machine. Times are taken in the bench process when a response or event is parsed.',
   ];
   if (cross) {

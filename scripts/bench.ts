@@ -3,7 +3,7 @@
 // Generates a catalog of --count tools (seed --seed) and imports it, before any server starts, into
 // embedded PGlite (a data directory) and, when DATABASE_URL is set, into a fresh `tc_bench_<random>`
 // database on that PostgreSQL server (dropped at the end). The service then runs as its own process
-// (`node --import tsx src/server.ts`, NODE_ENV=production, pinned with `taskset -c 0`) and an
+// (`node dist/src/server.js`, as `npm start` runs it, built first when stale; NODE_ENV=production, pinned with `taskset -c 0`) and an
 // autocannon load generator as another (scripts/bench/loadgen.ts, `taskset -c 1`), for each cell:
 //
 //   cached-post      tool by name, response cache on, POST (cache filled with every tool first)
@@ -1044,7 +1044,7 @@ async function main() {
       `- tool by name: \`${tool.name}\` (${tool.platform}); response ${result.capturedResponse.bytes} bytes; SQL statements for one miss: ${Object.entries(sqlPerMiss).map(([k, v]) => `${k} ${v}`).join(', ')}`,
       `- response bytes vs the service's cached answer: ${byteLine.join('; ')}`,
       '',
-      'The service runs as its own process (NODE_ENV=production, LOG_LEVEL=warn), the autocannon load generator as another, on separate cores when pinned. ' +
+      'The service runs as its own process (node dist/src/server.js as npm start runs it, NODE_ENV=production, LOG_LEVEL=warn), the autocannon load generator as another, on separate cores when pinned. ' +
         'req/s, p50 and p99 (over 2xx responses, float ms) are medians over the rounds; non-2xx, err/timeouts and gql errors (2xx answers with GraphQL `errors`) are summed over the rounds. ' +
         'SQL/req and hit rate come from /metrics deltas around each cell, per request the server answered (hit rate: answers from the HTTP front-door or response cache); RSS is the server process\'s VmRSS after the cell; srv CPU and gen CPU are the CPU time of the server and of the load generator ÷ the cell\'s wall time (100% = one core busy: a load generator near 100% means req/s is its limit, not the server\'s); other CPU is the rest of the machine\'s busy time (kernel networking, and anything else running: a high figure means a noisy cell). ' +
         `Each scenario first gets ${opts.warmup} s of unrecorded load on its server, and the bench waits for the server to finish in-flight requests after every run. ` +

@@ -37,14 +37,27 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
+let built: Promise<void> | undefined;
+
+/** `npm start`'s own step: compiles src/ to dist/ when dist/ is missing or older than a source (once per run). */
+function buildIfStale(): Promise<void> {
+  built ??= new Promise<void>((resolve, reject) => {
+    const child = spawnNode(['scripts/build-if-stale.mjs'], null, { cwd: projectRoot, stdio: ['ignore', 'inherit', 'inherit'], env: baseEnv() });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`scripts/build-if-stale.mjs exited with code ${code}`))));
+  });
+  return built;
+}
+
 /**
- * Spawns `node --import tsx src/server.ts` (tsx as a loader, so the child's pid is the server's own
- * and a kill reaches it directly) and waits until /ready answers 200.
+ * Spawns the service as production runs it (`npm start`: `node dist/src/server.js`, built first when
+ * stale), so figures include no TypeScript loader, and waits until /ready answers 200.
  */
 export async function startServiceProcess(options: ServiceOptions): Promise<ServiceProcess> {
+  await buildIfStale();
   const port = await freePort();
   const { label } = options;
-  const child = spawnNode([...(options.nodeFlags ?? []), '--import', 'tsx', 'src/server.ts'], options.core ?? null, {
+  const child = spawnNode([...(options.nodeFlags ?? []), 'dist/src/server.js'], options.core ?? null, {
     cwd: projectRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...baseEnv(), HOST: '127.0.0.1', PORT: String(port), ...options.env },
