@@ -71,6 +71,8 @@ const READY_TIMEOUT_MS = 120_000;
 /** Beyond its own duration, how long a load-generator run may take before it is abandoned. */
 const LOAD_SLACK_MS = 60_000;
 const REQUEST_TIMEOUT_S = 10;
+/** Idle time before each cell over which the service's own background statements are counted. */
+const BACKGROUND_WINDOW_MS = 2_000;
 /** Longest wait for a server to finish the requests a load run left in flight. */
 const QUIESCE_LIMIT_MS = 300_000;
 
@@ -810,7 +812,14 @@ async function main() {
         statusCodes: {}, metrics: null, load: null,
       };
       try {
+        // Statements the service sends on its own schedule (the change listener's LISTEN, roll-up
+        // compaction) are not caused by requests: their rate over an idle window is taken off below.
+        const idleStart = server.metrics ? await scrapeMetrics(server.base) : null;
+        const idleStartedAt = performance.now();
+        if (idleStart) await new Promise((resolve) => setTimeout(resolve, BACKGROUND_WINDOW_MS));
         const before = server.metrics ? await scrapeMetrics(server.base) : null;
+        const measuredAt = performance.now();
+        const backgroundPerMs = idleStart && before ? metricsDelta(idleStart, before).statements / (measuredAt - idleStartedAt) : 0;
         const cpuBefore = cpuSeconds(server.child.pid);
         const busyBefore = machineBusySeconds();
         const load = await loadgen.run(spec);
@@ -832,7 +841,8 @@ async function main() {
           const delta = metricsDelta(before, after);
           run.metrics = delta;
           // Per request the server answered (requests still in flight when the run stopped included).
-          if (delta.answered > 0) run.sqlPerRequest = Math.round((delta.statements / delta.answered) * 1000) / 1000;
+          const background = backgroundPerMs * (performance.now() - measuredAt);
+          if (delta.answered > 0) run.sqlPerRequest = Math.round((Math.max(0, delta.statements - background) / delta.answered) * 1000) / 1000;
           run.cacheHitRate = delta.hitRate;
         }
       } catch (error) {
@@ -1046,7 +1056,7 @@ async function main() {
       '',
       'The service runs as its own process (node dist/src/server.js as npm start runs it, NODE_ENV=production, LOG_LEVEL=warn), the autocannon load generator as another, on separate cores when pinned. ' +
         'req/s, p50 and p99 (over 2xx responses, float ms) are medians over the rounds; non-2xx, err/timeouts and gql errors (2xx answers with GraphQL `errors`) are summed over the rounds. ' +
-        'SQL/req and hit rate come from /metrics deltas around each cell, per request the server answered (hit rate: answers from the HTTP front-door or response cache); RSS is the server process\'s VmRSS after the cell; srv CPU and gen CPU are the CPU time of the server and of the load generator ÷ the cell\'s wall time (100% = one core busy: a load generator near 100% means req/s is its limit, not the server\'s); other CPU is the rest of the machine\'s busy time (kernel networking, and anything else running: a high figure means a noisy cell). ' +
+        'SQL/req and hit rate come from /metrics deltas around each cell, per request the server answered (SQL/req less the statements the service sends on its own schedule, at the rate measured over an idle 2 s just before the cell) (hit rate: answers from the HTTP front-door or response cache); RSS is the server process\'s VmRSS after the cell; srv CPU and gen CPU are the CPU time of the server and of the load generator ÷ the cell\'s wall time (100% = one core busy: a load generator near 100% means req/s is its limit, not the server\'s); other CPU is the rest of the machine\'s busy time (kernel networking, and anything else running: a high figure means a noisy cell). ' +
         `Each scenario first gets ${opts.warmup} s of unrecorded load on its server, and the bench waits for the server to finish in-flight requests after every run. ` +
         'cold runs on a freshly started cached server (warmed up on tool names that do not exist), each request asking for the next of the generated tools; cached cells run after the cache was filled with every tool. ' +
         'Baselines (node:http, bare yoga) answer with the same bytes and have no database.',
