@@ -247,6 +247,24 @@ describe('the cache of merged roll-ups', () => {
     expect(service.app.telemetry.rollups.rowsMerged - compacted).toBeLessThanOrEqual(8);
   }, 60_000);
 
+  it('reads only the partials reported since a cached read, and agrees with a reader starting cold', async () => {
+    const reader = new RollupReader();
+    const figures = (merged: Map<string, StatsAccumulator>) =>
+      [...merged].sort(([a], [b]) => (a < b ? -1 : 1)).map(([owner, acc]) => [owner, acc.runs, acc.successes, acc.durationSumMs, acc.duration.getValueAtQuantile(0.5), acc.duration.getValueAtQuantile(0.99)]);
+    await reader.merge(service.db.prisma, { by: 'pattern', window: 'LAST_7D' });
+    const other = new ExecutionIngestor(service.db.prisma, { clock: new TelemetryClock(), retentionMs: 30 * DAY });
+    for (let batch = 0; batch < 3; batch++) {
+      // Today's runs, not compacted: each batch adds one partial row per pattern it touches.
+      const batchRuns = runs(12, 1_000, 0).map((run) => ({ ...run, startedAt: new Date().toISOString() }));
+      expect((await other.ingest(batchRuns, 'ndjson', 'elsewhere')).accepted).toBe(12);
+      const touched = new Set(batchRuns.map((run) => run.pattern)).size;
+      const rowsMerged = reader.rowsMerged;
+      const cached = await reader.merge(service.db.prisma, { by: 'pattern', window: 'LAST_7D' });
+      expect(reader.rowsMerged - rowsMerged).toBe(touched);
+      expect(figures(cached)).toEqual(figures(await new RollupReader().merge(service.db.prisma, { by: 'pattern', window: 'LAST_7D' })));
+    }
+  }, 60_000);
+
   it('holds a bounded number of entries', async () => {
     const small = new RollupReader({ maxEntries: 2 });
     const first = await small.merge(service.db.prisma, { by: 'pattern', window: 'ALL' });
