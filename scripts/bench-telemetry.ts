@@ -46,6 +46,7 @@ const program = new Command()
   .option('--clients <n>', 'concurrent clients per ingestion path', integer('--clients'), 4)
   .option('--queries <n>', 'samples per read latency through the API', integer('--queries'), 200)
   .option('--cold-queries <n>', 'samples per in-process read with a cold cache', integer('--cold-queries'), 20)
+  .option('--node-flags <flags>', 'node/V8 flags for the service process, e.g. "--cpu-prof"', '')
   .parse();
 const options = program.opts<{
   postgresUrl?: string;
@@ -59,6 +60,7 @@ const options = program.opts<{
   clients: number;
   queries: number;
   coldQueries: number;
+  nodeFlags: string;
 }>();
 if (!options.postgresUrl) {
   console.error('bench:telemetry runs on PostgreSQL: set DATABASE_URL or pass --postgres-url');
@@ -143,9 +145,15 @@ async function latency(samples: number, fn: () => Promise<unknown>, options: { w
   return distribution(times);
 }
 
-async function gqlRetry(base: string, runs: unknown[], key: string) {
-  const data = await gql(base, 'mutation ($runs: [ExecutionInput!]!) { reportExecutions(executions: $runs) { accepted duplicates } }', { runs }, key);
-  return data.reportExecutions as { accepted: number; duplicates: number };
+/** Sends `runs` again through reportExecutions, in calls of `batch` runs (an NDJSON request holds more than one call may). */
+async function gqlRetry(base: string, runs: unknown[], key: string, batch: number) {
+  const total = { accepted: 0, duplicates: 0 };
+  for (let from = 0; from < runs.length; from += batch) {
+    const data = await gql(base, 'mutation ($runs: [ExecutionInput!]!) { reportExecutions(executions: $runs) { accepted duplicates } }', { runs: runs.slice(from, from + batch) }, key);
+    total.accepted += data.reportExecutions.accepted as number;
+    total.duplicates += data.reportExecutions.duplicates as number;
+  }
+  return total;
 }
 
 const PATTERN_STATS = `query ($id: ID!) { toolById(id: $id) { capabilities { patterns { name executionStats(window: LAST_30D) {
@@ -158,6 +166,7 @@ process.on('exit', killAllChildren);
 try {
   const service = await startServiceProcess({
     label: 'service',
+    nodeFlags: options.nodeFlags.split(/\s+/).filter(Boolean),
     env: { DATABASE_URL: database.url, ADMIN_API_KEY: ADMIN_KEY, NODE_ENV: 'production', LOG_LEVEL: 'warn', CATALOG_WATCH: 'false', CATALOG_DIR: path.resolve(options.catalogDir) },
     readyTimeoutMs: 120_000,
   });
@@ -199,7 +208,7 @@ try {
     const countRows = async () => Number((await db.prisma.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM "ToolExecution"`)[0]!.n);
     const rowsBefore = await countRows();
     const retryBatches = [...mutation.sent, ...ndjson.sent];
-    const retried = await Promise.all(retryBatches.flatMap((runs) => [gqlRetry(service.base, runs, reporterKey), postNdjson(runs), gqlRetry(service.base, runs, reporterKey)]));
+    const retried = await Promise.all(retryBatches.flatMap((runs) => [gqlRetry(service.base, runs, reporterKey, options.batch), postNdjson(runs), gqlRetry(service.base, runs, reporterKey, options.batch)]));
     const retry = {
       runsSent: retryBatches.reduce((sum, runs) => sum + runs.length, 0) * 3,
       accepted: retried.reduce((sum, r) => sum + r.accepted, 0),
