@@ -148,3 +148,28 @@ describe('selectTools with useObserved', () => {
     }
   });
 });
+
+describe('observed figures asked for by a selection', () => {
+  it('are brought up to date first: runs reported before the view was ever built are used at once', async () => {
+    // A service of its own: here the view has never been built, and nothing refreshes it but the selection.
+    const own = await startTestService({ adminApiKey: ADMIN_KEY, seed: false });
+    try {
+      const editorKey = { authorization: `Bearer ${await createApiKey(own.db.prisma, 'editor', 'editor')}` };
+      const reporterKey = { authorization: `Bearer ${await createApiKey(own.db.prisma, 'pipeline', 'reporter')}` };
+      const created = await own.graphql(`mutation ($input: ToolInput!) { createTool(input: $input) { __typename } }`, { input: tool('fresh-probe', '100', '1') }, editorKey);
+      expect(created.data.createTool.__typename).toBe('Tool');
+      const runs = Array.from({ length: 30 }, (_, i) => ({
+        executionId: `fresh-${i}`, name: 'fresh-probe', platform: 'linux', version: '1.0', capability: 'learn_probe', pattern: 'probe',
+        startedAt: new Date(Date.now() - 60_000).toISOString(), durationMs: 900, success: true, cost: 3,
+      }));
+      expect((await own.graphql(REPORT, { runs }, reporterKey)).data.reportExecutions).toMatchObject({ accepted: 30 });
+      const response = await own.graphql(SELECT, { request: { capability: 'learn_probe', useObserved: true } });
+      expect(response.errors).toBeUndefined();
+      const { estimate } = response.data.selectTools.candidates[0];
+      expect(estimate).toMatchObject({ source: 'OBSERVED', cost: 3, observed: { runs: 30 } });
+      expect(Math.abs(estimate.timeMs - 900) / 900).toBeLessThanOrEqual(0.01);
+    } finally {
+      await own.close();
+    }
+  });
+});

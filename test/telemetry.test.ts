@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../src/auth/keys.js';
 import { createTool } from '../src/catalog/toolCommands.js';
 import { windowStart } from '../src/telemetry/windows.js';
+import { ObservedPerformanceView } from '../src/telemetry/observedPerformance.js';
+import { RollupReader } from '../src/telemetry/rollupReader.js';
 import { startTestService, type TestService } from './support/service.js';
 
 // Runs reported through both paths (the mutation and POST /executions on a real loopback listener),
@@ -417,8 +419,9 @@ describe('observed performance', () => {
     }
   });
 
-  it('gives selection a per-pattern view of the last 7 days that follows the telemetry generation', async () => {
-    const view = service.app.telemetry.observedPerformance;
+  it('gives selection a per-pattern view of the last 7 days, rebuilt when asked while unused and following reports while used', async () => {
+    // A view of its own, so that no selection elsewhere in this file has marked it used.
+    const view = new ObservedPerformanceView(service.db.prisma, service.app.telemetry.clock, new RollupReader(), { minRefreshMs: 100 });
     view.start();
     try {
       await report([
@@ -427,14 +430,25 @@ describe('observed performance', () => {
         run('view-3', { pattern: 'unestimated', durationMs: 80, cost: 6 }),
       ]);
       const target = service.app.telemetry.clock.generation;
-      const deadline = Date.now() + 10_000;
-      while (view.generation < target && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      // Unused, it does not merge roll-ups on every report.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(view.generation).toBeLessThan(target);
+      // Asked for, it is brought up to date before it answers.
+      await view.current();
       expect(view.generation).toBeGreaterThanOrEqual(target);
       const seen = view.get(toolId, 'probe', 'unestimated')!;
       expect(seen.runs).toBe(3);
       expect(seen.meanCost).toBe(4);
       within(seen.p50TimeMs, 60, 0.01);
       expect(view.get(toolId, 'probe', 'no-such-pattern')).toBeUndefined();
+
+      // In use now: it follows the next report by itself.
+      await report([run('view-4', { pattern: 'unestimated', durationMs: 100, cost: 8 })]);
+      const next = service.app.telemetry.clock.generation;
+      const deadline = Date.now() + 10_000;
+      while (view.generation < next && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(view.generation).toBeGreaterThanOrEqual(next);
+      expect(view.get(toolId, 'probe', 'unestimated')!.runs).toBe(4);
     } finally {
       view.stop();
     }

@@ -18,7 +18,7 @@ import {
 /** What selection learns from besides the catalog: both answer from memory. */
 export interface SelectionSources {
   /** Observed figures per pattern (last 7 days), for requests with `useObserved`. */
-  observed?: Pick<ObservedPerformanceView, 'get'>;
+  observed?: Pick<ObservedPerformanceView, 'get'> & Partial<Pick<ObservedPerformanceView, 'current'>>;
   /** Running experiments, consulted for requests with a `unitId`. */
   experiments?: Pick<ExperimentCatalog, 'snapshot' | 'current'>;
 }
@@ -79,6 +79,9 @@ export class SelectionService {
    */
   async select(request: SelectToolsRequest, db?: PrismaClient): Promise<ToolSelection> {
     const { snapshot, stale } = await this.memory.read();
+    // Observed figures are brought up to date before they are used (the view rests while no
+    // selection asks for them); with the database unreachable the last view answers at once.
+    if (request.useObserved && !this.memory.databaseUnreachable) await this.sources.observed?.current?.();
     const consulted = request.unitId ? await this.#experimentFor(request, db) : undefined;
     const started = performance.now();
     const observed: ObservedLookup | undefined = this.sources.observed
