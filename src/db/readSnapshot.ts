@@ -171,6 +171,18 @@ export function needsSnapshot(document: DocumentNode, operationName?: string | n
   return !singleStatement(root!, fragments, schema);
 }
 
+/** needsSnapshot per parsed document and operation (Yoga hands the same document for the same text). */
+const snapshotNeeds = new WeakMap<DocumentNode, Map<string, boolean>>();
+
+function needsSnapshotCached(document: DocumentNode, operationName: string | null | undefined, schema: GraphQLSchema): boolean {
+  let byOperation = snapshotNeeds.get(document);
+  if (!byOperation) snapshotNeeds.set(document, (byOperation = new Map()));
+  const key = operationName ?? '';
+  let needs = byOperation.get(key);
+  if (needs === undefined) byOperation.set(key, (needs = needsSnapshot(document, operationName, schema)));
+  return needs;
+}
+
 /**
  * Runs every query whose answer needs several statements (a page and its count, several root
  * fields, DataLoader batches) in one REPEATABLE READ transaction, so all of them see one snapshot
@@ -184,7 +196,7 @@ export function needsSnapshot(document: DocumentNode, operationName?: string | n
 export function useReadSnapshot(prisma: PrismaClient, options: ReadSnapshotOptions): Plugin<Context> {
   return {
     onExecute({ args, executeFn, setExecuteFn }) {
-      if (!needsSnapshot(args.document, args.operationName, args.schema)) return;
+      if (!needsSnapshotCached(args.document, args.operationName, args.schema)) return;
       setExecuteFn(async (execArgs) => {
         const context = execArgs.contextValue as Context;
         // The request's in-memory revision first, outside the transaction: a rebuild it may wait for

@@ -277,6 +277,11 @@ export class MemoryCatalog {
     this.#unsubscribe();
   }
 
+  /** Resolves once no rebuild is in flight (a caller closing the database waits for it first). */
+  async settled(): Promise<void> {
+    while (this.#running) await this.#running.catch(() => undefined);
+  }
+
   async #rebuild(): Promise<void> {
     const started = performance.now();
     const full = this.#fullReadWanted;

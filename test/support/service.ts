@@ -30,6 +30,13 @@ export async function createPostgresDatabase(serverUrl: string): Promise<{ url: 
     drop: async () => {
       const cleanup = new pg.Client({ connectionString: serverUrl });
       await cleanup.connect();
+      // Pools just closed may still be ending their connections: give them (bounded) time, so that
+      // FORCE only cuts what was left open.
+      for (let i = 0; i < 20; i++) {
+        const { rows } = await cleanup.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+        if (rows[0].n === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       await cleanup.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await cleanup.end();
     },
@@ -149,6 +156,10 @@ export async function startTestService(
     },
     close: async () => {
       app.events.stop();
+      // A rebuild a last change started would otherwise reconnect after the pool has closed, and
+      // have its connection cut by the database's removal.
+      app.memory.stop();
+      await app.memory.settled();
       await drop();
     },
   };
