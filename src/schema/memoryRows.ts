@@ -36,6 +36,8 @@ export function memoryServes(info: GraphQLResolveInfo): boolean {
 
 /** Per request: the response paths (list indices aside) whose selection has been planned. */
 const plannedPaths = new WeakMap<object, Set<string>>();
+/** The lists (their response path objects, one per list per request) whose rows' selection has been planned. */
+const plannedLists = new WeakSet<GraphQLResolveInfo['path']>();
 
 /**
  * A Tool that one row of a list answers from memory (a selection's candidates and exclusions): the
@@ -44,12 +46,19 @@ const plannedPaths = new WeakMap<object, Set<string>>();
  * `prismaField` would plan it again for each of the hundreds of rows an answer may hold.
  */
 export function memoryRowOfList<T>(row: T, ctx: object, info: GraphQLResolveInfo): T | Promise<T> {
-  let key = '';
-  for (let path: GraphQLResolveInfo['path'] | undefined = info.path; path; path = path.prev) if (typeof path.key === 'string') key = `${path.key}.${key}`;
-  let planned = plannedPaths.get(ctx);
-  if (!planned) plannedPaths.set(ctx, (planned = new Set()));
-  if (planned.has(key)) return row;
-  planned.add(key);
+  // Every row of one list shares the list's own path object: the first row plans for all.
+  const item = info.path.prev;
+  if (item && typeof item.key === 'number' && item.prev) {
+    if (plannedLists.has(item.prev)) return row;
+    plannedLists.add(item.prev);
+  } else {
+    let key = '';
+    for (let path: GraphQLResolveInfo['path'] | undefined = info.path; path; path = path.prev) if (typeof path.key === 'string') key = `${path.key}.${key}`;
+    let planned = plannedPaths.get(ctx);
+    if (!planned) plannedPaths.set(ctx, (planned = new Set()));
+    if (planned.has(key)) return row;
+    planned.add(key);
+  }
   const query = queryFromInfo({ context: ctx, info, awaitSelections: true });
   return query instanceof Promise ? query.then(() => row) : row;
 }
