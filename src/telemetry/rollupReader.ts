@@ -115,13 +115,18 @@ export class RollupReader {
       else partly.set(owner, { entry, recentKey });
     }
 
-    const read = async (wholeOwners: string[], recentOwners: string[]) => {
+    /** The window's rows of `owners`, sketches included, that `where` keeps. */
+    const fetchRows = async (owners: string[], where: Prisma.Sql) => {
       const rows = await sql.$queryRaw<FetchedRow[]>`
         SELECT w.${column}::text AS owner, w.level, w.id::text AS id, ${recent} AS recent, w."runs", w."successes", w."durationSumMs",
           w."costRuns", w."costSum", w."estimatedRuns", w."lastRunAt", w."durationSketch", w."estimateSketch", w."ratioSketch"
-        FROM (${windowRollups(from, { sketches: true, filter: Prisma.sql`r.${column} = ANY(${[...wholeOwners, ...recentOwners]}::uuid[])` })}) w
-        WHERE w.${column} = ANY(${wholeOwners}::uuid[]) OR ${recent}`;
+        FROM (${windowRollups(from, { sketches: true, filter: Prisma.sql`r.${column} = ANY(${owners}::uuid[])` })}) w
+        WHERE ${where}`;
       this.rowsMerged += rows.length;
+      return rows;
+    };
+    const read = async (wholeOwners: string[], recentOwners: string[]) => {
+      const rows = await fetchRows([...wholeOwners, ...recentOwners], Prisma.sql`w.${column} = ANY(${wholeOwners}::uuid[]) OR ${recent}`);
       const byOwner = new Map<string, FetchedRow[]>([...wholeOwners, ...recentOwners].map((owner) => [owner, []]));
       for (const row of rows) byOwner.get(row.owner)?.push(row);
       return byOwner;
@@ -150,12 +155,7 @@ export class RollupReader {
     const again: string[] = [];
     if (extended.size) {
       const wanted = [...extended.values()].flatMap(({ added }) => added);
-      const rows = await sql.$queryRaw<FetchedRow[]>`
-        SELECT w.${column}::text AS owner, w.level, w.id::text AS id, ${recent} AS recent, w."runs", w."successes", w."durationSumMs",
-          w."costRuns", w."costSum", w."estimatedRuns", w."lastRunAt", w."durationSketch", w."estimateSketch", w."ratioSketch"
-        FROM (${windowRollups(from, { sketches: true, filter: Prisma.sql`r.${column} = ANY(${[...extended.keys()]}::uuid[])` })}) w
-        WHERE w.level || w.id::text = ANY(${wanted}::text[])`;
-      this.rowsMerged += rows.length;
+      const rows = await fetchRows([...extended.keys()], Prisma.sql`w.level || w.id::text = ANY(${wanted}::text[])`);
       const byOwner = new Map<string, FetchedRow[]>();
       for (const row of rows) {
         const list = byOwner.get(row.owner);
