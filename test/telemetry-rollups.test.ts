@@ -8,6 +8,7 @@ import { dayOf, windowRollups } from '../src/telemetry/rollupStore.js';
 import { DEFAULT_DRIFT_RULE, driftingPatterns, failingTools, loadExecutionStats } from '../src/telemetry/stats.js';
 import { TelemetryClock } from '../src/telemetry/telemetryClock.js';
 import { STATS_WINDOWS, windowStart, type StatsWindow } from '../src/telemetry/windows.js';
+import { random } from '../scripts/bench/seededRandom.js';
 import { startTestService, type TestService } from './support/service.js';
 
 // Daily roll-ups and the cache of merged sketches are shortcuts: every answer they give must be
@@ -21,16 +22,6 @@ let toolId: string;
 let patternIds: string[];
 const rule = DEFAULT_DRIFT_RULE;
 
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const next = random(15);
 let counter = 0;

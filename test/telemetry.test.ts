@@ -5,6 +5,7 @@ import { createTool } from '../src/catalog/toolCommands.js';
 import { windowStart } from '../src/telemetry/windows.js';
 import { ObservedPerformanceView } from '../src/telemetry/observedPerformance.js';
 import { RollupReader } from '../src/telemetry/rollupReader.js';
+import { random } from '../scripts/bench/seededRandom.js';
 import { startTestService, type TestService } from './support/service.js';
 
 // Runs reported through both paths (the mutation and POST /executions on a real loopback listener),
@@ -59,17 +60,6 @@ afterAll(async () => {
   await service.close();
 });
 
-/** Deterministic pseudo-random numbers (mulberry32), so every run of the test sees the same data. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Log-normal durations: a long right tail, as real tools have. */
 function logNormal(next: () => number, median: number, sigma: number) {

@@ -6,34 +6,21 @@
 // service's own roll-up serialisation. Raw rows and roll-ups hold exactly the same runs, so the API's
 // percentiles can be checked against PostgreSQL's over the raw rows.
 import pg from 'pg';
-import { compileEstimate, estimateVariables, evaluateEstimate, type CompiledEstimate } from '../../src/catalog/expressions.js';
+import { estimateVariables, evaluateEstimate } from '../../src/catalog/expressions.js';
 import type { PrismaClient } from '../../src/generated/prisma/client.js';
 import { StatsAccumulator } from '../../src/telemetry/accumulator.js';
+import { patternEstimates, type PatternEstimates } from '../../src/telemetry/ingest.js';
 import { dayOf, insertDailyRollups, insertHourlyRollups, rollupRecord } from '../../src/telemetry/rollupStore.js';
+import { random } from './seededRandom.js';
 
 const HOUR_MS = 3_600_000;
 const RAW_BATCH = 20_000;
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-export function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export interface SeedPattern {
+export interface SeedPattern extends PatternEstimates {
   toolId: string;
   patternId: string;
   capability: string;
   pattern: string;
-  time: CompiledEstimate | null;
-  cost: CompiledEstimate | null;
-  inputs: { requiredInputs: unknown[]; optionalInputs: unknown[] };
 }
 
 /** Every pattern of the catalog with its compiled estimates, the busiest first: the only pattern of a one-pattern tool version. */
@@ -43,11 +30,6 @@ export async function seedPatterns(prisma: PrismaClient): Promise<SeedPattern[]>
     orderBy: [{ name: 'asc' }, { platform: 'asc' }, { version: 'asc' }],
     select: { id: true, capabilities: { orderBy: { name: 'asc' }, select: { name: true, patterns: { orderBy: { name: 'asc' } } } } },
   });
-  const compiled = (source: string | null) => {
-    if (!source) return null;
-    const result = compileEstimate(source);
-    return result.ok ? result : null;
-  };
   const patterns = tools.flatMap((tool) =>
     tool.capabilities.flatMap((capability) =>
       capability.patterns.map((p) => ({
@@ -55,12 +37,7 @@ export async function seedPatterns(prisma: PrismaClient): Promise<SeedPattern[]>
         patternId: p.id,
         capability: capability.name,
         pattern: p.name,
-        time: compiled(p.timeEstimateMs),
-        cost: compiled(p.costEstimate),
-        inputs: {
-          requiredInputs: Array.isArray(p.requiredInputs) ? p.requiredInputs : [],
-          optionalInputs: Array.isArray(p.optionalInputs) ? p.optionalInputs : [],
-        },
+        ...patternEstimates(p),
         alone: capability.patterns.length === 1 && tool.capabilities.length === 1,
       })),
     ),

@@ -33,14 +33,18 @@ export const EMPTY_STATS: ExecutionStats = {
   lastRunAt: null,
 };
 
-/** A stored roll-up row (hourly or daily) as it is read back. */
-export interface RollupRow {
+/** The counts and sums a roll-up row holds, as read back and as written. */
+export interface RollupCounts {
   runs: number;
   successes: number;
   durationSumMs: number;
   costRuns: number;
   costSum: number;
   estimatedRuns: number;
+}
+
+/** A stored roll-up row (hourly or daily) as it is read back. */
+export interface RollupRow extends RollupCounts {
   durationSketch: Uint8Array;
   estimateSketch: Uint8Array | null;
   ratioSketch: Uint8Array | null;

@@ -84,11 +84,14 @@ export const executionShape = z
 export type ExecutionReport = z.input<typeof executionShape>;
 type ParsedReport = z.output<typeof executionShape>;
 
-interface ResolvedPattern {
-  id: string;
+/** What a run of a pattern is checked against: its compiled estimates and declared inputs. */
+export interface PatternEstimates {
   time: CompiledEstimate | null;
   cost: CompiledEstimate | null;
   inputs: { requiredInputs: unknown[]; optionalInputs: unknown[] };
+}
+interface ResolvedPattern extends PatternEstimates {
+  id: string;
 }
 interface ResolvedTool {
   id: string;
@@ -127,6 +130,18 @@ function compiled(source: string | null): CompiledEstimate | null {
   if (!source) return null;
   const result = compileEstimate(source);
   return result.ok ? result : null;
+}
+
+/** A stored pattern's estimates as ingestion evaluates them (the telemetry bench seeds runs the same way). */
+export function patternEstimates(pattern: { timeEstimateMs: string | null; costEstimate: string | null; requiredInputs: unknown; optionalInputs: unknown }): PatternEstimates {
+  return {
+    time: compiled(pattern.timeEstimateMs),
+    cost: compiled(pattern.costEstimate),
+    inputs: {
+      requiredInputs: Array.isArray(pattern.requiredInputs) ? pattern.requiredInputs : [],
+      optionalInputs: Array.isArray(pattern.optionalInputs) ? pattern.optionalInputs : [],
+    },
+  };
 }
 
 function evaluated(estimate: CompiledEstimate | null, variables: Record<string, number>): number | null {
@@ -330,15 +345,7 @@ export class ExecutionIngestor {
       const tool: ResolvedTool = { id: row.id, patterns: new Map() };
       for (const capability of row.capabilities) {
         for (const pattern of capability.patterns) {
-          tool.patterns.set(patternKey(capability.name, pattern.name), {
-            id: pattern.id,
-            time: compiled(pattern.timeEstimateMs),
-            cost: compiled(pattern.costEstimate),
-            inputs: {
-              requiredInputs: Array.isArray(pattern.requiredInputs) ? pattern.requiredInputs : [],
-              optionalInputs: Array.isArray(pattern.optionalInputs) ? pattern.optionalInputs : [],
-            },
-          });
+          tool.patterns.set(patternKey(capability.name, pattern.name), { id: pattern.id, ...patternEstimates(pattern) });
         }
       }
       for (const key of [`id:${row.id}`, `ref:${row.name}\u0000${row.platform.toLowerCase()}\u0000${row.version}`]) {

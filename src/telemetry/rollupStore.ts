@@ -1,5 +1,5 @@
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
-import type { StatsAccumulator } from './accumulator.js';
+import type { RollupCounts, StatsAccumulator } from './accumulator.js';
 import { encodeSketch } from './sketches.js';
 
 type Sql = Pick<PrismaClient, '$executeRaw' | '$queryRaw'>;
@@ -12,17 +12,11 @@ export function dayOf(at: Date | number): Date {
 }
 
 /** One roll-up row ready to insert: sketches as protobuf in hex, times in ISO. */
-export interface RollupRecord {
+export interface RollupRecord extends RollupCounts {
   toolId: string;
   patternId: string;
   /** Start of the hour (hourly roll-ups) or of the day (daily roll-ups). */
   at: string;
-  runs: number;
-  successes: number;
-  durationSumMs: number;
-  costRuns: number;
-  costSum: number;
-  estimatedRuns: number;
   durationSketch: string;
   estimateSketch: string | null;
   ratioSketch: string | null;
