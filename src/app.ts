@@ -179,6 +179,9 @@ export function createApp(deps: AppDeps) {
     // Parsing and validation are cached per document (Yoga's default, kept on purpose): the pipeline
     // repeats a few documents with ever-new variables.
     parserAndValidationCache: true,
+    // The body limit is protections' (REQUEST_BODY_LIMIT_BYTES): it counts only bodies that declare
+    // no length, where Yoga's own would pipe every body through a counting stream.
+    maxRequestBodySize: false,
     healthCheckEndpoint: '/health',
     landingPage: false,
     // Yoga's default CORS reflects any origin with credentials; ours is an allow-list (CORS_ORIGINS).

@@ -58,6 +58,41 @@ describe('request limits', () => {
     expect((await response.json()).errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
   });
 
+  it('refuse a body without a length (chunked) once it streams past the limit, over HTTP', async () => {
+    const { createServer, request } = await import('node:http');
+    const server = createServer(service.app.handler);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const chunked = (body: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (chunk) => (text += chunk)).on('end', () => resolve({ status: res.statusCode!, body: text }));
+        });
+        req.on('error', reject);
+        // Two chunks, so the count runs over more than one.
+        req.write(body.slice(0, 10));
+        req.end(body.slice(10));
+      });
+    try {
+      const small = await chunked(JSON.stringify({ query: '{ catalogStats { tools } }' }));
+      expect(small.status).toBe(200);
+      expect(JSON.parse(small.body).data.catalogStats.tools).toBeGreaterThan(0);
+      const large = await chunked(JSON.stringify({ query: `{ catalogStats { tools } } # ${'x'.repeat(70 * 1024)}` }));
+      expect(large.status).toBe(413);
+      expect(JSON.parse(large.body).errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('refuse a Content-Length that is not a byte count with 400', async () => {
+    const response = await post(JSON.stringify({ query: '{ catalogStats { tools } }' }), { 'content-length': '12, 12' });
+    expect(response.status).toBe(400);
+    expect((await response.json()).errors[0].extensions.code).toBe('BAD_REQUEST');
+  });
+
   it('do not accept batched requests', async () => {
     const response = await post(JSON.stringify([{ query: '{ catalogStats { tools } }' }, { query: '{ catalogStats { tools } }' }]));
     expect(response.status).toBeGreaterThanOrEqual(400);
