@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { compileEstimate, estimateVariables, evaluateEstimate, type CompiledEstimate } from '../catalog/expressions.js';
-import type { PrismaClient } from '../generated/prisma/client.js';
+import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { StatsAccumulator } from './accumulator.js';
 import { insertHourlyRollups, rollupRecord, type RollupRecord } from './rollupStore.js';
 import type { TelemetryClock } from './telemetryClock.js';
@@ -116,11 +116,45 @@ interface StoredRun {
   errorType: string | null;
   errorMessage: string | null;
   environment: string | null;
-  variables: string;
+  variables: Record<string, number>;
   decisionId: string | null;
   unitId: string | null;
   startedAt: Date;
 }
+
+/**
+ * The columns a stored run fills, in the order of the rows of a batch. A batch is sent as one JSON
+ * array of arrays, not of objects: the key names would double its size, and Prisma escapes a raw
+ * query's parameter into JSON and parses it back, byte by byte, before the driver sends it.
+ */
+const RUN_COLUMNS = [
+  ['executionId', 'varchar(128)'],
+  ['toolId', 'uuid'],
+  ['patternId', 'uuid'],
+  ['capability', 'varchar(128)'],
+  ['pattern', 'varchar(128)'],
+  ['success', 'boolean'],
+  ['durationMs', 'float8'],
+  ['cost', 'float8'],
+  ['estimatedTimeMs', 'float8'],
+  ['estimatedCost', 'float8'],
+  ['timeVarianceMs', 'float8'],
+  ['costVariance', 'float8'],
+  ['errorType', 'varchar(128)'],
+  ['errorMessage', 'text'],
+  ['environment', 'varchar(64)'],
+  ['variables', 'jsonb'],
+  ['decisionId', 'varchar(512)'],
+  ['unitId', 'varchar(256)'],
+  ['startedAt', 'timestamp(3)'],
+] as const satisfies ReadonlyArray<readonly [keyof StoredRun, string]>;
+const RUN_COLUMN_NAMES = Prisma.raw(RUN_COLUMNS.map(([name]) => `"${name}"`).join(', '));
+/** Each column from a batch row `r` (a JSON array): the text at its position cast to its type, or the JSON itself. */
+const RUN_COLUMN_VALUES = Prisma.raw(RUN_COLUMNS.map(([, type], at) => (type === 'jsonb' ? `r -> ${at}` : `(r ->> ${at})::${type}`)).join(', '));
+const EXECUTION_ID_AT = RUN_COLUMNS.findIndex(([name]) => name === 'executionId');
+
+/** A run as one row of a batch, its values in RUN_COLUMNS order. */
+const batchRow = (run: StoredRun) => RUN_COLUMNS.map(([name]) => (name === 'startedAt' ? run.startedAt.toISOString() : run[name]));
 
 const patternKey = (capability: string, pattern: string) => `${capability}\u0000${pattern}`;
 const refKey = (run: ParsedReport) =>
@@ -254,7 +288,7 @@ export class ExecutionIngestor {
         errorType: run.errorType ?? null,
         errorMessage: run.errorMessage == null ? null : truncateUtf8(run.errorMessage, ERROR_MESSAGE_MAX_BYTES),
         environment: run.environment ?? null,
-        variables: JSON.stringify(run.variables ?? {}),
+        variables: run.variables ?? {},
         decisionId: run.decisionId ?? null,
         unitId: run.unitId ?? null,
         startedAt: run.startedAt,
@@ -358,25 +392,16 @@ export class ExecutionIngestor {
 
   /** Inserts the runs and their partial roll-ups in one transaction; returns the execution ids actually inserted. */
   async #store(runs: StoredRun[], actor: string): Promise<Set<string>> {
-    const payload = JSON.stringify(
-      runs.map((run) => ({ ...run, index: undefined, startedAt: run.startedAt.toISOString() })),
-    );
+    const payload = JSON.stringify(runs.map(batchRow));
     const attempt = () =>
       this.prisma.$transaction(async (tx) => {
         // Sorted by executionId: two batches sharing ids take their unique-index locks in the same
         // order, so concurrent retries wait for each other instead of deadlocking.
         const inserted = await tx.$queryRaw<Array<{ executionId: string }>>`
-          INSERT INTO "ToolExecution" ("id", "executionId", "toolId", "patternId", "capability", "pattern", "success", "durationMs", "cost",
-            "estimatedTimeMs", "estimatedCost", "timeVarianceMs", "costVariance", "errorType", "errorMessage", "environment", "variables",
-            "decisionId", "unitId", "reportedBy", "startedAt")
-          SELECT gen_random_uuid(), r."executionId", r."toolId", r."patternId", r."capability", r."pattern", r."success", r."durationMs", r."cost",
-            r."estimatedTimeMs", r."estimatedCost", r."timeVarianceMs", r."costVariance", r."errorType", r."errorMessage", r."environment",
-            r."variables"::jsonb, r."decisionId", r."unitId", ${actor}, r."startedAt"
-          FROM jsonb_to_recordset(${payload}::jsonb) AS r("executionId" varchar(128), "toolId" uuid, "patternId" uuid, "capability" varchar(128),
-            "pattern" varchar(128), "success" boolean, "durationMs" float8, "cost" float8, "estimatedTimeMs" float8, "estimatedCost" float8,
-            "timeVarianceMs" float8, "costVariance" float8, "errorType" varchar(128), "errorMessage" text, "environment" varchar(64),
-            "variables" text, "decisionId" varchar(512), "unitId" varchar(256), "startedAt" timestamp(3))
-          ORDER BY r."executionId"
+          INSERT INTO "ToolExecution" ("id", ${RUN_COLUMN_NAMES}, "reportedBy")
+          SELECT gen_random_uuid(), ${RUN_COLUMN_VALUES}, ${actor}
+          FROM jsonb_array_elements(${payload}::jsonb) AS r
+          ORDER BY r ->> ${Prisma.raw(String(EXECUTION_ID_AT))}
           ON CONFLICT ("executionId") DO NOTHING
           RETURNING "executionId"`;
         const ids = new Set(inserted.map((row) => row.executionId));
