@@ -154,6 +154,10 @@ describe('reporting runs', () => {
     // 100 + 2 * N with the run's N = 10; cost ceil(10/10).
     expect(scaled).toMatchObject({ estimatedTimeMs: 120, estimatedCost: 1, timeVarianceMs: 30, costVariance: 2, errorType: 'PARTIAL', environment: 'staging', decisionId: 'd-1', unitId: 'u-1', reportedBy: 'pipeline', patternId: patternIds.scaled });
     expect(scaled.variables).toEqual({ N: 10 });
+    // Time-ordered ids (version 7 layout): the first 48 bits are the milliseconds it was stored at.
+    expect(scaled.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const storedAtMs = Number.parseInt(scaled.id.replace(/-/g, '').slice(0, 12), 16);
+    expect(Math.abs(storedAtMs - scaled.reportedAt.getTime())).toBeLessThan(60_000);
     expect(Buffer.byteLength(scaled.errorMessage!)).toBe(2048);
     expect(scaled.errorMessage).toBe('é'.repeat(1024));
     // Without variables, the input's declared default (N = 50) beats the global one (N = 100).

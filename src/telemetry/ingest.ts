@@ -153,6 +153,16 @@ const RUN_COLUMN_NAMES = Prisma.raw(RUN_COLUMNS.map(([name]) => `"${name}"`).joi
 const RUN_COLUMN_VALUES = Prisma.raw(RUN_COLUMNS.map(([, type], at) => (type === 'jsonb' ? `r -> ${at}` : `(r ->> ${at})::${type}`)).join(', '));
 const EXECUTION_ID_AT = RUN_COLUMNS.findIndex(([name]) => name === 'executionId');
 
+/**
+ * A new run's id: a time-ordered UUID (the version 7 layout: milliseconds since the epoch, then
+ * random bits). Runs arriving together then go to neighbouring pages at one place in the primary
+ * key's index, instead of each to a random page of an index that is hundreds of megabytes once ten
+ * million runs are stored.
+ */
+const TIME_ORDERED_UUID = Prisma.raw(
+  `encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) PLACING substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid`,
+);
+
 /** A run as one row of a batch, its values in RUN_COLUMNS order. */
 const batchRow = (run: StoredRun) => RUN_COLUMNS.map(([name]) => (name === 'startedAt' ? run.startedAt.toISOString() : run[name]));
 
@@ -399,7 +409,7 @@ export class ExecutionIngestor {
         // order, so concurrent retries wait for each other instead of deadlocking.
         const inserted = await tx.$queryRaw<Array<{ executionId: string }>>`
           INSERT INTO "ToolExecution" ("id", ${RUN_COLUMN_NAMES}, "reportedBy")
-          SELECT gen_random_uuid(), ${RUN_COLUMN_VALUES}, ${actor}
+          SELECT ${TIME_ORDERED_UUID}, ${RUN_COLUMN_VALUES}, ${actor}
           FROM jsonb_array_elements(${payload}::jsonb) AS r
           ORDER BY r ->> ${Prisma.raw(String(EXECUTION_ID_AT))}
           ON CONFLICT ("executionId") DO NOTHING
