@@ -11,7 +11,7 @@ export function dayOf(at: Date | number): Date {
   return new Date(Math.floor(ms / DAY_MS) * DAY_MS);
 }
 
-/** One roll-up row ready to insert: sketches as protobuf in hex, times in ISO. */
+/** One roll-up row ready to insert: sketches as protobuf in base64, times in ISO. */
 export interface RollupRecord extends RollupCounts {
   toolId: string;
   patternId: string;
@@ -35,9 +35,9 @@ export function rollupRecord(owner: { toolId: string; patternId: string }, at: D
     costRuns: acc.costRuns,
     costSum: acc.costSum,
     estimatedRuns: acc.estimatedRuns,
-    durationSketch: encodeSketch(acc.duration).toString('hex'),
-    estimateSketch: acc.estimatedRuns ? encodeSketch(acc.estimate).toString('hex') : null,
-    ratioSketch: acc.estimatedRuns ? encodeSketch(acc.ratio).toString('hex') : null,
+    durationSketch: encodeSketch(acc.duration).toString('base64'),
+    estimateSketch: acc.estimatedRuns ? encodeSketch(acc.estimate).toString('base64') : null,
+    ratioSketch: acc.estimatedRuns ? encodeSketch(acc.ratio).toString('base64') : null,
     lastRunAt: acc.lastRunAt!.toISOString(),
   };
 }
@@ -46,8 +46,8 @@ export function rollupRecord(owner: { toolId: string; patternId: string }, at: D
 function recordsRelation(records: readonly RollupRecord[]): Prisma.Sql {
   return Prisma.sql`
     SELECT r."toolId", r."patternId", r."at", r."runs", r."successes", r."durationSumMs", r."costRuns", r."costSum", r."estimatedRuns",
-      decode(r."durationSketch", 'hex') AS "durationSketch", decode(r."estimateSketch", 'hex') AS "estimateSketch",
-      decode(r."ratioSketch", 'hex') AS "ratioSketch", r."lastRunAt"
+      decode(r."durationSketch", 'base64') AS "durationSketch", decode(r."estimateSketch", 'base64') AS "estimateSketch",
+      decode(r."ratioSketch", 'base64') AS "ratioSketch", r."lastRunAt"
     FROM jsonb_to_recordset(${JSON.stringify(records)}::jsonb) AS r("toolId" uuid, "patternId" uuid, "at" timestamp(3), "runs" int,
       "successes" int, "durationSumMs" float8, "costRuns" int, "costSum" float8, "estimatedRuns" int, "durationSketch" text,
       "estimateSketch" text, "ratioSketch" text, "lastRunAt" timestamp(3))`;
