@@ -80,6 +80,8 @@ function addCounts(store: DDSketch['store'], message: StoreMessage | null | unde
   for (let i = 0; i < counts.length; i++) if (counts[i]) store.add(offset + i, counts[i]!);
 }
 
+const total = (message: StoreMessage | null | undefined) => (message?.contiguousBinCounts ?? []).reduce((sum, count) => sum + count, 0);
+
 /** Merges a stored sketch into `into` (nothing for null), as `into.merge(DDSketch.fromProto(stored))` would. */
 export function mergeStored(into: DDSketch, stored: Uint8Array | null | undefined): void {
   if (!stored || stored.length === 0) return;
@@ -88,11 +90,25 @@ export function mergeStored(into: DDSketch, stored: Uint8Array | null | undefine
     into.merge(DDSketch.fromProto(stored));
     return;
   }
-  // Like the library's decoding, the stored sketch brings counts only (not min, max or sum).
+  const positive = total(message.positiveValues);
+  const zeroCount = message.zeroCount ?? 0;
+  const count = positive + total(message.negativeValues) + zeroCount;
+  if (count === 0) return;
+  if (into.count > 0) {
+    // What DDSketch.merge does with a non-empty sketch, without decoding into a sketch of its own
+    // first (compaction merges thousands of stored rows): the positive bins are added, the zero and
+    // total counts too, and the negative store is left as it was, as the library leaves it.
+    if (positive > 0) addCounts(into.store, message.positiveValues);
+    into.zeroCount += zeroCount;
+    into.count += count;
+    return;
+  }
+  // Into an empty sketch the library copies the decoded one whole. Like the library's decoding, the
+  // stored sketch brings counts only (not min, max or sum).
   const decoded = newSketch();
   addCounts(decoded.store, message.positiveValues);
   addCounts(decoded.negativeStore, message.negativeValues);
-  decoded.zeroCount = message.zeroCount ?? 0;
+  decoded.zeroCount = zeroCount;
   decoded.count = decoded.store.count + decoded.negativeStore.count + decoded.zeroCount;
   into.merge(decoded);
 }
