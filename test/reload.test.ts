@@ -86,7 +86,14 @@ describe('reloadCatalog', () => {
 
   it('never runs two reloads at once; identical requests waiting together run once', async () => {
     const before = await service.db.prisma.catalogReload.count();
-    const results = await Promise.all([reload(), reload(), reload(), reload({ source: 'DATABASE' })]);
+    const first = reload();
+    // Requests that arrive before the first has started would rightly join it: wait (bounded) until
+    // its row exists, so that the next two identical ones can only wait together behind it.
+    for (const deadline = Date.now() + 10_000; (await service.db.prisma.catalogReload.count()) === before; ) {
+      if (Date.now() > deadline) throw new Error('the first reload did not start within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const results = await Promise.all([first, reload(), reload(), reload({ source: 'DATABASE' })]);
     const ids = new Set(results.map((r) => r.reload.id));
     // The first runs; the next two wait together and run once after it; the database one runs after.
     expect(ids.size).toBe(3);
