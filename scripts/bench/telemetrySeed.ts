@@ -9,7 +9,7 @@ import pg from 'pg';
 import { estimateVariables, evaluateEstimate } from '../../src/catalog/expressions.js';
 import type { PrismaClient } from '../../src/generated/prisma/client.js';
 import { StatsAccumulator } from '../../src/telemetry/accumulator.js';
-import { patternEstimates, type PatternEstimates } from '../../src/telemetry/ingest.js';
+import { patternEstimates, RUN_COLUMNS, type PatternEstimates } from '../../src/telemetry/ingest.js';
 import { dayOf, insertDailyRollups, insertHourlyRollups, rollupRecord } from '../../src/telemetry/rollupStore.js';
 import { random } from './seededRandom.js';
 
@@ -83,22 +83,9 @@ function makeRun(next: () => number, patterns: SeedPattern[]) {
   };
 }
 
-const COLUMNS = [
-  ['executionId', 'text'],
-  ['toolId', 'uuid'],
-  ['patternId', 'uuid'],
-  ['capability', 'text'],
-  ['pattern', 'text'],
-  ['success', 'boolean'],
-  ['durationMs', 'float8'],
-  ['cost', 'float8'],
-  ['estimatedTimeMs', 'float8'],
-  ['estimatedCost', 'float8'],
-  ['timeVarianceMs', 'float8'],
-  ['costVariance', 'float8'],
-  ['variables', 'jsonb'],
-  ['startedAt', 'timestamp'],
-] as const;
+/** Ingestion's own columns, in its order, less those a seeded run leaves empty. */
+const LEFT_EMPTY = new Set(['errorType', 'errorMessage', 'environment', 'decisionId', 'unitId']);
+const COLUMNS = RUN_COLUMNS.filter(([name]) => !LEFT_EMPTY.has(name));
 
 const INSERT_RAW = `
   INSERT INTO "ToolExecution" ("id", ${COLUMNS.map(([name]) => `"${name}"`).join(', ')}, "reportedBy")

@@ -127,7 +127,7 @@ interface StoredRun {
  * array of arrays, not of objects: the key names would double its size, and Prisma escapes a raw
  * query's parameter into JSON and parses it back, byte by byte, before the driver sends it.
  */
-const RUN_COLUMNS = [
+export const RUN_COLUMNS = [
   ['executionId', 'varchar(128)'],
   ['toolId', 'uuid'],
   ['patternId', 'uuid'],
