@@ -16,7 +16,7 @@ const bodyTooLarge = (maxBytes: number) =>
  * The body limit. A declared Content-Length is checked before Yoga reads the body: Node's HTTP
  * parser never reads past it, so it bounds the body. Only a body without one (chunked) is counted
  * as it streams. Yoga's own limiter (`maxRequestBodySize`, off in app.ts) pipes every body through
- * a counting stream, which cost about a tenth of a small query's CPU.
+ * a counting stream, which cost about a fifth of a small query's CPU.
  */
 function useBodyLimit(maxBytes: number): Plugin {
   return {

@@ -71,7 +71,7 @@ function observeStatements<T extends SqlQueryable>(queryable: T, emit: (sql: str
 /**
  * The adapter factory with every statement observed where the driver runs it. Prisma's own query
  * log would do it too, but it serialises each statement's parameters for the log event: for the
- * megabyte batches of reported runs, that was a tenth of the service's CPU.
+ * megabyte batches of reported runs, that was about 5 % of the service's CPU while it ingested.
  */
 function observedAdapter(factory: SqlDriverAdapterFactory, emit: (sql: string, durationMs: number) => void): SqlDriverAdapterFactory {
   const connect = factory.connect.bind(factory);

@@ -413,8 +413,9 @@ function judge(planned: PlannedPattern, judging: Judging): UsedEstimate | null {
   } else {
     estimate = { timeMs: expression!.timeMs, cost: expression!.cost, source: 'ESTIMATE', expression, observed };
   }
-  if (planned.policyMaxCost !== null && estimate.cost > planned.policyMaxCost) {
-    excluded.push(exclusion(planned, 'POLICY_MAX_COST', `estimated cost ${formatNumber(estimate.cost)} is above the pattern's policy.max_cost ${formatNumber(planned.policyMaxCost)}`, planned.policyMaxCost, estimate.cost));
+  const { policy } = planned.compiled;
+  if (policy.maxCost !== null && estimate.cost > policy.maxCost) {
+    excluded.push(exclusion(planned, 'POLICY_MAX_COST', `estimated cost ${formatNumber(estimate.cost)} is above the pattern's policy.max_cost ${formatNumber(policy.maxCost)}`, policy.maxCost, estimate.cost));
     return null;
   }
   if (request.maxCost !== null && estimate.cost > request.maxCost) {
@@ -425,11 +426,11 @@ function judge(planned: PlannedPattern, judging: Judging): UsedEstimate | null {
     excluded.push(exclusion(planned, 'OVER_TIME_LIMIT', `estimated time ${formatNumber(estimate.timeMs)} ms is above maxTimeMs ${formatNumber(request.maxTimeMs)}`, request.maxTimeMs, estimate.timeMs));
     return null;
   }
-  if (!planned.productionSafe && request.environment === 'PRODUCTION') {
+  if (!policy.productionSafe && request.environment === 'PRODUCTION') {
     excluded.push(fixedExclusion(planned, 'NOT_PRODUCTION_SAFE', 'policy.production_safe is false and the environment is PRODUCTION'));
     return null;
   }
-  if (planned.requiresApproval && !request.allowApproval) {
+  if (policy.requiresApproval && !request.allowApproval) {
     excluded.push(fixedExclusion(planned, 'REQUIRES_APPROVAL', 'policy.requires_approval is true and the request does not allow approval'));
     return null;
   }

@@ -43,13 +43,6 @@ export interface PlannedPattern {
   declared: Readonly<Record<string, number>>;
   /** Index of `declared` in its plan's `declaredSets`: a request merges its variables once per set. */
   declaredSet: number;
-  /**
-   * The pattern's policy, copied here from `compiled.policy`: every request reads it for every
-   * pattern, and one object fewer to reach per pattern shows in a selection's time.
-   */
-  policyMaxCost: number | null;
-  productionSafe: boolean;
-  requiresApproval: boolean;
   /** The three features that do not depend on the request, each in [0, 1]. */
   complexity: number;
   accuracy: number;
@@ -91,9 +84,6 @@ function planPattern(compiled: CompiledPattern, lifecycle: Lifecycle): PlannedPa
     undeclared: time && cost ? [...new Set([...time.variables, ...cost.variables])].filter((name) => !Object.hasOwn(compiled.declaredVariables, name)).sort(compareCodePoints) : [],
     declared: compiled.declaredVariables,
     declaredSet: 0,
-    policyMaxCost: compiled.policy.maxCost,
-    productionSafe: compiled.policy.productionSafe,
-    requiresApproval: compiled.policy.requiresApproval,
     complexity: clamp(1 - (compiled.complexityScore ?? 0.5), 0, 1),
     accuracy: clamp(compiled.accuracy ?? 0.5, 0, 1),
     completeness: clamp(compiled.completeness ?? 0.5, 0, 1),
