@@ -22,6 +22,7 @@ import { useReadSnapshot } from './db/readSnapshot.js';
 import type { Logger } from './logger.js';
 import { createMetricsRegistry, useGraphQLErrorMetrics } from './metrics.js';
 import { schema } from './schema/index.js';
+import { useCompiledExecution } from './schema/compiledExecution.js';
 import { MemoryCatalog } from './memoryCatalog/memoryCatalog.js';
 import { SelectionService } from './selection/selectionService.js';
 import { useProfilesRoute } from './profiles/profilesRoute.js';
@@ -258,6 +259,8 @@ export function createApp(deps: AppDeps) {
         },
       }),
       useGraphQLErrorMetrics(registry),
+      // The pipeline's decisions run compiled; every other operation on graphql-js's executor.
+      ...useCompiledExecution(deps.log, registry),
       // After the metrics plugin, so requests answered from the cache are still counted and timed.
       ...caching,
       // After the cache: a cached answer needs no snapshot.

@@ -1,0 +1,128 @@
+import { useGraphQlJit } from '@envelop/graphql-jit';
+import type { Plugin } from '@envelop/core';
+import { BREAK, getOperationAST, getVariableValues, GraphQLError, Kind, TypeInfo, visit, visitWithTypeInfo, type ASTNode, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { LRUCache } from 'lru-cache';
+import { Counter, type Registry } from 'prom-client';
+import type { Logger } from '../logger.js';
+import { needsPrismaPlan } from './memoryRows.js';
+
+/**
+ * The root fields whose operations may run compiled (graphql-jit): the pipeline's hot decisions.
+ * Their answers are plain objects from memory, hundreds of rows each, where the compiled executor
+ * is about twice as fast as graphql-js's (README, "Performance").
+ */
+export const COMPILED_ROOT_FIELDS: ReadonlySet<string> = new Set(['selectTools', 'assignment']);
+
+/** Documents compiled at most (by their text); bounded like every cross-request cache. */
+const MAX_COMPILED_DOCUMENTS = 500;
+
+/**
+ * Per parsed document (Yoga caches them): whether it selects no field the Prisma plugin must plan.
+ * The plugin finds a relation's plan by the response path, which it cannot under the compiled
+ * executor: such a field would fall back to SQL, so a document selecting one is not compiled.
+ */
+const plainDocuments = new WeakMap<DocumentNode, boolean>();
+
+function selectsNothingPlanned(schema: GraphQLSchema, document: DocumentNode): boolean {
+  let plain = plainDocuments.get(document);
+  if (plain === undefined) {
+    plain = true;
+    const typeInfo = new TypeInfo(schema);
+    visit(
+      document,
+      visitWithTypeInfo(typeInfo, {
+        Field() {
+          const field = typeInfo.getFieldDef();
+          if (field && needsPrismaPlan(field)) {
+            plain = false;
+            return BREAK;
+          }
+          return undefined;
+        },
+      }),
+    );
+    plainDocuments.set(document, plain);
+  }
+  return plain;
+}
+
+/**
+ * Whether an operation runs compiled: a query whose root selections are all compiled fields, in a
+ * document that selects nothing the Prisma plugin plans.
+ */
+export function runsCompiled(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): boolean {
+  const operation = getOperationAST(document, operationName ?? undefined);
+  if (!operation || operation.operation !== 'query') return false;
+  const decisionsOnly = operation.selectionSet.selections.every((selection) => selection.kind === Kind.FIELD && COMPILED_ROOT_FIELDS.has(selection.name.value));
+  return decisionsOnly && selectsNothingPlanned(schema, document);
+}
+
+/**
+ * Runs the hot decision queries with graphql-jit's compiled executor; every other operation runs on
+ * graphql-js's executor: tool reads plan their Prisma relations per response path, which the
+ * compiled executor made several times slower (README, "Performance").
+ */
+export function useCompiledExecution(log: Logger, registry: Registry): Plugin[] {
+  const compiledOperations = new Counter({
+    name: 'tool_catalog_graphql_compiled_operations_total',
+    help: 'GraphQL operations run by the compiled executor (graphql-jit): decision queries that select nothing the Prisma plugin plans',
+    registers: [registry],
+  });
+  const jit = useGraphQlJit(
+    {},
+    {
+      // Also keyed by the document's text, so a document parsed again after Yoga's cache let it go
+      // is not compiled again.
+      cache: new LRUCache({ max: MAX_COMPILED_DOCUMENTS }),
+      enableIf: ({ schema, document, operationName }) => {
+        const compiled = runsCompiled(schema, document, operationName);
+        if (compiled) compiledOperations.inc();
+        return compiled;
+      },
+      onError: (result) => log.error({ errors: result.errors }, 'graphql-jit could not compile a document'),
+    },
+  );
+  const locatedErrors: Plugin = {
+    onExecute: ({ args }) =>
+      runsCompiled(args.schema, args.document, args.operationName)
+        ? {
+            onExecuteDone: ({ result, setResult }) => {
+              if (!('errors' in result) || !result.errors?.length) return;
+              // No data: the variables were refused. graphql-js's messages name the operation's own
+              // variable and the path into it, where the compiler's name a variable of its own.
+              const refused = result.data === undefined ? variableErrors(args.schema, args.document, args.operationName, args.variableValues) : undefined;
+              setResult(refused ? { errors: refused } : { ...result, errors: result.errors.map((error) => locatedByNodes(error, args.document)) });
+            },
+          }
+        : undefined,
+  };
+  return [jit, locatedErrors];
+}
+
+/** graphql-js's errors for an operation's variables, if it refuses them. */
+function variableErrors(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | null | undefined,
+): readonly GraphQLError[] | undefined {
+  const operation = getOperationAST(document, operationName ?? undefined);
+  return operation ? getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}).errors : undefined;
+}
+
+/**
+ * The compiled executor locates its errors by line and column alone. Yoga rebuilds every error of
+ * an answer from its AST nodes (dropping bare locations), as does the masking of error tiers; the
+ * nodes are found again, so an answer points at the same place whichever executor ran it.
+ */
+function locatedByNodes(error: GraphQLError, document: DocumentNode): GraphQLError {
+  if (error.nodes?.length || !error.locations?.length) return error;
+  const nodes: ASTNode[] = [];
+  visit(document, {
+    Field(node) {
+      const start = node.loc?.startToken;
+      if (start && error.locations!.some((location) => location.line === start.line && location.column === start.column)) nodes.push(node);
+    },
+  });
+  return new GraphQLError(error.message, { nodes, path: error.path, originalError: error.originalError, extensions: error.extensions });
+}
