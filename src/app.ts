@@ -10,7 +10,7 @@ import { catalogResponseCache, useAdvanceOnMutation } from './cache/responseCach
 import { sharedCacheLimits } from './cache/boundedCache.js';
 import type { RequestListener } from 'node:http';
 import { DEFAULT_CACHE, DEFAULT_LIMITS, type Config } from './config.js';
-import { protections } from './protections.js';
+import { containsNul, protections } from './protections.js';
 import { createContextFactory, type Context, type ServerContext } from './context.js';
 import type { Database } from './db/database.js';
 import { maskError } from './errors.js';
@@ -18,11 +18,12 @@ import { createErrorLogger } from './errorLog.js';
 import { RETRY_AFTER_SECONDS, withDeadline } from './db/availability.js';
 import { useServiceAvailability } from './http/serviceAvailability.js';
 import { useCorsAllowList } from './http/cors.js';
+import { DecisionLane, decisionsFirst } from './http/decisionLane.js';
 import { useReadSnapshot } from './db/readSnapshot.js';
 import type { Logger } from './logger.js';
 import { createMetricsRegistry, useGraphQLErrorMetrics } from './metrics.js';
 import { schema } from './schema/index.js';
-import { useCompiledExecution } from './schema/compiledExecution.js';
+import { compiledExecution } from './schema/compiledExecution.js';
 import { MemoryCatalog } from './memoryCatalog/memoryCatalog.js';
 import { SelectionService } from './selection/selectionService.js';
 import { useProfilesRoute } from './profiles/profilesRoute.js';
@@ -174,6 +175,24 @@ export function createApp(deps: AppDeps) {
         cacheable: () => !memory.unconfirmed,
       })
     : [useAdvanceOnMutation(clock, NOT_CATALOG_CHANGES)];
+  // The one context factory: Yoga's, and the decision lane's.
+  const createContext = createContextFactory({
+    prisma: deps.db.prisma,
+    resolveCaller,
+    reloader,
+    events,
+    memory,
+    selection,
+    telemetry,
+    experiments,
+    observations,
+    readsRequireKey: deps.config.readsRequireKey,
+    strictImport: deps.config.catalogChecks?.strict,
+    trustProxy: deps.config.trustProxy,
+    failedKeys: new FailedKeyLimiter(deps.config.authFailuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE),
+  });
+  // The pipeline's decisions run compiled; every other operation on graphql-js's executor.
+  const compiled = compiledExecution(deps.log, registry);
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -199,21 +218,7 @@ export function createApp(deps: AppDeps) {
     // GraphiQL bundled into the page: no CDN, so it works on hosts without internet access. The
     // bundle costs about 80 MB of memory, so it is loaded when the page is first asked for.
     renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
-    context: createContextFactory({
-      prisma: deps.db.prisma,
-      resolveCaller,
-      reloader,
-      events,
-      memory,
-      selection,
-      telemetry,
-      experiments,
-      observations,
-      readsRequireKey: deps.config.readsRequireKey,
-      strictImport: deps.config.catalogChecks?.strict,
-      trustProxy: deps.config.trustProxy,
-      failedKeys: new FailedKeyLimiter(deps.config.authFailuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE),
-    }),
+    context: createContext,
     maskedErrors: { maskError, isDev: false },
     logging: {
       debug: (...args) => deps.log.debug(args.length === 1 ? args[0] : args),
@@ -259,8 +264,7 @@ export function createApp(deps: AppDeps) {
         },
       }),
       useGraphQLErrorMetrics(registry),
-      // The pipeline's decisions run compiled; every other operation on graphql-js's executor.
-      ...useCompiledExecution(deps.log, registry),
+      ...compiled.plugins,
       // After the metrics plugin, so requests answered from the cache are still counted and timed.
       ...caching,
       // After the cache: a cached answer needs no snapshot.
@@ -273,9 +277,23 @@ export function createApp(deps: AppDeps) {
     ],
   });
   /** What the HTTP server runs: cached query responses straight from memory, everything else through Yoga. */
+  // Decision queries Yoga has accepted and compiled are answered again without its pipeline.
+  const lane = new DecisionLane({
+    documentFor: (query) => compiled.documentFor(query),
+    createContext: (initial) => createContext(initial as unknown as Parameters<typeof createContext>[0]),
+    roleOf,
+    serving: () => deps.state.catalogLoaded || Boolean(deps.state.servingSnapshot),
+    revision: () => memory.snapshot?.revision,
+    containsNul,
+    revisionHeader: REVISION_HEADER,
+    registry,
+    queryDeadlineMs: deps.db.kind === 'postgres' ? queryTimeoutMs : undefined,
+  });
+  // Bodies of up to 64 KiB are read by the front door (decisions and cacheable answers are small).
+  const frontDoorBodyBytes = Math.min(limits.bodyBytes, 64 * 1024);
   const graphqlHandler: RequestListener = cacheConfig.enabled
-    ? cachedResponses({ yoga, clock, limits: cacheConfig, registry, roleOf, maxBodyBytes: Math.min(limits.bodyBytes, 64 * 1024), corsOrigins: deps.config.corsOrigins })
-    : (req, res) => void yoga(req, res);
+    ? cachedResponses({ yoga, clock, limits: cacheConfig, registry, roleOf, maxBodyBytes: frontDoorBodyBytes, corsOrigins: deps.config.corsOrigins, lane })
+    : decisionsFirst({ yoga, lane, maxBodyBytes: frontDoorBodyBytes });
   // Run reports bypass the GraphQL front door and its response cache altogether.
   const reportExecutions = executionsRoute({ ingestor: telemetry.ingestor, resolveCaller, maxBodyBytes: limits.bodyBytes, log: deps.log });
   const handler: RequestListener = (req, res) => {

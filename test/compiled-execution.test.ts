@@ -46,9 +46,9 @@ describe('compiled execution of decision queries', () => {
     expect(decides('query { selectTools(request: { capability: "x" }) { candidates { tool { ...T } } } } fragment T on Tool { name successor { name } }')).toBe(false);
     expect(decides('query { selectTools(request: { capability: "x" }) { candidates { tool { ...T } } } } fragment T on Tool { name version }')).toBe(true);
     expect(decides('query { ... on Query { selectTools(request: { capability: "x" }) { revision } } }')).toBe(false);
-    // The operation executed is the one named.
-    const two = 'query A { selectTools(request: { capability: "x" }) { revision } } query B { catalogRevision }';
-    expect(decides(two, 'A')).toBe(true);
+    // One operation per document: compilations are cached by document, whichever operation is named.
+    const two = 'query A { selectTools(request: { capability: "x" }) { revision } } query B { selectTools(request: { capability: "y" }) { stale } }';
+    expect(decides(two, 'A')).toBe(false);
     expect(decides(two, 'B')).toBe(false);
     expect(decides('mutation { reloadCatalog { __typename } }')).toBe(false);
   });

@@ -46,6 +46,14 @@ describe('cached responses at the HTTP front door', () => {
     expect(count(text, /^graphql_yoga_http_duration_count\{[^}]*operationName="Profile"[^}]*\} (\d+)$/m)).toBe(4);
   });
 
+  it('keeps a cached answer per media type asked for', async () => {
+    const asked = (accept: string) => post(HISTORY, { name: 'find' }, { accept });
+    for (let round = 0; round < 2; round++) {
+      expect((await asked('application/json')).headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect((await asked('application/graphql-response+json')).headers.get('content-type')).toBe('application/graphql-response+json; charset=utf-8');
+    }
+  });
+
   it('serves every read after a write fresh, in a tight loop', async () => {
     const created = await post(`mutation { createTool(input: { name: "http-probe", platform: "linux", version: "1.0", category: "system" }) { __typename } }`, {}, editor);
     expect((await created.json()).data.createTool.__typename).toBe('Tool');

@@ -1,9 +1,12 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
+import { getDocumentString } from '@envelop/core';
+import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import type { Plugin } from '@envelop/core';
-import { BREAK, getOperationAST, getVariableValues, GraphQLError, Kind, TypeInfo, visit, visitWithTypeInfo, type ASTNode, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { BREAK, getOperationAST, getVariableValues, GraphQLError, Kind, TypeInfo, visit, visitWithTypeInfo, type ASTNode, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
+import type { LaneDocument } from '../http/decisionLane.js';
 import { needsPrismaPlan } from './memoryRows.js';
 
 /**
@@ -47,14 +50,34 @@ function selectsNothingPlanned(schema: GraphQLSchema, document: DocumentNode): b
 }
 
 /**
- * Whether an operation runs compiled: a query whose root selections are all compiled fields, in a
- * document that selects nothing the Prisma plugin plans.
+ * Whether an operation runs compiled: a query whose root selections are all compiled fields, the one
+ * operation of a document that selects nothing the Prisma plugin plans.
  */
 export function runsCompiled(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): boolean {
+  // One operation per document: compilations are cached by document, whichever operation is named.
+  if (document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION).length !== 1) return false;
   const operation = getOperationAST(document, operationName ?? undefined);
   if (!operation || operation.operation !== 'query') return false;
   const decisionsOnly = operation.selectionSet.selections.every((selection) => selection.kind === Kind.FIELD && COMPILED_ROOT_FIELDS.has(selection.name.value));
   return decisionsOnly && selectsNothingPlanned(schema, document);
+}
+
+/** A document Yoga accepted to run compiled, and its compilation for the lane (null: it does not compile). */
+interface AcceptedDocument {
+  schema: GraphQLSchema;
+  document: DocumentNode;
+  operationName: string | undefined;
+  compiled?: CompiledQuery | null;
+}
+
+/** What the compiled executor offers the app: its plugins, and the documents it has compiled. */
+export interface CompiledExecution {
+  plugins: Plugin[];
+  /**
+   * A query text Yoga has parsed, validated (with every protection) and run compiled, ready to run
+   * again without Yoga (the decision lane); undefined for any other text.
+   */
+  documentFor(query: string): LaneDocument | undefined;
 }
 
 /**
@@ -62,21 +85,30 @@ export function runsCompiled(schema: GraphQLSchema, document: DocumentNode, oper
  * graphql-js's executor: tool reads plan their Prisma relations per response path, which the
  * compiled executor made several times slower (README, "Performance").
  */
-export function useCompiledExecution(log: Logger, registry: Registry): Plugin[] {
+export function compiledExecution(log: Logger, registry: Registry): CompiledExecution {
   const compiledOperations = new Counter({
     name: 'tool_catalog_graphql_compiled_operations_total',
     help: 'GraphQL operations run by the compiled executor (graphql-jit): decision queries that select nothing the Prisma plugin plans',
     registers: [registry],
   });
+  // By the document's text: so a document parsed again after Yoga's cache let it go is not compiled
+  // again, and the decision lane finds what Yoga accepted. Entries are graphql-jit's compiled queries
+  // (or, for a document it could not compile, what stands in for one).
+  const compiledByText = new LRUCache<string, CompiledQuery>({ max: MAX_COMPILED_DOCUMENTS });
+  // The texts Yoga has accepted to run compiled: their document as parsed (a plugin may execute a
+  // copy with fields of its own added, such as the response cache's), compiled on the lane's first use.
+  const accepted = new LRUCache<string, AcceptedDocument>({ max: MAX_COMPILED_DOCUMENTS });
   const jit = useGraphQlJit(
     {},
     {
-      // Also keyed by the document's text, so a document parsed again after Yoga's cache let it go
-      // is not compiled again.
-      cache: new LRUCache({ max: MAX_COMPILED_DOCUMENTS }),
+      cache: compiledByText,
       enableIf: ({ schema, document, operationName }) => {
         const compiled = runsCompiled(schema, document, operationName);
-        if (compiled) compiledOperations.inc();
+        if (compiled) {
+          compiledOperations.inc();
+          const text = getDocumentString(document);
+          if (text !== undefined && !accepted.has(text)) accepted.set(text, { schema, document, operationName: getOperationAST(document)?.name?.value });
+        }
         return compiled;
       },
       onError: (result) => log.error({ errors: result.errors }, 'graphql-jit could not compile a document'),
@@ -96,7 +128,21 @@ export function useCompiledExecution(log: Logger, registry: Registry): Plugin[] 
           }
         : undefined,
   };
-  return [jit, locatedErrors];
+  return {
+    plugins: [jit, locatedErrors],
+    documentFor(query) {
+      const entry = accepted.get(query);
+      if (!entry) return undefined;
+      if (entry.compiled === undefined) {
+        const compiled = compileQuery(entry.schema, entry.document, entry.operationName);
+        entry.compiled = isCompiledQuery(compiled) ? compiled : null;
+      }
+      const { compiled } = entry;
+      if (!compiled) return undefined;
+      compiledOperations.inc();
+      return { operationName: entry.operationName, run: (context, variables) => compiled.query(undefined, context, variables) as ExecutionResult | Promise<ExecutionResult> };
+    },
+  };
 }
 
 /** graphql-js's errors for an operation's variables, if it refuses them. */
