@@ -4,8 +4,9 @@ import { DEFAULT_CACHE } from '../src/config.js';
 import { startTestService, type TestService } from './support/service.js';
 
 // The decision lane, on a real loopback listener (app.handler) as the server runs it: a decision
-// query Yoga has accepted and compiled is answered again without Yoga's pipeline, with the same
-// bytes and headers; everything the lane does not answer itself is Yoga's, with Yoga's answer.
+// query text Yoga has accepted and compiled runs again without the GraphQL pipeline (no parsing,
+// no validation), with the same bytes and headers; everything the lane does not answer itself goes
+// through the whole pipeline, with the answer it always gave.
 
 const ADMIN = 'decision-lane-admin-key-0123456789';
 const SELECT = `query Decide($request: SelectToolsInput!) { selectTools(request: $request) {
@@ -65,6 +66,11 @@ for (const cache of [false, true]) {
     /** Requests Yoga's pipeline validated (the lane never does). */
     const validated = async () => sum(await metrics(base), 'graphql_envelop_phase_validate_count');
     const requests = async () => sum(await metrics(base), 'graphql_envelop_request{operationName="Decide"');
+    /** HTTP requests Yoga's metrics counted for the operation. */
+    const httpRequests = async () => {
+      const samples = await metrics(base);
+      return [...samples].filter(([series]) => series.startsWith('graphql_yoga_http_duration_count{') && series.includes('operationName="Decide"')).reduce((total, [, value]) => total + value, 0);
+    };
 
     /** Different variables on every call, as the pipeline sends them: no cached answer to give. */
     let calls = 0;
@@ -72,7 +78,7 @@ for (const cache of [false, true]) {
 
     it('answers a decision Yoga has accepted without Yoga, with the same bytes and headers', async () => {
       expect((await decide(fresh())).status).toBe(200);
-      const before = { validated: await validated(), requests: await requests() };
+      const before = { validated: await validated(), requests: await requests(), http: await httpRequests() };
       const accepts = [undefined, '*/*', 'application/json', 'application/graphql-response+json'];
       for (const [index, accept] of accepts.entries()) {
         const request = fresh({ limit: 3 });
@@ -91,6 +97,7 @@ for (const cache of [false, true]) {
       // operation without being validated: not through Yoga's pipeline.
       expect(await validated()).toBe(before.validated + accepts.length);
       expect(await requests()).toBe(before.requests + 2 * accepts.length);
+      expect(await httpRequests()).toBe(before.http + 2 * accepts.length);
     });
 
     it('hands every answer with an error to Yoga, which gives it as always', async () => {
@@ -109,16 +116,14 @@ for (const cache of [false, true]) {
       expect(await validated()).toBe(before + 1);
     });
 
-    it('leaves to Yoga what it does not handle: other documents, origins, extensions, bodies that are not UTF-8', async () => {
+    it('leaves to Yoga what it does not handle: other documents, extensions, bodies that are not UTF-8, documents of two operations', async () => {
       await decide(fresh());
       const before = await validated();
       const tool = await post(JSON.stringify({ query: '{ tool(name: "grep", platform: "linux") { name capabilities { name } } }' }));
       expect(JSON.parse(tool.body).data.tool.name).toBe('grep');
       const withExtensions = await post(JSON.stringify({ query: SELECT, variables: { request: fresh() }, extensions: { trace: true } }));
       expect(withExtensions.status).toBe(200);
-      const crossSite = await decide(fresh(), { origin: 'https://elsewhere.example' });
-      expect(crossSite.status).toBe(200);
-      expect(await validated()).toBe(before + 3);
+      expect(await validated()).toBe(before + 2);
       const notUtf8 = await post(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]));
       expect(notUtf8.status).toBe(400);
       expect(JSON.parse(notUtf8.body).errors[0].extensions.code).toBe('INVALID_UTF8');
@@ -140,6 +145,10 @@ for (const cache of [false, true]) {
       expect(await validated()).toBe(before);
       const fromYoga = await post(JSON.stringify({ query: `${SELECT}\n`, variables: { request } }), headers);
       expect(laned.body).toBe(fromYoga.body);
+      // Yoga's HTTP handling stays around the lane: an Origin gets what Yoga gives it.
+      const crossSite = await decide(fresh(), { origin: 'https://elsewhere.example' });
+      expect(crossSite.status).toBe(200);
+      expect(await validated()).toBe(before + 1);
     });
   });
 }
