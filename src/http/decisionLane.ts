@@ -38,8 +38,7 @@ export interface DecisionLaneOptions {
  * one there again after a failed try in the lane changes nothing.
  */
 export function useDecisionLane(options: DecisionLaneOptions): Plugin {
-  // Yoga's Prometheus plugin registers these; the lane records its operations in the same series
-  
+  // Yoga's Prometheus plugin registers these; the lane records its operations in the same series.
   const metric = <T>(name: string) => options.registry.getSingleMetric(name) as T | undefined;
   const arrivedAt = new WeakMap<Request, number>();
   const laned = new WeakMap<Request, string>();
