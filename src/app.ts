@@ -18,7 +18,7 @@ import { createErrorLogger } from './errorLog.js';
 import { RETRY_AFTER_SECONDS, withDeadline } from './db/availability.js';
 import { useServiceAvailability } from './http/serviceAvailability.js';
 import { useCorsAllowList } from './http/cors.js';
-import { useDecisionLane } from './http/decisionLane.js';
+import { DecisionLane, decisionsFirst } from './http/decisionLane.js';
 import { useReadSnapshot } from './db/readSnapshot.js';
 import type { Logger } from './logger.js';
 import { createMetricsRegistry, useGraphQLErrorMetrics } from './metrics.js';
@@ -274,22 +274,26 @@ export function createApp(deps: AppDeps) {
         maxWaitMs: deps.db.kind === 'pglite' ? PGLITE_READ_MAX_WAIT_MS : queryTimeoutMs,
         timeoutMs: deps.db.kind === 'pglite' ? PGLITE_READ_TIMEOUT_MS : queryTimeoutMs,
       }),
-      // Last, so that its parameters handler is the one used: decision query texts Yoga has accepted
-      // and compiled run again without the GraphQL pipeline around them.
-      useDecisionLane({
-        documentFor: (query) => compiled.documentFor(query),
-        createContext: (initial) => createContext(initial as unknown as Parameters<typeof createContext>[0]),
-        roleOf,
-        containsNul,
-        registry,
-        queryDeadlineMs: deps.db.kind === 'postgres' ? queryTimeoutMs : undefined,
-      }),
     ],
   });
   /** What the HTTP server runs: cached query responses straight from memory, everything else through Yoga. */
+  // Decision query texts Yoga has accepted and compiled are answered again without its pipeline.
+  const lane = new DecisionLane({
+    documentFor: (query) => compiled.documentFor(query),
+    createContext: (initial) => createContext(initial as unknown as Parameters<typeof createContext>[0]),
+    roleOf,
+    serving: () => deps.state.catalogLoaded || Boolean(deps.state.servingSnapshot),
+    revision: () => memory.snapshot?.revision,
+    containsNul,
+    revisionHeader: REVISION_HEADER,
+    registry,
+    queryDeadlineMs: deps.db.kind === 'postgres' ? queryTimeoutMs : undefined,
+  });
+  // Bodies of up to 64 KiB are read by the front door (decisions and cacheable answers are small).
+  const frontDoorBodyBytes = Math.min(limits.bodyBytes, 64 * 1024);
   const graphqlHandler: RequestListener = cacheConfig.enabled
-    ? cachedResponses({ yoga, clock, limits: cacheConfig, registry, roleOf, maxBodyBytes: Math.min(limits.bodyBytes, 64 * 1024), corsOrigins: deps.config.corsOrigins })
-    : (req, res) => void yoga(req, res);
+    ? cachedResponses({ yoga, clock, limits: cacheConfig, registry, roleOf, maxBodyBytes: frontDoorBodyBytes, corsOrigins: deps.config.corsOrigins, lane })
+    : decisionsFirst({ yoga, lane, maxBodyBytes: frontDoorBodyBytes });
   // Run reports bypass the GraphQL front door and its response cache altogether.
   const reportExecutions = executionsRoute({ ingestor: telemetry.ingestor, resolveCaller, maxBodyBytes: limits.bodyBytes, log: deps.log });
   const handler: RequestListener = (req, res) => {

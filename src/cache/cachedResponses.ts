@@ -4,6 +4,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import { corsHeaders } from '../http/cors.js';
 import { fetchHeaders } from '../http/headers.js';
 import { decodeUtf8Body, invalidUtf8Body } from '../http/requestBody.js';
+import { readBody, type DecisionLane } from '../http/decisionLane.js';
 import { matchesEtag } from './responseCache.js';
 import { BoundedCache, type CacheLimits } from './boundedCache.js';
 import type { CatalogClock } from './catalogClock.js';
@@ -32,31 +33,17 @@ export interface CachedResponsesOptions {
   graphqlPath?: string;
   /** CORS_ORIGINS: answers from memory carry the same CORS headers as fresh ones. */
   corsOrigins?: readonly string[];
+  /** Decisions the cache does not hold are answered by the lane, when it can, before Yoga. */
+  lane?: DecisionLane;
 }
 
 /** Headers Yoga's CSRF prevention accepts on a GET; without one, the request goes to Yoga to be refused. */
 const CSRF_HEADER = 'x-graphql-yoga-csrf';
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.destroy();
-        resolve(undefined);
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 /**
  * The HTTP front door. Query responses that Yoga's response cache stored (they carry an ETag) are
- * kept here as the exact bytes sent, keyed by method, URL or body, caller role, Accept header and
- * catalog generation; a repeat is answered straight from memory, without building a Fetch Request or
+ * kept here as the exact bytes sent, keyed by method, URL or body, caller role, Accept header and catalog
+ * generation; a repeat is answered straight from memory, without building a Fetch Request or
  * running Yoga's pipeline, which measurements showed to be most of the cost of a cached answer.
  * Everything else — misses, mutations, GraphiQL, /health, /metrics — goes to Yoga unchanged.
  */
@@ -122,6 +109,8 @@ export function cachedResponses(options: CachedResponsesOptions): RequestListene
       const key = `${req.method} ${role} ${req.headers.accept ?? ''} ${isPost ? body : url}`;
       const hit = role === 'invalid' ? undefined : store.get(key);
       if (!hit) {
+        const decision = isPost && body !== undefined && options.lane ? options.lane.prepare(req, body) : undefined;
+        if (decision && (await options.lane!.answer(req, res, decision, started))) return;
         await viaYoga(req, res, body, key, generation);
         return;
       }

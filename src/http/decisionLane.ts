@@ -1,7 +1,9 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { ExecutionResult } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
 import type { Counter, Histogram, Registry } from 'prom-client';
+import type { YogaServerInstance } from 'graphql-yoga';
 import { withDeadline } from '../db/availability.js';
+import { decodeUtf8Body } from './requestBody.js';
 
 /** A decision document Yoga has parsed, validated and run compiled, ready to run again as it is. */
 export interface LaneDocument {
@@ -10,94 +12,218 @@ export interface LaneDocument {
   run(context: object, variables: Record<string, unknown>): ExecutionResult | Promise<ExecutionResult>;
 }
 
+/** What a request's context is built from here: the header lookups and the socket Yoga's would have. */
+export interface LaneInitialContext {
+  request: { headers: { get(name: string): string | null } };
+  req: IncomingMessage;
+}
+
 export interface DecisionLaneOptions {
   /** The compiled document for a query text, when Yoga has already accepted and compiled that exact text. */
   documentFor(query: string): LaneDocument | undefined;
-  /** The one context factory, given what Yoga's pipeline would give it. */
-  createContext(initial: { request: Request } & Record<string, unknown>): Promise<object>;
+  /** The one context factory Yoga uses too. */
+  createContext(initial: LaneInitialContext): Promise<object>;
   /** The caller's role for an Authorization header; 'invalid' when the key is unknown. */
   roleOf(authorization: string | null): Promise<string>;
+  /** Whether GraphQL is being served (start-up done); otherwise Yoga answers 503. */
+  serving(): boolean;
+  /** The in-memory catalog revision every answer names in X-Catalog-Revision. */
+  revision(): bigint | number | undefined;
   /** NUL characters are refused (with a typed error) by Yoga's pipeline. */
   containsNul(value: unknown): boolean;
+  revisionHeader: string;
   registry: Registry;
   /** A query's deadline, as Yoga's pipeline bounds it (DB_QUERY_TIMEOUT_MS). */
   queryDeadlineMs?: number;
 }
 
-/**
- * The decision lane: the pipeline's decision queries (selectTools, assignment) run without the
- * GraphQL pipeline around them (parsing, validation, the plugins' execution hooks), which costs
- * more than the decision itself (README, "Performance"). Yoga's HTTP handling stays as it is:
- * content negotiation, CORS, the revision header, the request metrics.
- *
- * Only exact query texts that Yoga has already parsed, validated (every protection included) and
- * run on the compiled executor take the lane, as POSTs without extensions. An answer with any error
- * (bad input, a key missing for a private catalog, an unreachable database), a key Yoga would
- * refuse, variables holding NUL: all of these go through the whole pipeline as before, so each
- * refusal keeps its one implementation. A decision reads memory and writes nothing, so running
- * one there again after a failed try in the lane changes nothing.
- */
-export function useDecisionLane(options: DecisionLaneOptions): Plugin {
-  // Yoga's Prometheus plugin registers these; the lane records its operations in the same series.
-  const metric = <T>(name: string) => options.registry.getSingleMetric(name) as T | undefined;
-  const arrivedAt = new WeakMap<Request, number>();
-  const laned = new WeakMap<Request, string>();
-  return {
-    onRequest({ request }) {
-      if (request.method === 'POST') arrivedAt.set(request, performance.now());
-    },
-    // Yoga's metrics time a request from its parsed document, which the lane never has: the lane
-    // times the requests it answered in the same series.
-    onResponse({ request, response }) {
-      const operationName = laned.get(request);
-      const arrived = arrivedAt.get(request);
-      if (operationName === undefined || arrived === undefined) return;
-      metric<Histogram<string>>('graphql_yoga_http_duration')?.observe(
-        { operationName, operationType: 'query', method: 'POST', statusCode: response.status },
-        (performance.now() - arrived) / 1000,
-      );
-    },
-    onParams({ params, request, context, paramsHandler, setParamsHandler }) {
-      if (request.method !== 'POST' || typeof params.query !== 'string') return;
-      if (params.extensions && Object.keys(params.extensions).length > 0) return;
-      const document = options.documentFor(params.query);
-      if (!document) return;
-      if (params.operationName && params.operationName !== document.operationName) return;
-      const variables = params.variables ?? {};
-      if (typeof variables !== 'object' || Array.isArray(variables) || options.containsNul(variables)) return;
-      setParamsHandler(async (payload) => {
-        const started = performance.now();
-        const result = await runInLane(document, variables, request, context as Record<string, unknown>, options);
-        if (!result) return paramsHandler(payload);
-        const operation = { operationType: 'query', operationName: document.operationName ?? 'Anonymous' };
-        laned.set(request, operation.operationName);
-        const seconds = (performance.now() - started) / 1000;
-        metric<Counter<string>>('graphql_envelop_request')?.inc(operation);
-        metric<Histogram<string>>('graphql_envelop_phase_execute')?.observe(operation, seconds);
-        metric<Histogram<string>>('graphql_envelop_request_duration')?.observe(operation, seconds);
-        return result;
-      });
-    },
-  };
+/** A decision the lane will run: its compiled document, variables and the media type to answer in. */
+export interface LaneRequest {
+  document: LaneDocument;
+  variables: Record<string, unknown>;
+  mediaType: string;
 }
 
-/** The decision's answer, or undefined when it must go through the whole pipeline instead. */
-async function runInLane(
-  document: LaneDocument,
-  variables: Record<string, unknown>,
-  request: Request,
-  serverContext: Record<string, unknown>,
-  options: DecisionLaneOptions,
-): Promise<ExecutionResult | undefined> {
-  const authorization = request.headers.get('authorization');
-  // An unknown key is refused (and counted against its address) by the pipeline.
-  if (authorization !== null && (await options.roleOf(authorization)) === 'invalid') return undefined;
-  try {
-    const context = await options.createContext({ ...serverContext, request });
-    const running = Promise.resolve(document.run(context, variables));
-    const result = options.queryDeadlineMs ? await withDeadline(running, options.queryDeadlineMs, 'query') : await running;
-    return result.errors?.length || !result.data ? undefined : result;
-  } catch {
-    return undefined;
+/** Media types a decision answer is sent as, by the request's Accept header (Yoga's choice for each). */
+const MEDIA_TYPES = new Map<string | undefined, string>([
+  [undefined, 'application/json'],
+  ['*/*', 'application/json'],
+  ['application/json', 'application/json'],
+  ['application/graphql-response+json', 'application/graphql-response+json'],
+]);
+
+/** The keys a GraphQL-over-HTTP body may have that the lane understands; anything else goes to Yoga. */
+const BODY_KEYS = new Set(['query', 'variables', 'operationName']);
+
+/**
+ * The decision lane: the pipeline's decision queries (selectTools, assignment) answered without
+ * Yoga's request pipeline, which costs more than the decision itself (README, "Performance").
+ *
+ * Only exact query texts Yoga has already parsed, validated (every protection included) and run on
+ * the compiled executor take the lane, and only as a plain POST: JSON in, a JSON answer out, no
+ * Origin, no extensions. Everything the lane does not handle itself — an unknown key, an answer
+ * with any error (bad input, a missing key for a private catalog, an unreachable database), a
+ * service still starting — is handed to Yoga whole, so every refusal keeps its one implementation.
+ * A decision query reads memory and writes nothing, so running it again there changes nothing.
+ */
+export class DecisionLane {
+  readonly #httpDuration: () => Histogram<string> | undefined;
+  readonly #requests: () => Counter<string> | undefined;
+  readonly #requestDuration: () => Histogram<string> | undefined;
+  readonly #executeDuration: () => Histogram<string> | undefined;
+
+  constructor(private readonly options: DecisionLaneOptions) {
+    // Yoga's Prometheus plugin registers these; the lane records its answers in the same series.
+    const metric = <T>(name: string) => () => options.registry.getSingleMetric(name) as T | undefined;
+    this.#httpDuration = metric('graphql_yoga_http_duration');
+    this.#requests = metric('graphql_envelop_request');
+    this.#requestDuration = metric('graphql_envelop_request_duration');
+    this.#executeDuration = metric('graphql_envelop_phase_execute');
   }
+
+  /**
+   * What the lane needs to answer a POST with this body, or undefined when the lane does not answer
+   * it. Cheap and synchronous: a body that is no decision goes to Yoga as it came.
+   */
+  prepare(req: IncomingMessage, body: string): LaneRequest | undefined {
+    const { options } = this;
+    if (!options.serving() || req.headers.origin !== undefined) return undefined;
+    const mediaType = MEDIA_TYPES.get(req.headers.accept);
+    if (!mediaType) return undefined;
+    let params: { query?: unknown; variables?: unknown; operationName?: unknown };
+    try {
+      params = JSON.parse(body) as typeof params;
+    } catch {
+      return undefined;
+    }
+    if (typeof params !== 'object' || params === null || typeof params.query !== 'string') return undefined;
+    for (const key of Object.keys(params)) if (!BODY_KEYS.has(key)) return undefined;
+    const document = options.documentFor(params.query);
+    if (!document) return undefined;
+    if (params.operationName !== undefined && params.operationName !== null && params.operationName !== document.operationName) return undefined;
+    const variables = params.variables ?? {};
+    if (typeof variables !== 'object' || Array.isArray(variables) || options.containsNul(variables)) return undefined;
+    return { document, variables: variables as Record<string, unknown>, mediaType };
+  }
+
+  /** Answers a prepared decision, and says whether it did; when not, nothing was sent. */
+  async answer(req: IncomingMessage, res: ServerResponse, prepared: LaneRequest, started = performance.now()): Promise<boolean> {
+    const { options } = this;
+    const { document, variables, mediaType } = prepared;
+    const authorization = req.headers.authorization ?? null;
+    if (authorization !== null && (await options.roleOf(authorization)) === 'invalid') return false;
+
+    let result: ExecutionResult;
+    const executing = performance.now();
+    try {
+      const context = await options.createContext({ request: { headers: { get: (name) => headerValue(req, name) } }, req });
+      const running = Promise.resolve(document.run(context, variables));
+      result = options.queryDeadlineMs ? await withDeadline(running, options.queryDeadlineMs, 'query') : await running;
+    } catch {
+      return false;
+    }
+    if (result.errors?.length || !result.data) return false;
+    const executed = performance.now();
+
+    const text = JSON.stringify(result);
+    const headers: Record<string, string> = { 'content-type': `${mediaType}; charset=utf-8`, 'content-length': String(Buffer.byteLength(text)) };
+    const revision = options.revision();
+    if (revision !== undefined) headers[options.revisionHeader] = String(revision);
+    res.writeHead(200, headers);
+    res.end(text);
+
+    const operation = { operationType: 'query', operationName: document.operationName ?? 'Anonymous' };
+    this.#requests()?.inc(operation);
+    this.#executeDuration()?.observe(operation, (executed - executing) / 1000);
+    this.#requestDuration()?.observe(operation, (performance.now() - started) / 1000);
+    this.#httpDuration()?.observe({ ...operation, method: 'POST', statusCode: 200 }, (performance.now() - started) / 1000);
+    return true;
+  }
+}
+
+function headerValue(req: IncomingMessage, name: string): string | null {
+  const value = req.headers[name.toLowerCase()];
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** Reads a body up to `limit` bytes; undefined (and the connection closed) past it. */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.destroy();
+        resolve(undefined);
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * Whether a request may be a decision: a POST of JSON to the GraphQL path, of a declared length
+ * within `maxBodyBytes`, asking for an answer the lane gives (not an event stream, say).
+ */
+export function mayBeDecision(req: IncomingMessage, path: string, maxBodyBytes: number): boolean {
+  if (req.method !== 'POST' || req.url !== path || !MEDIA_TYPES.has(req.headers.accept)) return false;
+  if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) return false;
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  return Number.isFinite(declared) && declared <= maxBodyBytes;
+}
+
+/**
+ * The HTTP front door without the response cache: decisions take the lane; every other request
+ * goes to Yoga as it came. The body of a POST that may be a decision is looked at once it has
+ * arrived whole, and put back (`unshift`) when it is no decision, for Yoga to read as usual: the
+ * request never flows before Yoga reads it.
+ */
+export function decisionsFirst(options: {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  yoga: YogaServerInstance<any, any>;
+  lane: DecisionLane;
+  maxBodyBytes: number;
+  graphqlPath?: string;
+}): RequestListener {
+  const { yoga, lane } = options;
+  const path = options.graphqlPath ?? '/graphql';
+  return (req, res) => {
+    const declared = Number(req.headers['content-length']);
+    if (!mayBeDecision(req, path, options.maxBodyBytes) || declared === 0) {
+      void yoga(req, res);
+      return;
+    }
+    const started = performance.now();
+    const failed = (error: Error) => res.destroy(error);
+    const whenWhole = () => {
+      // Node's parser never reads past the declared length; until it has all of it, wait.
+      if (req.readableLength < declared && !req.readableEnded) {
+        req.once('readable', whenWhole);
+        return;
+      }
+      req.removeListener('error', failed);
+      const bytes = req.read() as Buffer | null;
+      const body = bytes === null ? null : decodeUtf8Body(bytes);
+      const prepared = body === null ? undefined : lane.prepare(req, body);
+      if (!prepared) {
+        if (bytes !== null) req.unshift(bytes);
+        void yoga(req, res);
+        return;
+      }
+      void lane
+        .answer(req, res, prepared, started)
+        .then((answered) => {
+          if (answered) return;
+          // Yoga's Node adapter takes a body already read from `req.body` (as behind a body parser).
+          (req as IncomingMessage & { body?: string }).body = body!;
+          return yoga(req, res);
+        })
+        .catch(failed);
+    };
+    req.once('readable', whenWhole);
+    req.on('error', failed);
+  };
 }
