@@ -466,11 +466,18 @@ export function selectTools(
   const pinned = pinnedCandidates(snapshot, options.experiment, request.capability);
   const excluded: ExcludedCandidate[] = [];
   const { weights } = request;
-  // An assigned arm's candidate may rank anywhere: then the whole ranking is kept. Otherwise only
-  // the best `limit` (at least two, for `ambiguous`) are: the plan is walked in identity order, so
-  // a later pattern with an equal score ranks after every one already kept.
-  const keep = options.experiment?.status === 'ASSIGNED' ? Infinity : Math.max(request.limit, 2);
+  const assigned = options.experiment?.status === 'ASSIGNED' ? options.experiment.arm : null;
+  const isArm = assigned ? armMatcher(assigned) : null;
+  // Only the best `limit` candidates are kept (at least two, for `ambiguous`; one more for an
+  // assigned unit, whose arm's candidate may be among them): the plan is walked in identity order,
+  // so a later pattern with an equal score ranks after every one already kept. An assigned arm's
+  // best candidate is kept aside, and its place in the whole ranking counted from every key. Only
+  // an arm pinned to an older version (a second plan, in another order) keeps the whole ranking.
+  const keep = pinned.plan ? Infinity : Math.max(request.limit + (assigned ? 1 : 0), 2);
   const ranked: RankedCandidate[] = [];
+  const everyKey: number[] = [];
+  const everyOrdinal: number[] = [];
+  let armBest: RankedCandidate | null = null;
   const judgePlan = (planned: SelectionPlan) => {
     const judging: Judging = { request, observed: options.observed, excluded, variables: new Array(planned.declaredSets.length) };
     for (const pattern of planned.patterns) {
@@ -478,11 +485,19 @@ export function selectTools(
       if (estimate === null) continue;
       const score = scoreOf(pattern, estimate, weights);
       const key = Math.round(score * SCALE);
-      if (ranked.length >= keep) {
-        if (key <= ranked[ranked.length - 1]!.key) continue;
-        ranked.pop();
+      const arm = isArm !== null && keep !== Infinity && isArm(pattern);
+      if (isArm !== null && keep !== Infinity) {
+        everyKey.push(key);
+        everyOrdinal.push(pattern.ordinal);
       }
+      const full = ranked.length >= keep;
+      const entersRanking = !full || key > ranked[ranked.length - 1]!.key;
+      if (!entersRanking && !(arm && (armBest === null || key > armBest.key))) continue;
       const candidate = { planned: pattern, tool: pattern.tool, capability: pattern.capability, pattern: pattern.pattern, score, key, estimate };
+      // Walked in identity order: an equal key never displaces the arm's best so far.
+      if (arm && (armBest === null || key > armBest.key)) armBest = candidate;
+      if (!entersRanking) continue;
+      if (full) ranked.pop();
       if (keep === Infinity) {
         ranked.push(candidate);
         continue;
@@ -498,15 +513,21 @@ export function selectTools(
     judgePlan(pinned.plan);
     ranked.sort((a, b) => b.key - a.key || compareIdentity(a, b));
     excluded.sort(compareIdentity);
-  } else if (keep === Infinity) {
-    // The plan is in identity order, so the exclusions already are, and a tie needs only its position.
-    ranked.sort((a, b) => b.key - a.key || a.planned.ordinal - b.planned.ordinal);
   }
+  /** Where the arm's candidate stands in the rule's whole ranking (-1: none passed the request). */
+  const armPlace = (): number => {
+    if (keep === Infinity) return ranked.findIndex((candidate) => isArm!(candidate.planned));
+    if (armBest === null) return -1;
+    let before = 0;
+    for (let i = 0; i < everyKey.length; i++) if (everyKey[i]! > armBest.key || (everyKey[i] === armBest.key && everyOrdinal[i]! < armBest.planned.ordinal)) before++;
+    return before;
+  };
   // Ambiguity is the rule's over the catalog's own versions: a pinned older version added for one unit does not change it.
   const [first, second] = pinned.tool ? ranked.filter((c) => c.tool !== pinned.tool.row) : ranked;
-  const applied = options.experiment ? applyExperiment(options.experiment, ranked, excluded, request) : null;
+  const applied = options.experiment ? applyExperiment(options.experiment, armPlace, excluded, request) : null;
   const moved = applied?.moved ?? null;
-  const ordered = moved === null ? ranked.slice(0, request.limit) : [ranked[moved]!, ...ranked.slice(0, moved), ...ranked.slice(moved + 1)].slice(0, request.limit);
+  const armCandidate = moved === null ? null : keep === Infinity ? ranked[moved]! : armBest!;
+  const ordered = armCandidate === null ? ranked.slice(0, request.limit) : [armCandidate, ...ranked.filter((candidate) => candidate !== armCandidate)].slice(0, request.limit);
   return {
     revision: snapshot.revision,
     stale: options.stale,
@@ -579,6 +600,15 @@ function pinnedCandidates(snapshot: CatalogSnapshot, input: ExperimentInput | un
   };
 }
 
+/** Whether a pattern (of a tool version) is the one an experiment arm names. */
+function armMatcher(arm: ExperimentArm): (candidate: { tool: MemoryToolRow; pattern: string }) => boolean {
+  return (candidate) =>
+    sameName(candidate.tool.name, arm.tool.name) &&
+    sameName(candidate.tool.platform, arm.tool.platform) &&
+    (arm.tool.version === null || candidate.tool.version === arm.tool.version) &&
+    (arm.pattern === null || sameName(candidate.pattern, arm.pattern));
+}
+
 /**
  * A unit in a running experiment gets its arm's tool first, when that arm's tool (and pattern)
  * survived the rule for this request: `moved` is its place in the rule's ranking, and the others
@@ -587,7 +617,7 @@ function pinnedCandidates(snapshot: CatalogSnapshot, input: ExperimentInput | un
  */
 function applyExperiment(
   input: ExperimentInput,
-  ranked: readonly RankedCandidate[],
+  armPlace: () => number,
   excluded: readonly ExcludedCandidate[],
   request: Normalised,
 ): { experiment: SelectionExperiment; moved: number | null } {
@@ -597,13 +627,9 @@ function applyExperiment(
   }
   const { arm } = input;
   const left = (reason: string) => ({ experiment: { key: arm.experimentKey, arm: arm.armKey, bucket: arm.bucket, outcome: 'EXCLUDED' as const, reason }, moved: null });
-  const isArmTool = (c: { tool: MemoryToolRow; pattern: string }) =>
-    sameName(c.tool.name, arm.tool.name) &&
-    sameName(c.tool.platform, arm.tool.platform) &&
-    (arm.tool.version === null || c.tool.version === arm.tool.version) &&
-    (arm.pattern === null || sameName(c.pattern, arm.pattern));
+  const isArmTool = armMatcher(arm);
   const armName = `${arm.tool.name} (${arm.tool.platform})${arm.pattern ? ` pattern ${arm.pattern}` : ''}`;
-  const index = ranked.findIndex(isArmTool);
+  const index = armPlace();
   if (index < 0) {
     const out = excluded.find(isArmTool);
     if (out) return left(`arm ${arm.armKey}'s tool ${armName} does not pass this request: ${out.reason} (${out.detail})`);
