@@ -468,12 +468,12 @@ export function selectTools(
   const { weights } = request;
   const assigned = options.experiment?.status === 'ASSIGNED' ? options.experiment.arm : null;
   const isArm = assigned ? armMatcher(assigned) : null;
-  // Only the best `limit` candidates are kept (at least two, for `ambiguous`; one more for an
-  // assigned unit, whose arm's candidate may be among them): the plan is walked in identity order,
-  // so a later pattern with an equal score ranks after every one already kept. An assigned arm's
-  // best candidate is kept aside, and its place in the whole ranking counted from every key. Only
-  // an arm pinned to an older version (a second plan, in another order) keeps the whole ranking.
-  const keep = pinned.plan ? Infinity : Math.max(request.limit + (assigned ? 1 : 0), 2);
+  // Only the best `limit` candidates are kept (at least two, for `ambiguous`): the plan is walked in
+  // identity order, so a later pattern with an equal score ranks after every one already kept. An
+  // assigned arm's best candidate is kept aside (the others behind it are the first `limit` - 1 of
+  // the kept), and its place in the whole ranking counted from every key. Only an arm pinned to an
+  // older version (a second plan, in another order) keeps the whole ranking.
+  const keep = pinned.plan ? Infinity : Math.max(request.limit, 2);
   const ranked: RankedCandidate[] = [];
   const everyKey: number[] = [];
   const everyOrdinal: number[] = [];
