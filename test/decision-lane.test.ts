@@ -4,9 +4,9 @@ import { DEFAULT_CACHE } from '../src/config.js';
 import { startTestService, type TestService } from './support/service.js';
 
 // The decision lane, on a real loopback listener (app.handler) as the server runs it: a decision
-// query text Yoga has accepted and compiled runs again without the GraphQL pipeline (no parsing,
-// no validation), with the same bytes and headers; everything the lane does not answer itself goes
-// through the whole pipeline, with the answer it always gave.
+// query text Yoga has accepted and compiled is answered again at the front door, without Yoga (no
+// parsing, no validation), with the same bytes and headers; everything the lane does not answer
+// itself goes to Yoga, with the answer it always gave.
 
 const ADMIN = 'decision-lane-admin-key-0123456789';
 const SELECT = `query Decide($request: SelectToolsInput!) { selectTools(request: $request) {
@@ -116,7 +116,7 @@ for (const cache of [false, true]) {
       expect(await validated()).toBe(before + 1);
     });
 
-    it('leaves to Yoga what it does not handle: other documents, extensions, bodies that are not UTF-8, documents of two operations', async () => {
+    it('leaves to Yoga what it does not handle: other documents, extensions, bodies that are not UTF-8, documents of two operations, origins', async () => {
       await decide(fresh());
       const before = await validated();
       const tool = await post(JSON.stringify({ query: '{ tool(name: "grep", platform: "linux") { name capabilities { name } } }' }));
@@ -145,10 +145,10 @@ for (const cache of [false, true]) {
       expect(await validated()).toBe(before);
       const fromYoga = await post(JSON.stringify({ query: `${SELECT}\n`, variables: { request } }), headers);
       expect(laned.body).toBe(fromYoga.body);
-      // Yoga's HTTP handling stays around the lane: an Origin gets what Yoga gives it.
+      // A request from a browser (with an Origin) is Yoga's, which owns CORS.
       const crossSite = await decide(fresh(), { origin: 'https://elsewhere.example' });
       expect(crossSite.status).toBe(200);
-      expect(await validated()).toBe(before + 1);
+      expect(await validated()).toBe(before + 2);
     });
   });
 }
