@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { compileEstimate, estimateVariables, evaluateEstimate, type CompiledEstimate } from '../catalog/expressions.js';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { StatsAccumulator } from './accumulator.js';
-import { insertHourlyRollups, rollupRecord, type RollupRecord } from './rollupStore.js';
+import { HOURLY_ROLLUP_COLUMNS, hourlyRollupRows, insertHourlyRollups, rollupRecord, type RollupRecord } from './rollupStore.js';
 import type { TelemetryClock } from './telemetryClock.js';
 import type { TelemetryMetrics } from './metrics.js';
 import { hourOf } from './windows.js';
@@ -403,17 +403,24 @@ export class ExecutionIngestor {
   /** Inserts the runs and their partial roll-ups in one transaction; returns the execution ids actually inserted. */
   async #store(runs: StoredRun[], actor: string): Promise<Set<string>> {
     const payload = JSON.stringify(runs.map(batchRow));
+    // Every run new (a run reported twice is a retry, and rare): the runs and their partial roll-ups
+    // in one statement, one round trip and no transaction to open. The statement counts what it
+    // inserted and divides by zero unless that is every run, so with any run already stored it
+    // stores nothing, and the transaction below stores what is new.
+    const partials = rollupPartials(runs);
+    try {
+      await this.prisma.$executeRaw`
+        WITH inserted AS (${insertRuns(payload, actor)}),
+          every AS (SELECT 1 / (CASE WHEN count(*) = ${runs.length} THEN 1 ELSE 0 END) AS stored FROM inserted)
+        INSERT INTO "ExecutionRollup" (${HOURLY_ROLLUP_COLUMNS})
+        SELECT partial.* FROM (${hourlyRollupRows(partials, false)}) AS partial, every WHERE every.stored = 1`;
+      return new Set(runs.map((run) => run.executionId));
+    } catch (error) {
+      if (!isDivisionByZero(error)) throw error;
+    }
     const attempt = () =>
       this.prisma.$transaction(async (tx) => {
-        // Sorted by executionId: two batches sharing ids take their unique-index locks in the same
-        // order, so concurrent retries wait for each other instead of deadlocking.
-        const inserted = await tx.$queryRaw<Array<{ executionId: string }>>`
-          INSERT INTO "ToolExecution" ("id", ${RUN_COLUMN_NAMES}, "reportedBy")
-          SELECT ${TIME_ORDERED_UUID}, ${RUN_COLUMN_VALUES}, ${actor}
-          FROM jsonb_array_elements(${payload}::jsonb) AS r
-          ORDER BY r ->> ${Prisma.raw(String(EXECUTION_ID_AT))}
-          ON CONFLICT ("executionId") DO NOTHING
-          RETURNING "executionId"`;
+        const inserted = await tx.$queryRaw<Array<{ executionId: string }>>`${insertRuns(payload, actor)}`;
         const ids = new Set(inserted.map((row) => row.executionId));
         const partials = rollupPartials(runs.filter((run) => ids.has(run.executionId)));
         if (partials.length) await insertHourlyRollups(tx, partials, false);
@@ -427,6 +434,26 @@ export class ExecutionIngestor {
       throw error;
     }
   }
+}
+
+/**
+ * The batch's runs inserted, those already stored left alone, returning the ids inserted. Sorted by
+ * executionId: two batches sharing ids take their unique-index locks in the same order, so
+ * concurrent ones wait for each other instead of deadlocking.
+ */
+function insertRuns(payload: string, actor: string): Prisma.Sql {
+  return Prisma.sql`
+    INSERT INTO "ToolExecution" ("id", ${RUN_COLUMN_NAMES}, "reportedBy")
+    SELECT ${TIME_ORDERED_UUID}, ${RUN_COLUMN_VALUES}, ${actor}
+    FROM jsonb_array_elements(${payload}::jsonb) AS r
+    ORDER BY r ->> ${Prisma.raw(String(EXECUTION_ID_AT))}
+    ON CONFLICT ("executionId") DO NOTHING
+    RETURNING "executionId"`;
+}
+
+/** PostgreSQL's division_by_zero (22012), as the driver adapter reports it through Prisma. */
+function isDivisionByZero(error: unknown): boolean {
+  return /22012|division by zero/i.test(`${(error as { code?: unknown })?.code ?? ''} ${(error as Error)?.message ?? ''} ${JSON.stringify((error as { meta?: unknown })?.meta ?? '')}`);
 }
 
 /** The batch's runs as one partial roll-up row per (pattern, hour). */

@@ -53,12 +53,19 @@ function recordsRelation(records: readonly RollupRecord[]): Prisma.Sql {
       "estimateSketch" text, "ratioSketch" text, "lastRunAt" timestamp(3))`;
 }
 
+/** The columns an hourly roll-up row is inserted with, in `recordsRelation`'s order, then "compacted". */
+export const HOURLY_ROLLUP_COLUMNS = Prisma.raw(
+  '"toolId", "patternId", "hour", "runs", "successes", "durationSumMs", "costRuns", "costSum", "estimatedRuns", "durationSketch", "estimateSketch", "ratioSketch", "lastRunAt", "compacted"',
+);
+
+/** The hourly roll-up rows of `records` as a relation (the columns of HOURLY_ROLLUP_COLUMNS). */
+export function hourlyRollupRows(records: readonly RollupRecord[], compacted: boolean): Prisma.Sql {
+  return Prisma.sql`SELECT *, ${compacted}::boolean AS "compacted" FROM (${recordsRelation(records)}) AS records`;
+}
+
 /** Inserts hourly roll-ups: partials from ingestion (`compacted` false) or merged ones from compaction. */
 export function insertHourlyRollups(sql: Sql, records: readonly RollupRecord[], compacted: boolean): Promise<number> {
-  return sql.$executeRaw`
-    INSERT INTO "ExecutionRollup" ("toolId", "patternId", "hour", "runs", "successes", "durationSumMs", "costRuns", "costSum",
-      "estimatedRuns", "durationSketch", "estimateSketch", "ratioSketch", "lastRunAt", "compacted")
-    SELECT *, ${compacted} FROM (${recordsRelation(records)}) AS records`;
+  return sql.$executeRaw`INSERT INTO "ExecutionRollup" (${HOURLY_ROLLUP_COLUMNS}) ${hourlyRollupRows(records, compacted)}`;
 }
 
 /** Inserts daily roll-ups (the caller has deleted the rows they replace). */
