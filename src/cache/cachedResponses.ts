@@ -3,8 +3,8 @@ import type { Histogram, Registry } from 'prom-client';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { corsHeaders } from '../http/cors.js';
 import { fetchHeaders } from '../http/headers.js';
-import { decodeUtf8Body, invalidUtf8Body } from '../http/requestBody.js';
-import { readBody, type DecisionLane } from '../http/decisionLane.js';
+import { decodeUtf8Body, invalidUtf8Body, readBody } from '../http/requestBody.js';
+import type { DecisionLane } from '../http/decisionLane.js';
 import { matchesEtag } from './responseCache.js';
 import { BoundedCache, type CacheLimits } from './boundedCache.js';
 import type { CatalogClock } from './catalogClock.js';
@@ -97,7 +97,7 @@ export function cachedResponses(options: CachedResponsesOptions): RequestListene
     const generation = clock.generation;
     void (async () => {
       const role = await options.roleOf(req.headers.authorization ?? null);
-      const bytes = isPost ? await readBody(req, options.maxBodyBytes) : undefined;
+      const bytes = isPost ? await readBody(req, options.maxBodyBytes, 'close') : undefined;
       if (isPost && bytes === undefined) return;
       const body = bytes === undefined ? undefined : decodeUtf8Body(bytes);
       if (body === null) {

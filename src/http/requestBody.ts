@@ -1,3 +1,30 @@
+import type { IncomingMessage } from 'node:http';
+
+/**
+ * Reads a request body of at most `limit` bytes; undefined past it. Past the limit the rest is either
+ * read and dropped (`drain`: the caller answers 413 on the same connection) or the connection is
+ * closed (`close`: for a body whose declared length was already within the limit, so only a client
+ * that lied about it gets there).
+ */
+export function readBody(req: IncomingMessage, limit: number, past: 'drain' | 'close'): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      resolve(undefined);
+      if (past === 'close') req.destroy();
+      else req.resume();
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
 /** Decodes a request body as UTF-8, or null when it is not valid UTF-8 (never U+FFFD substitutes). */
 export function decodeUtf8Body(bytes: Uint8Array): string | null {
   try {

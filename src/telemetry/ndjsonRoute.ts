@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hasRole, type Caller, type CallerResolver } from '../auth/caller.js';
 import type { Logger } from '../logger.js';
+import { readBody } from '../http/requestBody.js';
 import { MAX_BATCH, type ExecutionIngestor, type RejectionReason } from './ingest.js';
 
 export const EXECUTIONS_PATH = '/executions';
@@ -27,21 +28,6 @@ function json(res: ServerResponse, status: number, body: unknown) {
   res.end(text);
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        resolve(undefined);
-        req.resume();
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
 
 /** Parses NDJSON text and reports it through the ingestor in batches of MAX_BATCH lines. */
 export async function reportNdjson(ingestor: ExecutionIngestor, body: string, actor: string): Promise<NdjsonReport> {
@@ -111,7 +97,7 @@ export function executionsRoute(deps: { ingestor: ExecutionIngestor; resolveCall
       req.resume();
       return json(res, 413, { error: `the body is larger than ${deps.maxBodyBytes} bytes` });
     }
-    const body = await readBody(req, deps.maxBodyBytes);
+    const body = await readBody(req, deps.maxBodyBytes, 'drain');
     if (!body) return json(res, 413, { error: `the body is larger than ${deps.maxBodyBytes} bytes` });
     try {
       json(res, 200, await reportNdjson(deps.ingestor, body.toString('utf8'), caller.name));
