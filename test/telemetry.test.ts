@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { DEFAULT_LIMITS } from '../src/config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../src/auth/keys.js';
 import { createTool } from '../src/catalog/toolCommands.js';
@@ -216,6 +217,27 @@ describe('POST /executions', () => {
         { line: 7, executionId: 'nd-4', reason: 'INVALID_INPUT', message: expect.stringMatching(/^success:/) },
       ],
     });
+  });
+
+  it('answers 413 to a body over REQUEST_BODY_LIMIT_BYTES, declared or streamed, and stores nothing', async () => {
+    const line = `${JSON.stringify(run('nd-huge'))}\n`;
+    const lines = Math.ceil((DEFAULT_LIMITS.bodyBytes + 1) / line.length);
+    // Streamed without a Content-Length: counted as it arrives, the rest read and dropped.
+    const chunk = new TextEncoder().encode(line.repeat(1000));
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= lines) return controller.close();
+        controller.enqueue(chunk);
+        sent += 1000;
+      },
+    });
+    const streamed = await fetch(`${base}/executions`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson', ...reporter }, body: stream, duplex: 'half' } as RequestInit);
+    expect(streamed.status).toBe(413);
+    expect(await streamed.json()).toEqual({ error: `the body is larger than ${DEFAULT_LIMITS.bodyBytes} bytes` });
+    const declared = await fetch(`${base}/executions`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson', ...reporter }, body: line.repeat(lines) });
+    expect(declared.status).toBe(413);
+    expect(await service.db.prisma.toolExecution.count({ where: { executionId: 'nd-huge' } })).toBe(0);
   });
 
   it('needs a reporter key, and only POST', async () => {
