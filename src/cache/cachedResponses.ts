@@ -3,7 +3,7 @@ import type { Histogram, Registry } from 'prom-client';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { corsHeaders } from '../http/cors.js';
 import { fetchHeaders } from '../http/headers.js';
-import { decodeUtf8Body, invalidUtf8Body, readBody } from '../http/requestBody.js';
+import { decodeUtf8Body, invalidUtf8Body, readBody, smallJsonPost } from '../http/requestBody.js';
 import type { DecisionLane } from '../http/decisionLane.js';
 import { matchesEtag } from './responseCache.js';
 import { BoundedCache, type CacheLimits } from './boundedCache.js';
@@ -82,12 +82,7 @@ export function cachedResponses(options: CachedResponsesOptions): RequestListene
     const url = req.url ?? '/';
     const isGraphql = url === path || url.startsWith(`${path}?`);
     const isGet = req.method === 'GET' && url.includes('query=') && Boolean(req.headers[CSRF_HEADER]) && !String(req.headers.accept ?? '').includes('text/html');
-    const declared = Number(req.headers['content-length'] ?? NaN);
-    const isPost =
-      req.method === 'POST' &&
-      String(req.headers['content-type'] ?? '').startsWith('application/json') &&
-      Number.isFinite(declared) &&
-      declared <= options.maxBodyBytes;
+    const isPost = smallJsonPost(req, options.maxBodyBytes) !== null;
     // A subscription's event stream is never one cacheable body.
     const isStream = String(req.headers.accept ?? '').includes('text/event-stream');
     if (!isGraphql || isStream || (!isGet && !isPost)) {
@@ -110,7 +105,7 @@ export function cachedResponses(options: CachedResponsesOptions): RequestListene
       const hit = role === 'invalid' ? undefined : store.get(key);
       if (!hit) {
         const decision = isPost && body !== undefined && options.lane ? options.lane.prepare(req, body) : undefined;
-        if (decision && (await options.lane!.answer(req, res, decision, started))) return;
+        if (decision && (await options.lane!.answer(req, res, decision, { started, role }))) return;
         await viaYoga(req, res, body, key, generation);
         return;
       }

@@ -3,7 +3,8 @@ import type { ExecutionResult } from 'graphql';
 import type { Counter, Histogram, Registry } from 'prom-client';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { withDeadline } from '../db/availability.js';
-import { decodeUtf8Body } from './requestBody.js';
+import { headerValue } from './headers.js';
+import { decodeUtf8Body, smallJsonPost } from './requestBody.js';
 
 /** A decision document Yoga has parsed, validated and run compiled, ready to run again as it is. */
 export interface LaneDocument {
@@ -106,17 +107,21 @@ export class DecisionLane {
     return { document, variables: variables as Record<string, unknown>, mediaType };
   }
 
-  /** Answers a prepared decision, and says whether it did; when not, nothing was sent. */
-  async answer(req: IncomingMessage, res: ServerResponse, prepared: LaneRequest, started = performance.now()): Promise<boolean> {
+  /**
+   * Answers a prepared decision, and says whether it did; when not, nothing was sent. `started`: when
+   * the request arrived; `role`: the caller's, when the front door has already resolved the key.
+   */
+  async answer(req: IncomingMessage, res: ServerResponse, prepared: LaneRequest, known: { started?: number; role?: string } = {}): Promise<boolean> {
     const { options } = this;
     const { document, variables, mediaType } = prepared;
+    const started = known.started ?? performance.now();
     const authorization = req.headers.authorization ?? null;
-    if (authorization !== null && (await options.roleOf(authorization)) === 'invalid') return false;
+    if (authorization !== null && (known.role ?? (await options.roleOf(authorization))) === 'invalid') return false;
 
     let result: ExecutionResult;
     const executing = performance.now();
     try {
-      const context = await options.createContext({ request: { headers: { get: (name) => headerValue(req, name) } }, req });
+      const context = await options.createContext({ request: { headers: { get: (name) => headerValue(req.headers, name) } }, req });
       const running = Promise.resolve(document.run(context, variables));
       result = options.queryDeadlineMs ? await withDeadline(running, options.queryDeadlineMs, 'query') : await running;
     } catch {
@@ -141,23 +146,6 @@ export class DecisionLane {
   }
 }
 
-function headerValue(req: IncomingMessage, name: string): string | null {
-  const value = req.headers[name.toLowerCase()];
-  if (value === undefined) return null;
-  return Array.isArray(value) ? value.join(', ') : value;
-}
-
-
-/**
- * Whether a request may be a decision: a POST of JSON to the GraphQL path, of a declared length
- * within `maxBodyBytes`, asking for an answer the lane gives (not an event stream, say).
- */
-export function mayBeDecision(req: IncomingMessage, path: string, maxBodyBytes: number): boolean {
-  if (req.method !== 'POST' || req.url !== path || !MEDIA_TYPES.has(req.headers.accept)) return false;
-  if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) return false;
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  return Number.isFinite(declared) && declared <= maxBodyBytes;
-}
 
 /**
  * The HTTP front door without the response cache: decisions take the lane; every other request
@@ -175,8 +163,9 @@ export function decisionsFirst(options: {
   const { yoga, lane } = options;
   const path = options.graphqlPath ?? '/graphql';
   return (req, res) => {
-    const declared = Number(req.headers['content-length']);
-    if (!mayBeDecision(req, path, options.maxBodyBytes) || declared === 0) {
+    // A decision is a non-empty POST of JSON to the GraphQL path, asking for an answer the lane gives.
+    const declared = req.url === path && MEDIA_TYPES.has(req.headers.accept) ? smallJsonPost(req, options.maxBodyBytes) : null;
+    if (!declared) {
       void yoga(req, res);
       return;
     }
@@ -198,7 +187,7 @@ export function decisionsFirst(options: {
         return;
       }
       void lane
-        .answer(req, res, prepared, started)
+        .answer(req, res, prepared, { started })
         .then((answered) => {
           if (answered) return;
           // Yoga's Node adapter takes a body already read from `req.body` (as behind a body parser).

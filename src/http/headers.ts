@@ -1,10 +1,18 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
+/** One of Node's request headers as Fetch gives it (repeated values joined), or null. */
+export function headerValue(incoming: IncomingHttpHeaders, name: string): string | null {
+  const value = incoming[name.toLowerCase()];
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
 /** Node's request headers as Fetch `Headers`, leaving out those `skip` accepts. */
 export function fetchHeaders(incoming: IncomingHttpHeaders, skip: (name: string) => boolean = () => false): Headers {
   const headers = new Headers();
-  for (const [name, value] of Object.entries(incoming)) {
-    if (value !== undefined && !skip(name)) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  for (const name of Object.keys(incoming)) {
+    const value = headerValue(incoming, name);
+    if (value !== null && !skip(name)) headers.set(name, value);
   }
   return headers;
 }

@@ -1,6 +1,16 @@
 import type { IncomingMessage } from 'node:http';
 
 /**
+ * A POST of JSON whose declared length is within `maxBytes`: the bodies the front door reads. Its
+ * declared length, or null for any other request (one without a length goes to Yoga, which counts it).
+ */
+export function smallJsonPost(req: IncomingMessage, maxBytes: number): number | null {
+  if (req.method !== 'POST' || !String(req.headers['content-type'] ?? '').startsWith('application/json')) return null;
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  return Number.isFinite(declared) && declared <= maxBytes ? declared : null;
+}
+
+/**
  * Reads a request body of at most `limit` bytes; undefined past it. Past the limit the rest is either
  * read and dropped (`drain`: the caller answers 413 on the same connection) or the connection is
  * closed (`close`: for a body whose declared length was already within the limit, so only a client

@@ -16,7 +16,7 @@ import { needsPrismaPlan } from './memoryRows.js';
  */
 export const COMPILED_ROOT_FIELDS: ReadonlySet<string> = new Set(['selectTools', 'assignment']);
 
-/** Documents compiled at most (by their text); bounded like every cross-request cache. */
+/** Decision texts remembered for the lane at most; bounded like every cross-request cache. */
 const MAX_COMPILED_DOCUMENTS = 500;
 
 /**
@@ -91,20 +91,19 @@ export function compiledExecution(log: Logger, registry: Registry): CompiledExec
     help: 'GraphQL operations run by the compiled executor (graphql-jit): decision queries that select nothing the Prisma plugin plans',
     registers: [registry],
   });
-  // By the document's text: so a document parsed again after Yoga's cache let it go is not compiled
-  // again, and the decision lane finds what Yoga accepted. Entries are graphql-jit's compiled queries
-  // (or, for a document it could not compile, what stands in for one).
-  const compiledByText = new LRUCache<string, CompiledQuery>({ max: MAX_COMPILED_DOCUMENTS });
   // The texts Yoga has accepted to run compiled: their document as parsed (a plugin may execute a
   // copy with fields of its own added, such as the response cache's), compiled on the lane's first use.
   const accepted = new LRUCache<string, AcceptedDocument>({ max: MAX_COMPILED_DOCUMENTS });
+  // The requests (their contexts) whose operation runs compiled: decided once, when the compiled
+  // executor is chosen, and read again when its errors are evened out.
+  const compiledRequests = new WeakSet<object>();
   const jit = useGraphQlJit(
     {},
     {
-      cache: compiledByText,
-      enableIf: ({ schema, document, operationName }) => {
+      enableIf: ({ schema, document, operationName, contextValue }) => {
         const compiled = runsCompiled(schema, document, operationName);
         if (compiled) {
+          compiledRequests.add(contextValue as object);
           compiledOperations.inc();
           const text = getDocumentString(document);
           if (text !== undefined && !accepted.has(text)) accepted.set(text, { schema, document, operationName: getOperationAST(document)?.name?.value });
@@ -115,8 +114,9 @@ export function compiledExecution(log: Logger, registry: Registry): CompiledExec
     },
   );
   const locatedErrors: Plugin = {
+    // After the compiled executor's plugin, whose choice it reads.
     onExecute: ({ args }) =>
-      runsCompiled(args.schema, args.document, args.operationName)
+      compiledRequests.has(args.contextValue as object)
         ? {
             onExecuteDone: ({ result, setResult }) => {
               if (!('errors' in result) || !result.errors?.length) return;
@@ -139,8 +139,13 @@ export function compiledExecution(log: Logger, registry: Registry): CompiledExec
       }
       const { compiled } = entry;
       if (!compiled) return undefined;
-      compiledOperations.inc();
-      return { operationName: entry.operationName, run: (context, variables) => compiled.query(undefined, context, variables) as ExecutionResult | Promise<ExecutionResult> };
+      return {
+        operationName: entry.operationName,
+        run: (context, variables) => {
+          compiledOperations.inc();
+          return compiled.query(undefined, context, variables) as ExecutionResult | Promise<ExecutionResult>;
+        },
+      };
     },
   };
 }

@@ -34,16 +34,8 @@ export function memoryServes(info: GraphQLResolveInfo): boolean {
   return info.operation.operation === 'query';
 }
 
-/** Per request: the response paths (field names leaf first, list indices aside) whose selection has been planned. */
-const plannedPaths = new WeakMap<object, string[][]>();
-
-/** Whether a response path's field names (list indices aside), leaf first, are `keys`. */
-function pathIs(path: GraphQLResolveInfo['path'] | undefined, keys: readonly string[]): boolean {
-  let index = 0;
-  for (; path; path = path.prev) if (typeof path.key === 'string' && path.key !== keys[index++]) return false;
-  return index === keys.length;
-}
-
+/** Per request: the response paths (list indices aside) whose selection has been planned. */
+const plannedPaths = new WeakMap<object, Set<string>>();
 /** The lists (their response path objects, one per list per request) whose rows' selection has been planned. */
 const plannedLists = new WeakSet<GraphQLResolveInfo['path']>();
 
@@ -95,18 +87,20 @@ export function memoryRowOfList<T>(row: T, ctx: object, info: GraphQLResolveInfo
     asksOnlyColumns.set(fieldNode, onlyColumns);
   }
   if (onlyColumns) return row;
-  // Every row of one list shares the list's own path object under graphql-js's executor (not under a
-  // compiled executor): the first row plans for all. Otherwise the path says whether it has been planned.
+  // Every row of one list shares the list's own path object: the first row plans for all. (The
+  // compiled executor, which does not share them, never gets here: it runs no document with relations.)
   const item = info.path.prev;
-  const list = item && typeof item.key === 'number' ? item.prev : undefined;
-  if (list && plannedLists.has(list)) return row;
-  if (list) plannedLists.add(list);
-  let planned = plannedPaths.get(ctx);
-  if (!planned) plannedPaths.set(ctx, (planned = []));
-  if (planned.some((keys) => pathIs(info.path, keys))) return row;
-  const keys: string[] = [];
-  for (let path: GraphQLResolveInfo['path'] | undefined = info.path; path; path = path.prev) if (typeof path.key === 'string') keys.push(path.key);
-  planned.push(keys);
+  if (item && typeof item.key === 'number' && item.prev) {
+    if (plannedLists.has(item.prev)) return row;
+    plannedLists.add(item.prev);
+  } else {
+    let key = '';
+    for (let path: GraphQLResolveInfo['path'] | undefined = info.path; path; path = path.prev) if (typeof path.key === 'string') key = `${path.key}.${key}`;
+    let planned = plannedPaths.get(ctx);
+    if (!planned) plannedPaths.set(ctx, (planned = new Set()));
+    if (planned.has(key)) return row;
+    planned.add(key);
+  }
   const query = queryFromInfo({ context: ctx, info, awaitSelections: true });
   return query instanceof Promise ? query.then(() => row) : row;
 }

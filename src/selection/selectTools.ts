@@ -475,6 +475,8 @@ export function selectTools(
   // older version (a second plan, in another order) keeps the whole ranking.
   const keep = pinned.plan ? Infinity : Math.max(request.limit, 2);
   const ranked: RankedCandidate[] = [];
+  // The arm's best candidate is sought, and every key counted, only when the ranking is bounded.
+  const seekArm = isArm !== null && keep !== Infinity;
   const everyKey: number[] = [];
   const everyOrdinal: number[] = [];
   let armBest: RankedCandidate | null = null;
@@ -485,8 +487,8 @@ export function selectTools(
       if (estimate === null) continue;
       const score = scoreOf(pattern, estimate, weights);
       const key = Math.round(score * SCALE);
-      const arm = isArm !== null && keep !== Infinity && isArm(pattern);
-      if (isArm !== null && keep !== Infinity) {
+      const arm = seekArm && isArm(pattern);
+      if (seekArm) {
         everyKey.push(key);
         everyOrdinal.push(pattern.ordinal);
       }

@@ -400,13 +400,14 @@ export class ExecutionIngestor {
     return resolved;
   }
 
-  /** Inserts the runs and their partial roll-ups in one transaction; returns the execution ids actually inserted. */
+  /** Inserts the runs and their partial roll-ups, atomically; returns the execution ids actually inserted. */
   async #store(runs: StoredRun[], actor: string): Promise<Set<string>> {
     const payload = JSON.stringify(runs.map(batchRow));
     // Every run new (a run reported twice is a retry, and rare): the runs and their partial roll-ups
     // in one statement, one round trip and no transaction to open. The statement counts what it
     // inserted and divides by zero unless that is every run, so with any run already stored it
-    // stores nothing, and the transaction below stores what is new.
+    // stores nothing, and the transaction below stores what is new. A deadlock (with a writer outside
+    // this module) also leaves it to the transaction, which tries again.
     const partials = rollupPartials(runs);
     try {
       await this.prisma.$executeRaw`
@@ -416,7 +417,7 @@ export class ExecutionIngestor {
         SELECT partial.* FROM (${hourlyRollupRows(partials, false)}) AS partial, every WHERE every.stored = 1`;
       return new Set(runs.map((run) => run.executionId));
     } catch (error) {
-      if (!isDivisionByZero(error)) throw error;
+      if (!isDivisionByZero(error) && !isDeadlock(error)) throw error;
     }
     const attempt = () =>
       this.prisma.$transaction(async (tx) => {
@@ -430,7 +431,7 @@ export class ExecutionIngestor {
       return await attempt();
     } catch (error) {
       // A deadlock with a writer outside this module (the order above prevents them between batches).
-      if (/deadlock/i.test(String((error as Error).message))) return attempt();
+      if (isDeadlock(error)) return attempt();
       throw error;
     }
   }
@@ -450,6 +451,8 @@ function insertRuns(payload: string, actor: string): Prisma.Sql {
     ON CONFLICT ("executionId") DO NOTHING
     RETURNING "executionId"`;
 }
+
+const isDeadlock = (error: unknown) => /deadlock/i.test(String((error as Error)?.message));
 
 /** PostgreSQL's division_by_zero (22012), as the driver adapter reports it through Prisma. */
 function isDivisionByZero(error: unknown): boolean {
