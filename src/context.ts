@@ -17,7 +17,7 @@ import type { ObservationSource } from './experiments/observations.js';
 export interface Context {
   prisma: PrismaClient;
   /**
-   * Per-request DataLoaders, never shared between requests: made on first use, so a request
+   * Per-request DataLoaders, never shared between requests: each is made on first use, so a request
    * answered from the in-memory catalog makes none.
    */
   loaders: Loaders;
@@ -97,15 +97,9 @@ export function createContextFactory(deps: ContextDeps) {
   };
   return async (initial: YogaInitialContext & ServerContext): Promise<Context> => {
     const ip = clientAddress(initial, deps.trustProxy ?? false);
-    let loaders: Loaders | undefined;
     return {
       prisma: deps.prisma,
-      get loaders() {
-        return (loaders ??= createLoaders(deps.prisma, deps.telemetry));
-      },
-      set loaders(value: Loaders) {
-        loaders = value;
-      },
+      loaders: createLoaders(deps.prisma, deps.telemetry),
       requestId: initial.request.headers.get('x-request-id') ?? randomUUID(),
       caller: await identify(initial.request.headers.get('authorization'), ip),
       client: {

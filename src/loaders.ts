@@ -26,7 +26,8 @@ export interface StatsKey {
  * Per-request DataLoaders for the lookups the Prisma plugin cannot plan (they are not relations of
  * a parent row). Each batches every key asked for in one request into one SQL statement; the Tool
  * loaders take the selection the plugin planned for the nested fields, so those cost nothing more.
- * Created by `createContext` for every request and dropped with it: nothing here outlives a request.
+ * Created by `createContext` for every request (see RequestLoaders) and dropped with it: nothing here
+ * outlives a request.
  */
 export interface Loaders {
   /** Latest visible tools offering each capability name. */
@@ -38,22 +39,18 @@ export interface Loaders {
   /** The latest version of the tool `name\u0000platform`, or null when it has none or is deleted. */
   latestVersion(query: ToolQuery): DataLoader<string, Tool | null>;
   /** Execution stats of tool versions and patterns from the hourly roll-ups: one statement per kind and window. */
-  executionStats: DataLoader<StatsKey, ExecutionStats, string>;
+  executionStats(): DataLoader<StatsKey, ExecutionStats, string>;
 }
 
-/** One loader per distinct selection, made on first use. */
-function perSelection<K, V, C = K>(make: (query: ToolQuery) => DataLoader<K, V, C>) {
-  let loaders: Map<string, DataLoader<K, V, C>> | undefined;
-  return (query: ToolQuery) => {
-    loaders ??= new Map();
-    const key = JSON.stringify(query);
-    let loader = loaders.get(key);
-    if (!loader) {
-      loader = make(query);
-      loaders.set(key, loader);
-    }
-    return loader;
-  };
+/** The loader for one planned selection from `loaders`, made and kept there on first use. */
+function perSelection<K, V, C>(loaders: Map<string, DataLoader<K, V, C>>, query: ToolQuery, make: () => DataLoader<K, V, C>): DataLoader<K, V, C> {
+  const key = JSON.stringify(query);
+  let loader = loaders.get(key);
+  if (!loader) {
+    loader = make();
+    loaders.set(key, loader);
+  }
+  return loader;
 }
 
 /** The planned selection plus the columns a loader needs to sort its rows back to their keys. */
@@ -82,65 +79,92 @@ function matches(row: Tool, lookup: ToolLookup): boolean {
   );
 }
 
-export function createLoaders(prisma: PrismaClient, telemetry: { drift: DriftRule; rollups: RollupReader }): Loaders {
-  let executionStats: DataLoader<StatsKey, ExecutionStats, string> | undefined;
-  return {
-    toolsOfferingCapability: perSelection(
-      (query) =>
-        new DataLoader(async (names) => {
-          const rows = await prisma.capability.findMany({
-            where: { name: { in: [...names] }, tool: latestVisible },
-            select: { name: true, tool: Object.keys(query).length > 0 ? query : true },
-            orderBy: [{ tool: { name: 'asc' } }, { tool: { platform: 'asc' } }],
-          });
-          const byName = new Map<string, Tool[]>();
-          for (const row of rows) byName.set(row.name, [...(byName.get(row.name) ?? []), row.tool as Tool]);
-          return names.map((name) => byName.get(name) ?? []);
-        }),
-    ),
+/**
+ * A request's loaders. Building one allocates a single object: every DataLoader (and the map that
+ * keeps it) is made when a resolver first asks for it, so a request answered from the in-memory
+ * catalog makes none. It must stay that way when the object is copied: Yoga merges the context into
+ * its own with Object.assign, which would run a getter, so nothing here is a getter.
+ */
+class RequestLoaders implements Loaders {
+  #toolsOfferingCapability?: Map<string, DataLoader<string, Tool[]>>;
+  #toolByLookup?: Map<string, DataLoader<ToolLookup, Tool[], string>>;
+  #toolById?: Map<string, DataLoader<string, Tool | null>>;
+  #latestVersion?: Map<string, DataLoader<string, Tool | null>>;
+  #executionStats?: DataLoader<StatsKey, ExecutionStats, string>;
 
-    toolByLookup: perSelection(
-      (query) =>
-        new DataLoader<ToolLookup, Tool[], string>(
-          async (lookups) => {
-            const rows = (await prisma.tool.findMany({
-              ...withColumns(query, ['name', 'platform', 'version', 'isLatest', 'enabled']),
-              where: { OR: lookups.map(lookupWhere) },
-              orderBy: [{ name: 'asc' }, { platform: 'asc' }],
-            })) as Tool[];
-            return lookups.map((lookup) => rows.filter((row) => matches(row, lookup)).slice(0, 2));
-          },
-          { cacheKeyFn: lookupKey },
-        ),
-    ),
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly telemetry: { drift: DriftRule; rollups: RollupReader },
+  ) {}
 
-    toolById: perSelection(
-      (query) =>
-        new DataLoader<string, Tool | null>(async (ids) => {
-          const rows = (await prisma.tool.findMany({ ...withColumns(query, ['id', 'deletedAt']), where: { id: { in: [...ids] } } })) as Tool[];
-          const byId = new Map(rows.map((row) => [row.id, row]));
-          return ids.map((id) => byId.get(id) ?? null);
-        }),
-    ),
+  toolsOfferingCapability(query: ToolQuery): DataLoader<string, Tool[]> {
+    const { prisma } = this;
+    return perSelection((this.#toolsOfferingCapability ??= new Map()), query, () =>
+      new DataLoader(async (names) => {
+        const rows = await prisma.capability.findMany({
+          where: { name: { in: [...names] }, tool: latestVisible },
+          select: { name: true, tool: Object.keys(query).length > 0 ? query : true },
+          orderBy: [{ tool: { name: 'asc' } }, { tool: { platform: 'asc' } }],
+        });
+        const byName = new Map<string, Tool[]>();
+        for (const row of rows) byName.set(row.name, [...(byName.get(row.name) ?? []), row.tool as Tool]);
+        return names.map((name) => byName.get(name) ?? []);
+      }),
+    );
+  }
 
-    latestVersion: perSelection(
-      (query) =>
-        new DataLoader<string, Tool | null>(async (identities) => {
-          const pairs = identities.map((identity) => identity.split('\u0000') as [string, string]);
+  toolByLookup(query: ToolQuery): DataLoader<ToolLookup, Tool[], string> {
+    const { prisma } = this;
+    return perSelection((this.#toolByLookup ??= new Map()), query, () =>
+      new DataLoader<ToolLookup, Tool[], string>(
+        async (lookups) => {
           const rows = (await prisma.tool.findMany({
-            ...withColumns(query, ['name', 'platform']),
-            where: { ...latestVisible, OR: pairs.map(([name, platform]) => ({ name, platform })) },
+            ...withColumns(query, ['name', 'platform', 'version', 'isLatest', 'enabled']),
+            where: { OR: lookups.map(lookupWhere) },
+            orderBy: [{ name: 'asc' }, { platform: 'asc' }],
           })) as Tool[];
-          const byIdentity = new Map(rows.map((row) => [identityKey(row.name, row.platform), row]));
-          return identities.map((identity) => byIdentity.get(identity) ?? null);
-        }),
-    ),
+          return lookups.map((lookup) => rows.filter((row) => matches(row, lookup)).slice(0, 2));
+        },
+        { cacheKeyFn: lookupKey },
+      ),
+    );
+  }
 
-    // Made on first use: most requests never ask for telemetry.
-    get executionStats() {
-      return (executionStats ??= executionStatsLoader(prisma, telemetry));
-    },
-  };
+  toolById(query: ToolQuery): DataLoader<string, Tool | null> {
+    const { prisma } = this;
+    return perSelection((this.#toolById ??= new Map()), query, () =>
+      new DataLoader<string, Tool | null>(async (ids) => {
+        const rows = (await prisma.tool.findMany({ ...withColumns(query, ['id', 'deletedAt']), where: { id: { in: [...ids] } } })) as Tool[];
+        const byId = new Map(rows.map((row) => [row.id, row]));
+        return ids.map((id) => byId.get(id) ?? null);
+      }),
+    );
+  }
+
+  latestVersion(query: ToolQuery): DataLoader<string, Tool | null> {
+    const { prisma } = this;
+    return perSelection((this.#latestVersion ??= new Map()), query, () =>
+      new DataLoader<string, Tool | null>(async (identities) => {
+        const pairs = identities.map((identity) => identity.split('\u0000') as [string, string]);
+        const rows = (await prisma.tool.findMany({
+          ...withColumns(query, ['name', 'platform']),
+          where: { ...latestVisible, OR: pairs.map(([name, platform]) => ({ name, platform })) },
+        })) as Tool[];
+        const byIdentity = new Map(rows.map((row) => [identityKey(row.name, row.platform), row]));
+        return identities.map((identity) => byIdentity.get(identity) ?? null);
+      }),
+    );
+  }
+
+  /** A method, not a getter (see the class comment): most requests never ask for telemetry. */
+  executionStats(): DataLoader<StatsKey, ExecutionStats, string> {
+    return (this.#executionStats ??= executionStatsLoader(this.prisma, this.telemetry));
+  }
+}
+
+/** A request's loaders over `prisma` (the service's client, or a read snapshot's transaction). */
+export function createLoaders(prisma: PrismaClient, telemetry: { drift: DriftRule; rollups: RollupReader }): Loaders {
+  return new RequestLoaders(prisma, telemetry);
 }
 
 function executionStatsLoader(prisma: PrismaClient, telemetry: { drift: DriftRule; rollups: RollupReader }): DataLoader<StatsKey, ExecutionStats, string> {

@@ -82,7 +82,7 @@ builder.prismaObjectField('Tool', 'executionStats', (t) =>
     type: ExecutionStatsRef,
     description: 'How this version behaved in the runs the pipeline reported, over `window`. Never stale: a read after a report includes it.',
     args: { window: t.arg({ type: StatsWindowEnum, defaultValue: 'LAST_30D', required: true, description: 'Which runs; the last 30 days by default.' }) },
-    resolve: (tool, args, ctx) => ctx.loaders.executionStats.load({ by: 'tool', id: tool.id, window: args.window }),
+    resolve: (tool, args, ctx) => ctx.loaders.executionStats().load({ by: 'tool', id: tool.id, window: args.window }),
   }),
 );
 
@@ -91,7 +91,7 @@ builder.prismaObjectField('Pattern', 'executionStats', (t) =>
     type: ExecutionStatsRef,
     description: 'How this pattern of this tool version behaved in the runs the pipeline reported, over `window`.',
     args: { window: t.arg({ type: StatsWindowEnum, defaultValue: 'LAST_30D', required: true, description: 'Which runs; the last 30 days by default.' }) },
-    resolve: (pattern, args, ctx) => ctx.loaders.executionStats.load({ by: 'pattern', id: pattern.id, window: args.window }),
+    resolve: (pattern, args, ctx) => ctx.loaders.executionStats().load({ by: 'pattern', id: pattern.id, window: args.window }),
   }),
 );
 
