@@ -6,7 +6,7 @@ import { latestVisible } from '../catalog/visibility.js';
 import { headRevision, prunedThrough } from '../events/eventLog.js';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
-import { buildSnapshot, compileOrReuse, identityKey, type CatalogSnapshot, type MemoryTool, type MemoryToolRow } from './snapshot.js';
+import { buildSnapshot, compileOrReuse, identityKey, SharedValues, type CatalogSnapshot, type MemoryTool, type MemoryToolRow } from './snapshot.js';
 
 type Tx = Prisma.TransactionClient;
 
@@ -336,13 +336,15 @@ export class MemoryCatalog {
           : [];
         const tools = new Map(previous.byIdentity);
         for (const key of identities.keys()) tools.delete(key);
-        for (const row of rows) tools.set(identityKey(row.name, row.platform), compileOrReuse(row as MemoryToolRow, previous));
+        const shared = new SharedValues();
+        for (const row of rows) tools.set(identityKey(row.name, row.platform), compileOrReuse(row as MemoryToolRow, previous, shared));
         return { snapshot: buildSnapshot(head, tools.values(), 'database', await versionCount(tx)), kind: 'incremental' };
       }
     }
     // In pages, each compiled before the next is read: the driver's text and Prisma's parsed rows
     // of one page become garbage at once, instead of the whole catalog's at the peak of a start-up.
     const tools: MemoryTool[] = [];
+    const shared = new SharedValues();
     let after: string | undefined;
     for (;;) {
       const rows = await tx.tool.findMany({
@@ -352,7 +354,7 @@ export class MemoryCatalog {
         take: FULL_READ_PAGE,
         ...(after ? { cursor: { id: after }, skip: 1 } : {}),
       });
-      for (const row of rows) tools.push(compileOrReuse(row as MemoryToolRow, previous));
+      for (const row of rows) tools.push(compileOrReuse(row as MemoryToolRow, previous, shared));
       if (rows.length < FULL_READ_PAGE) break;
       after = rows[rows.length - 1]!.id;
     }

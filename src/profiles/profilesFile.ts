@@ -3,7 +3,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
 import type { MemoryCatalog } from '../memoryCatalog/memoryCatalog.js';
-import { buildSnapshot, compileTool, type CatalogSnapshot, type MemoryCapabilityRow, type MemoryPatternRow, type MemoryToolRow } from '../memoryCatalog/snapshot.js';
+import { buildSnapshot, compileTool, SharedValues, type CatalogSnapshot, type MemoryCapabilityRow, type MemoryPatternRow, type MemoryToolRow } from '../memoryCatalog/snapshot.js';
 import { profilesOf, type Profiles } from './profiles.js';
 
 /** Writes `text` to `file` so that a reader sees the old content or the new, never half of it. */
@@ -75,6 +75,7 @@ function syntheticId(...parts: string[]): string {
  */
 export function snapshotFromProfiles(profiles: Profiles): CatalogSnapshot {
   const epoch = new Date(0);
+  const shared = new SharedValues();
   const tools = Object.entries(profiles.tools).map(([key, value]) => {
     const entry = objectOf(value);
     const platform = typeof entry.platform === 'string' ? entry.platform : key.includes('/') ? key.slice(0, key.indexOf('/')) : 'custom';
@@ -148,7 +149,7 @@ export function snapshotFromProfiles(profiles: Profiles): CatalogSnapshot {
       capabilities,
       _count: { capabilities: capabilities.length },
     } as MemoryToolRow;
-    return compileTool(row);
+    return compileTool(row, shared);
   });
   return buildSnapshot(BigInt(profiles.revision), tools, 'file');
 }
