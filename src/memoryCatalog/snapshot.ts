@@ -57,7 +57,7 @@ export interface MemoryTool {
  * Heap bytes per byte of a row's JSON text, as measured with 5,000 generated tools (objects, hidden
  * classes, Dates, the compiled expressions): an estimate for the memory gauge, not an exact figure.
  */
-const HEAP_BYTES_PER_JSON_BYTE = 1.3;
+const HEAP_BYTES_PER_JSON_BYTE = 1.1;
 
 /** Approximate heap bytes of a compiled tool: its row's JSON size, scaled. */
 function approximateBytes(row: MemoryToolRow): number {
