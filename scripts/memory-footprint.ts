@@ -25,6 +25,7 @@ import { createApp } from '../src/app.js';
 import { prepareDatabase } from '../src/bootstrap.js';
 import { DEFAULT_CACHE } from '../src/config.js';
 import { openDatabase } from '../src/db/database.js';
+import { approximateBytes } from '../src/memoryCatalog/snapshot.js';
 import { generateCatalog } from './generate-catalog.js';
 import { createBenchDatabase } from './bench/postgres.js';
 import { integer } from './bench/cli.js';
@@ -93,7 +94,7 @@ try {
   await app.memory.read();
   const loaded = await stage('in-memory catalog loaded');
   const snapshot = app.memory.snapshot!;
-  const estimate = snapshot.tools.reduce((sum, tool) => sum + tool.approxBytes, 0);
+  const estimate = snapshot.tools.reduce((sum, tool) => sum + approximateBytes(tool), 0);
   console.log(`  ${snapshot.tools.length} tools; tool_catalog_memory_catalog_bytes estimate ${mb(estimate)}`);
 
   const tools = snapshot.tools.slice(0, opts.queries).map((tool) => ({ name: tool.row.name, platform: tool.row.platform }));

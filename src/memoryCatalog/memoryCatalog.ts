@@ -6,7 +6,7 @@ import { latestVisible } from '../catalog/visibility.js';
 import { headRevision, prunedThrough } from '../events/eventLog.js';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
-import { buildSnapshot, compileOrReuse, identityKey, SharedValues, type CatalogSnapshot, type MemoryTool, type MemoryToolRow } from './snapshot.js';
+import { approximateBytes, buildSnapshot, compileOrReuse, identityKey, SharedValues, type CatalogSnapshot, type MemoryTool, type MemoryToolRow } from './snapshot.js';
 
 type Tx = Prisma.TransactionClient;
 
@@ -126,7 +126,7 @@ export class MemoryCatalog {
         help: 'Approximate heap bytes of the in-memory catalog (rows with capabilities and patterns, compiled expressions): an estimate from each row\'s JSON size',
         registers: [options.registry],
         collect() {
-          this.set(current()?.tools.reduce((sum, tool) => sum + tool.approxBytes, 0) ?? 0);
+          this.set(current()?.tools.reduce((sum, tool) => sum + approximateBytes(tool), 0) ?? 0);
         },
       });
       this.#buildSeconds = new Histogram({

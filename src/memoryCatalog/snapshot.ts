@@ -49,8 +49,6 @@ export interface MemoryTool {
   /** Name and description lower-cased once, for `tools(search:)` (case-insensitive substring). */
   searchName: string;
   searchDescription: string;
-  /** Approximate heap bytes this tool holds (see approximateBytes); counted once, when compiled. */
-  approxBytes: number;
 }
 
 /**
@@ -59,9 +57,19 @@ export interface MemoryTool {
  */
 const HEAP_BYTES_PER_JSON_BYTE = 1.1;
 
-/** Approximate heap bytes of a compiled tool: its row's JSON size, scaled. */
-function approximateBytes(row: MemoryToolRow): number {
-  return Math.round(JSON.stringify(row).length * HEAP_BYTES_PER_JSON_BYTE);
+const approximateSizes = new WeakMap<MemoryTool, number>();
+
+/**
+ * Approximate heap bytes of a compiled tool: its row's JSON size, scaled. Measured when first asked
+ * (a scrape of the memory gauge), not while the catalog loads, and kept with the tool.
+ */
+export function approximateBytes(tool: MemoryTool): number {
+  let bytes = approximateSizes.get(tool);
+  if (bytes === undefined) {
+    bytes = Math.round(JSON.stringify(tool.row).length * HEAP_BYTES_PER_JSON_BYTE);
+    approximateSizes.set(tool, bytes);
+  }
+  return bytes;
 }
 
 export type SnapshotSource = 'database' | 'file';
@@ -174,25 +182,31 @@ export class SharedValues {
   json<T>(value: T): T {
     if (typeof value === 'string') return this.string(value) as T;
     if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return value;
-    let key: string;
-    if (Array.isArray(value)) {
-      const parts: string[] = [];
-      for (let i = 0; i < value.length; i++) {
-        const item = this.json(value[i]);
-        value[i] = item;
-        parts.push(this.#part(item));
+    const record = value as Record<string, unknown>;
+    const array = Array.isArray(value) ? (value as unknown[]) : undefined;
+    // Arrays by index: their keys would be made as strings one by one.
+    const names = array ? [] : Object.keys(record);
+    let nested = false;
+    if (array) {
+      for (let i = 0; i < array.length; i++) {
+        const item = this.json(array[i]);
+        array[i] = item;
+        if (item !== null && typeof item === 'object') nested = true;
       }
-      key = `[${parts.join(',')}]`;
     } else {
-      const record = value as Record<string, unknown>;
-      const parts: string[] = [];
-      for (const name of Object.keys(record)) {
+      for (const name of names) {
         const item = this.json(record[name]);
         record[name] = item;
-        parts.push(`${JSON.stringify(name)}:${this.#part(item)}`);
+        if (item !== null && typeof item === 'object') nested = true;
       }
-      key = `{${parts.join(',')}}`;
     }
+    // Most values hold only strings, numbers and booleans: their key is their JSON text, which the
+    // engine writes fastest. A value holding others names each by its shared number (`#n`), which
+    // cannot be confused with JSON text, where `#` appears only inside strings.
+    let key: string;
+    if (!nested) key = JSON.stringify(value);
+    else if (array) key = `[${array.map((item) => this.#part(item)).join(',')}]`;
+    else key = `{${names.map((name) => `${JSON.stringify(name)}:${this.#part(record[name])}`).join(',')}}`;
     const known = this.#values.get(key);
     if (known) return known as T;
     Object.freeze(value);
@@ -278,7 +292,6 @@ export function compileTool(input: MemoryToolRow, shared: SharedValues = new Sha
     stamp: stampOf(row),
     searchName: row.name.toLowerCase(),
     searchDescription: row.description.toLowerCase(),
-    approxBytes: approximateBytes(row),
   };
   for (const capability of row.capabilities) {
     for (const pattern of capability.patterns) {
