@@ -3,7 +3,7 @@
 // cache), and after the caches are dropped. Prints RSS (/proc/self/status) and V8's heap figures after
 // a full GC at each stage. Figures, no assertions.
 //
-//   node --expose-gc --import tsx scripts/memory-footprint.ts [--catalog <dir>] [--count 5000] [--server]
+//   node --expose-gc --import tsx scripts/memory-footprint.ts [--catalog <dir>] [--count 5000] [--server [--idle 60]]
 //
 // With --server it then runs the service as production does (`node dist/src/server.js`; run
 // `npm run build` first) on the same database, fills its cache the same way over HTTP, and reads the
@@ -39,8 +39,9 @@ const program = new Command()
   .option('--catalog <dir>', 'where the generated catalog is kept', path.join(os.tmpdir(), 'tc-memory-footprint-catalog'))
   .option('--server', 'also measure `node dist/src/server.js` as its own process', false)
   .option('--server-flags <flags>', 'node/V8 flags for that process, e.g. "--max-old-space-size=192"', '')
+  .option('--idle <s>', 'after the fill, also read the server process RSS every 10 s while it idles this long', integer('--idle', 0), 0)
   .parse();
-const opts = program.opts<{ count: number; queries: number; catalog: string; server: boolean; serverFlags: string }>();
+const opts = program.opts<{ count: number; queries: number; catalog: string; server: boolean; serverFlags: string; idle: number }>();
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
 const log = pino({ level: 'silent' });
@@ -141,6 +142,12 @@ try {
       await fill(serverPort, tools);
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       console.log(`  after ${tools.length} distinct cached answers RSS ${rssMb(child.pid)} MB`);
+      // V8 keeps the garbage of the fill until its next full collection; idle, its memory reducer
+      // eventually collects and gives pages back.
+      for (let waited = 10; waited <= opts.idle; waited += 10) {
+        await new Promise((resolve) => setTimeout(resolve, 10_000));
+        console.log(`    idle ${waited} s                    RSS ${rssMb(child.pid)} MB`);
+      }
     } finally {
       await stopChild(child);
     }
