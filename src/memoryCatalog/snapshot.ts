@@ -137,24 +137,6 @@ function sharedEstimate(source: string): CompileResult {
 }
 
 /**
- * One frozen object per distinct set of declared variables (most patterns declare none beyond the
- * globals): selection merges the request's variables once per distinct set, not once per pattern.
- * Bounded like the estimates above.
- */
-const declaredVariableSets = new Map<string, Readonly<Record<string, number>>>();
-
-function sharedDeclaredVariables(variables: Record<string, number>): Readonly<Record<string, number>> {
-  const key = JSON.stringify(Object.entries(variables).sort(([a], [b]) => compareCodePoints(a, b)));
-  let shared = declaredVariableSets.get(key);
-  if (!shared) {
-    if (declaredVariableSets.size >= COMPILED_ESTIMATES_LIMIT) declaredVariableSets.clear();
-    shared = Object.freeze(variables);
-    declaredVariableSets.set(key, shared);
-  }
-  return shared;
-}
-
-/**
  * Equal values held once. The rows of a catalog repeat the same texts and the same small JSON values
  * (an input `{name: "timeout_seconds", type: "integer", ...}`, a policy, a list of use cases)
  * thousands of times, and each row read from the database brings its own copies: with 5,000
@@ -256,6 +238,15 @@ function shareRow(row: MemoryToolRow, shared: SharedValues): MemoryToolRow {
   return row;
 }
 
+/**
+ * A pattern's declared variables as one shared object per distinct set (most patterns declare none
+ * beyond the globals): selection merges the request's variables once per distinct set, not once per
+ * pattern. Names in code-point order, so that the order inputs were written in does not matter.
+ */
+function declaredSet(variables: Record<string, number>, shared: SharedValues): Readonly<Record<string, number>> {
+  return shared.json(Object.fromEntries(Object.entries(variables).sort(([a], [b]) => compareCodePoints(a, b))));
+}
+
 /** Replaces the string values directly in `record` with their shared copies. */
 function shareStrings(record: Record<string, unknown>, shared: SharedValues): void {
   for (const key of Object.keys(record)) {
@@ -304,8 +295,9 @@ export function compileTool(input: MemoryToolRow, shared: SharedValues = new Sha
           pattern,
           time: pattern.timeEstimateMs === null ? null : sharedEstimate(pattern.timeEstimateMs),
           cost: pattern.costEstimate === null ? null : sharedEstimate(pattern.costEstimate),
-          declaredVariables: sharedDeclaredVariables(
+          declaredVariables: declaredSet(
             declaredEstimateVariables({ requiredInputs: pattern.requiredInputs as unknown[], optionalInputs: pattern.optionalInputs as unknown[] }),
+            shared,
           ),
           policy: Object.freeze({
             maxCost: finite(policy.max_cost),
