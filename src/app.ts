@@ -16,7 +16,7 @@ import type { Database } from './db/database.js';
 import { maskError } from './errors.js';
 import { createErrorLogger } from './errorLog.js';
 import { RETRY_AFTER_SECONDS, withDeadline } from './db/availability.js';
-import { useServiceAvailability } from './http/serviceAvailability.js';
+import { useQueryDeadline, useServiceAvailability } from './http/serviceAvailability.js';
 import { useCorsAllowList } from './http/cors.js';
 import { DecisionLane, decisionsFirst } from './http/decisionLane.js';
 import { useReadSnapshot } from './db/readSnapshot.js';
@@ -236,8 +236,6 @@ export function createApp(deps: AppDeps) {
         // Once stopping, requests still arriving (in flight when the signal came, or on a kept-alive
         // connection) are answered: only /ready turns 503, so that balancers stop sending more.
         serving: () => (deps.state.catalogLoaded || deps.state.servingSnapshot ? 'ready' : 'starting'),
-        // PGlite runs one transaction at a time: a read may rightly wait for a whole import.
-        queryDeadlineMs: deps.db.kind === 'postgres' ? queryTimeoutMs : undefined,
       }),
       ...protections(limits),
       useReadinessCheck({ endpoint: '/ready', check: () => readiness(deps) }),
@@ -265,6 +263,10 @@ export function createApp(deps: AppDeps) {
       }),
       useGraphQLErrorMetrics(registry),
       ...compiled.plugins,
+      // After the plugins that choose the executor (the compiled one, the lane's outcome): the deadline
+      // bounds whichever runs. PGlite runs one transaction at a time: a read may rightly wait for a
+      // whole import.
+      useQueryDeadline({ queryDeadlineMs: deps.db.kind === 'postgres' ? queryTimeoutMs : undefined }),
       // After the metrics plugin, so requests answered from the cache are still counted and timed.
       ...caching,
       // After the cache: a cached answer needs no snapshot.

@@ -1,4 +1,5 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CACHE } from '../src/config.js';
 import { startTestService, type TestService } from './support/service.js';
@@ -116,6 +117,33 @@ for (const cache of [false, true]) {
       expect(await validated()).toBe(before + 1);
     });
 
+    it('runs a decision once when its answer has an error: Yoga gives the outcome of the lane\'s run', async () => {
+      const TWO = `query Two($good: SelectToolsInput!, $bad: SelectToolsInput!) {
+        good: selectTools(request: $good) { revision candidates { rank } } bad: selectTools(request: $bad) { revision } }`;
+      const badWeights = { capability: 'text_search', weights: { time: 0.5, cost: 0.5, complexity: 0.5, accuracy: 0, completeness: 0 } };
+      const ask = () => post(JSON.stringify({ query: TWO, variables: { good: fresh(), bad: badWeights } }));
+      const counted = async () => {
+        const samples = await metrics(base);
+        return { selections: sum(samples, 'tool_catalog_selections_total{'), compiled: sum(samples, 'tool_catalog_graphql_compiled_operations_total'), validated: sum(samples, 'graphql_envelop_phase_validate_count') };
+      };
+      // Yoga accepts the text first; from then on the lane runs it.
+      const first = await ask();
+      const before = await counted();
+      const answer = await ask();
+      const after = await counted();
+      // The same answer Yoga gave: the typed error for the bad request (a selection is never null,
+      // so the good one's answer goes with it).
+      const body = JSON.parse(answer.body);
+      expect(body.data).toBeNull();
+      expect(body.errors.map((error: { path: string[]; extensions: { code: string } }) => [error.path, error.extensions.code])).toEqual([[['bad'], 'BAD_USER_INPUT']]);
+      expect(body.errors).toEqual(JSON.parse(first.body).errors);
+      // Given by Yoga's pipeline (validated there), but run once: the good request's one selection,
+      // one compiled run.
+      expect(after.validated).toBe(before.validated + 1);
+      expect(after.selections).toBe(before.selections + 1);
+      expect(after.compiled).toBe(before.compiled + 1);
+    });
+
     it('leaves to Yoga what it does not handle: other documents, extensions, bodies that are not UTF-8, documents of two operations, origins', async () => {
       await decide(fresh());
       const before = await validated();
@@ -152,3 +180,73 @@ for (const cache of [false, true]) {
     });
   });
 }
+
+/**
+ * A decision that waits on the database (a unit's experiments are read again once the catalog has
+ * changed) while a table it reads is locked: the lane's run and Yoga's each answer 503
+ * SERVICE_UNAVAILABLE within one deadline; the lane's request is not run (and waited) again by Yoga.
+ */
+describe.skipIf(!process.env.DATABASE_URL)('a decision waiting on a locked table (PostgreSQL)', () => {
+  const DEADLINE_MS = 1_000;
+  const HOLD_MS = 6_000;
+  let service: TestService;
+  let server: Server;
+  let base: string;
+  beforeAll(async () => {
+    service = await startTestService({ adminApiKey: ADMIN, cache: { ...DEFAULT_CACHE, enabled: false }, dbQueryTimeoutMs: DEADLINE_MS });
+    server = createServer(service.app.handler);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await service.close();
+  });
+
+  it('answers within one deadline, whether the lane or Yoga runs it', async () => {
+    let calls = 0;
+    const decide = async (query: string) => {
+      const started = performance.now();
+      const response = await fetch(`${base}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query, variables: { request: { capability: 'text_search', unitId: `unit-${++calls}`, variables: { N: calls } } } }),
+        signal: AbortSignal.timeout(30_000),
+      });
+      const body = (await response.json()) as { errors?: Array<{ extensions: { code: string } }> };
+      return { status: response.status, code: body.errors?.[0]?.extensions.code, ms: performance.now() - started };
+    };
+    // Accepted by Yoga, then answered by the lane.
+    expect((await decide(SELECT)).status).toBe(200);
+    expect((await decide(SELECT)).status).toBe(200);
+    // A change moves the catalog generation: the next decision with a unit reads the experiments again.
+    const created = await service.graphql(
+      `mutation ($input: ToolInput!) { createTool(input: $input) { __typename } }`,
+      { input: { name: 'lane-deadline-probe', platform: 'linux', version: '1.0', category: 'network', description: 'Probe', capabilities: [] } },
+      { authorization: `Bearer ${ADMIN}` },
+    );
+    expect(created.errors).toBeUndefined();
+    const [{ name }] = (await service.db.prisma.$queryRaw`SELECT current_database() AS name`) as [{ name: string }];
+    const url = new URL(process.env.DATABASE_URL!);
+    url.pathname = `/${name}`;
+    const locker = new pg.Client({ connectionString: url.toString() });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE "Experiment" IN ACCESS EXCLUSIVE MODE');
+      const released = new Promise<void>((resolve) => setTimeout(resolve, HOLD_MS));
+      const viaLane = await decide(SELECT);
+      const viaYoga = await decide(`${SELECT} `);
+      for (const answer of [viaLane, viaYoga]) {
+        expect({ status: answer.status, code: answer.code }).toEqual({ status: 503, code: 'SERVICE_UNAVAILABLE' });
+        // One deadline (and a second for a shared machine), not two, and not the lock's hold.
+        expect(answer.ms).toBeLessThan(DEADLINE_MS + 1_000);
+      }
+      await released;
+    } finally {
+      await locker.query('ROLLBACK').catch(() => {});
+      await locker.end();
+    }
+    expect((await decide(SELECT)).status).toBe(200);
+  }, 60_000);
+});

@@ -6,11 +6,20 @@ import { withDeadline } from '../db/availability.js';
 import { headerValue } from './headers.js';
 import { decodeUtf8Body, smallJsonPost } from './requestBody.js';
 
+/** What the lane's run of a decision came to: its result, or what it threw (a deadline, say). */
+export type LaneOutcome = { result: ExecutionResult } | { error: unknown };
+
 /** A decision document Yoga has parsed, validated and run compiled, ready to run again as it is. */
 export interface LaneDocument {
   /** The document's one operation's name, as Yoga's metrics label it. */
   operationName: string | undefined;
   run(context: object, variables: Record<string, unknown>): ExecutionResult | Promise<ExecutionResult>;
+  /**
+   * Leaves what the lane's run came to for Yoga, which the request goes to next: Yoga gives that
+   * outcome, through its own pipeline (error tiers, masking, status, metrics), without running the
+   * decision a second time (counting its selection twice, waiting its deadline twice).
+   */
+  handOff(req: IncomingMessage, outcome: LaneOutcome): void;
 }
 
 /** What a request's context is built from here: the header lookups and the socket Yoga's would have. */
@@ -62,10 +71,11 @@ const BODY_KEYS = new Set(['query', 'variables', 'operationName']);
  *
  * Only exact query texts Yoga has already parsed, validated (every protection included) and run on
  * the compiled executor take the lane, and only as a plain POST: JSON in, a JSON answer out, no
- * Origin, no extensions. Everything the lane does not handle itself — an unknown key, an answer
+ * Origin, no extensions. Everything the lane does not answer itself — an unknown key, an answer
  * with any error (bad input, a missing key for a private catalog, an unreachable database), a
  * service still starting — is handed to Yoga whole, so every refusal keeps its one implementation.
- * A decision query reads memory and writes nothing, so running it again there changes nothing.
+ * A decision the lane ran goes with what its run came to (LaneDocument.handOff): Yoga gives that
+ * outcome instead of running the decision again.
  */
 export class DecisionLane {
   readonly #httpDuration: () => Histogram<string> | undefined;
@@ -118,16 +128,25 @@ export class DecisionLane {
     const authorization = req.headers.authorization ?? null;
     if (authorization !== null && (known.role ?? (await options.roleOf(authorization))) === 'invalid') return false;
 
-    let result: ExecutionResult;
     const executing = performance.now();
+    let context: object;
     try {
-      const context = await options.createContext({ request: { headers: { get: (name) => headerValue(req.headers, name) } }, req });
-      const running = Promise.resolve(document.run(context, variables));
-      result = options.queryDeadlineMs ? await withDeadline(running, options.queryDeadlineMs, 'query') : await running;
+      context = await options.createContext({ request: { headers: { get: (name) => headerValue(req.headers, name) } }, req });
     } catch {
       return false;
     }
-    if (result.errors?.length || !result.data) return false;
+    let result: ExecutionResult;
+    try {
+      const running = Promise.resolve(document.run(context, variables));
+      result = options.queryDeadlineMs ? await withDeadline(running, options.queryDeadlineMs, 'query') : await running;
+    } catch (error) {
+      document.handOff(req, { error });
+      return false;
+    }
+    if (result.errors?.length || !result.data) {
+      document.handOff(req, { result });
+      return false;
+    }
     const executed = performance.now();
 
     const text = JSON.stringify(result);

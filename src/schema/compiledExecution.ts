@@ -6,7 +6,8 @@ import { BREAK, getOperationAST, getVariableValues, GraphQLError, Kind, TypeInfo
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
-import type { LaneDocument } from '../http/decisionLane.js';
+import type { IncomingMessage } from 'node:http';
+import type { LaneDocument, LaneOutcome } from '../http/decisionLane.js';
 import { needsPrismaPlan } from './memoryRows.js';
 
 /**
@@ -75,7 +76,8 @@ export interface CompiledExecution {
   plugins: Plugin[];
   /**
    * A query text Yoga has parsed, validated (with every protection) and run compiled, ready to run
-   * again without Yoga (the decision lane); undefined for any other text.
+   * again without Yoga (the decision lane); undefined for any other text. Its plugins must come
+   * before the query deadline's (useQueryDeadline), which bounds whichever executor they choose.
    */
   documentFor(query: string): LaneDocument | undefined;
 }
@@ -97,6 +99,10 @@ export function compiledExecution(log: Logger, registry: Registry): CompiledExec
   // The requests (their contexts) whose operation runs compiled: decided once, when the compiled
   // executor is chosen, and read again when its errors are evened out.
   const compiledRequests = new WeakSet<object>();
+  // What the lane's run of a decision came to, by request, when the lane handed the request to Yoga
+  // (an answer with an error): Yoga gives that outcome instead of running the decision again.
+  const handedOff = new WeakMap<IncomingMessage, LaneOutcome>();
+  const requestOf = (context: unknown) => (context as { req?: IncomingMessage } | undefined)?.req;
   const jit = useGraphQlJit(
     {},
     {
@@ -104,7 +110,9 @@ export function compiledExecution(log: Logger, registry: Registry): CompiledExec
         const compiled = runsCompiled(schema, document, operationName);
         if (compiled) {
           compiledRequests.add(contextValue as object);
-          compiledOperations.inc();
+          // A decision the lane ran already was counted when it ran.
+          const req = requestOf(contextValue);
+          if (!req || !handedOff.has(req)) compiledOperations.inc();
           const text = getDocumentString(document);
           if (text !== undefined && !accepted.has(text)) accepted.set(text, { schema, document, operationName: getOperationAST(document)?.name?.value });
         }
@@ -128,8 +136,19 @@ export function compiledExecution(log: Logger, registry: Registry): CompiledExec
           }
         : undefined,
   };
+  const laneOutcomes: Plugin = {
+    // After the compiled executor's plugin, so that its executor is the one replaced; before the
+    // query deadline's, which bounds (and names) a deadline the lane's run already ran out of.
+    onExecute: ({ args, setExecuteFn }) => {
+      const req = requestOf(args.contextValue);
+      const outcome = req && handedOff.get(req);
+      if (!outcome) return;
+      handedOff.delete(req);
+      setExecuteFn(() => ('error' in outcome ? Promise.reject(outcome.error) : outcome.result));
+    },
+  };
   return {
-    plugins: [jit, locatedErrors],
+    plugins: [jit, locatedErrors, laneOutcomes],
     documentFor(query) {
       const entry = accepted.get(query);
       if (!entry) return undefined;
@@ -145,6 +164,7 @@ export function compiledExecution(log: Logger, registry: Registry): CompiledExec
           compiledOperations.inc();
           return compiled.query(undefined, context, variables) as ExecutionResult | Promise<ExecutionResult>;
         },
+        handOff: (req, outcome) => handedOff.set(req, outcome),
       };
     },
   };

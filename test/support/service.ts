@@ -102,6 +102,8 @@ export async function startTestService(
     subscriptions?: Config['subscriptions'];
     readsRequireKey?: boolean;
     corsOrigins?: string[];
+    /** DB_QUERY_TIMEOUT_MS: a request's deadline on the database (PostgreSQL only). */
+    dbQueryTimeoutMs?: number;
   } = {},
 ): Promise<TestService> {
   const { db, drop } = await openTestDatabase();
@@ -122,6 +124,7 @@ export async function startTestService(
       subscriptions: options.subscriptions,
       readsRequireKey: options.readsRequireKey,
       corsOrigins: options.corsOrigins,
+      dbQueryTimeoutMs: options.dbQueryTimeoutMs,
     },
     log: silentLog,
     state,
