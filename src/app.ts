@@ -24,6 +24,7 @@ import type { Logger } from './logger.js';
 import { createMetricsRegistry, useGraphQLErrorMetrics } from './metrics.js';
 import { schema } from './schema/index.js';
 import { compiledExecution } from './schema/compiledExecution.js';
+import { useRequestCacheRelease } from './schema/requestCaches.js';
 import { MemoryCatalog } from './memoryCatalog/memoryCatalog.js';
 import { SelectionService } from './selection/selectionService.js';
 import { useProfilesRoute } from './profiles/profilesRoute.js';
@@ -262,6 +263,8 @@ export function createApp(deps: AppDeps) {
         },
       }),
       useGraphQLErrorMetrics(registry),
+      // Scope caches go when execution is done, not at the next full collection (src/schema/requestCaches.ts).
+      useRequestCacheRelease(),
       ...compiled.plugins,
       // After the plugins that choose the executor (the compiled one, the lane's outcome): the deadline
       // bounds whichever runs. PGlite runs one transaction at a time: a read may rightly wait for a

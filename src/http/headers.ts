@@ -7,6 +7,16 @@ export function headerValue(incoming: IncomingHttpHeaders, name: string): string
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
+/** Node's request headers as a record of Fetch header values (repeated values joined). */
+export function headerRecord(incoming: IncomingHttpHeaders): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of Object.keys(incoming)) {
+    const value = headerValue(incoming, name);
+    if (value !== null) headers[name] = value;
+  }
+  return headers;
+}
+
 /** Node's request headers as Fetch `Headers`, leaving out those `skip` accepts. */
 export function fetchHeaders(incoming: IncomingHttpHeaders, skip: (name: string) => boolean = () => false): Headers {
   const headers = new Headers();

@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import type { IncomingMessage } from 'node:http';
 import type { LaneDocument, LaneOutcome } from '../http/decisionLane.js';
 import { needsPrismaPlan } from './memoryRows.js';
+import { releaseRequestCaches } from './requestCaches.js';
 
 /**
  * The root fields whose operations may run compiled (graphql-jit): the pipeline's hot decisions.
@@ -162,7 +163,11 @@ export function compiledExecution(log: Logger, registry: Registry): CompiledExec
         operationName: entry.operationName,
         run: (context, variables) => {
           compiledOperations.inc();
-          return compiled.query(undefined, context, variables) as ExecutionResult | Promise<ExecutionResult>;
+          const result = compiled.query(undefined, context, variables) as ExecutionResult | Promise<ExecutionResult>;
+          // Released once the run is done, as Yoga's requests are (useRequestCacheRelease).
+          if (result instanceof Promise) return result.finally(() => releaseRequestCaches(context));
+          releaseRequestCaches(context);
+          return result;
         },
         handOff: (req, outcome) => handedOff.set(req, outcome),
       };
