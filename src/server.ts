@@ -6,6 +6,7 @@ import { scheduleReloads, watchCatalogDir } from './catalog/reloadTriggers.js';
 import { prepareDatabase } from './bootstrap.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/database.js';
+import { collectGarbage } from './heap.js';
 import { createLogger } from './logger.js';
 import { pruneEventsEvery } from './events/retention.js';
 import { serveWebSockets } from './http/webSockets.js';
@@ -67,6 +68,8 @@ let retention: ReturnType<typeof pruneEventsEvery> | undefined;
 async function startCatalog(): Promise<void> {
   await prepareDatabase(db, config, log, reloader);
   if (!(await memory.refresh())) throw new Error('the in-memory catalog could not be loaded');
+  // Start-up's garbage goes before the first request, not at a collection in the middle of serving.
+  collectGarbage();
   state.catalogLoaded = true;
   if (config.reloadTriggers.watch && existsSync(config.catalogDir)) {
     watcher = watchCatalogDir(reloader, config.catalogDir, { debounceMs: config.reloadTriggers.debounceMs, log });

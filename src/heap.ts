@@ -1,0 +1,29 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+/**
+ * Runs a full garbage collection now, when the process is between tasks and nobody waits on it.
+ *
+ * Start-up (migrations, seeding, loading and compiling the catalog) leaves about 70 MB of garbage
+ * in the old generation, and V8 keeps the pages it grew to for it: with a heap limit of several GB
+ * it sets the next collection at about four times what the last one kept, and its memory reducer
+ * only looks after several seconds of idleness. One collection before the service reports ready
+ * gives those pages back (RSS at ready from about 275 to 230 MB; README, "Memory") and costs
+ * about 0.2 s of start-up.
+ *
+ * `gc` is V8's, exposed to a fresh context only (`--expose-gc` set at run time, as Node's `v8`
+ * module allows): the service's own global scope gets no `gc`. Returns false where it cannot run.
+ */
+export function collectGarbage(): boolean {
+  let gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc !== 'function') {
+    v8.setFlagsFromString('--expose-gc');
+    gc = vm.runInNewContext('gc') as (() => void) | undefined;
+  }
+  if (typeof gc !== 'function') return false;
+  // Twice: the first collection frees the garbage; pages it emptied are given back to the system
+  // by the next one (measured: one collection left RSS at ready about 40 MB higher).
+  gc();
+  gc();
+  return true;
+}
