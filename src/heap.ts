@@ -19,6 +19,8 @@ export function collectGarbage(): boolean {
   if (typeof gc !== 'function') {
     v8.setFlagsFromString('--expose-gc');
     gc = vm.runInNewContext('gc') as (() => void) | undefined;
+    // Only that one context gets it: contexts made later (vm, workers) do not.
+    v8.setFlagsFromString('--no-expose-gc');
   }
   if (typeof gc !== 'function') return false;
   // Twice: the first collection frees the garbage; pages it emptied are given back to the system
