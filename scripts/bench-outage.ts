@@ -201,7 +201,8 @@ async function main() {
     const specFor = (operation: OperationId, phaseIndex: number): LoadSpec => {
       const common = { url: base, connections: opts.connections, durationS: opts.duration, timeoutS: 10 };
       if (operation === 'profiles') {
-        return { ...common, method: 'GET', path: '/profiles', headers: { accept: 'application/json' }, checkGraphQLErrors: false };
+        // As Node's fetch asks (the pipeline's client): the whole catalog gzipped is a tenth of its JSON.
+        return { ...common, method: 'GET', path: '/profiles', headers: { accept: 'application/json', 'accept-encoding': 'gzip, deflate' }, checkGraphQLErrors: false };
       }
       const bodies = selectBodies(PHASE_BODIES, phaseIndex * PHASE_BODIES);
       return { ...common, method: 'POST', path: '/graphql', headers: { 'content-type': 'application/json', accept: 'application/json' }, bodies, body: bodies[0], offset: 0, checkGraphQLErrors: true };
@@ -267,7 +268,7 @@ async function main() {
       environmentLine(environment),
       '',
       `- database: ${redact(serverUrl)} (fresh database ${database.name}), reached through a loopback relay; outage mode: ${opts.mode}`,
-      `- corpus: ${generated.files} generated tools (seed ${opts.seed})${opts.legacy && existsSync(opts.legacy) ? ' plus the legacy corpus' : ''}; response cache off`,
+      `- corpus: ${generated.files} generated tools (seed ${opts.seed})${opts.legacy && existsSync(opts.legacy) ? ' plus the legacy corpus' : ''}; response cache off; profiles asked for with \`Accept-Encoding: gzip, deflate\` (as Node's fetch asks)`,
       `- ${opts.duration} s per operation and phase at ${opts.connections} connections; commit ${gitCommit() ?? 'unknown'}`,
       '',
       markdownTable(columns, rows),

@@ -1,3 +1,5 @@
+import { createServer, request as httpRequest } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from './support/service.js';
 
@@ -180,5 +182,55 @@ describe('selectTools', () => {
     expect(Object.keys(all.tools).length).toBeGreaterThan(Object.keys(body.tools).length);
     const gql = await service.graphql('{ profiles(platform: "linux") }');
     expect(gql.data.profiles.tools).toEqual(body.tools);
+  });
+
+  it('gzips GET /profiles for clients that accept it, once per revision, without making any request wait', async () => {
+    const url = 'http://catalog.test/profiles';
+    const plain = await service.app.yoga.fetch(url);
+    const json = Buffer.from(await plain.arrayBuffer());
+    expect(plain.headers.get('content-encoding')).toBeNull();
+    expect(plain.headers.get('vary')).toBe('Accept-Encoding');
+    // The first request that accepts gzip starts the compression and gets the JSON as it is; later
+    // ones get it gzipped once it is done (bounded wait here).
+    let zipped: Response | undefined;
+    for (let i = 0; i < 250 && !zipped; i++) {
+      const answer = await service.app.yoga.fetch(url, { headers: { 'accept-encoding': 'gzip, deflate, br' } });
+      if (answer.headers.get('content-encoding') === 'gzip') zipped = answer;
+      else {
+        expect(answer.headers.get('etag')).toBe(plain.headers.get('etag'));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    expect(zipped).toBeDefined();
+    const bytes = Buffer.from(await zipped!.arrayBuffer());
+    expect(Number(zipped!.headers.get('content-length'))).toBe(bytes.length);
+    expect(bytes.length).toBeLessThan(json.length / 3);
+    expect(gunzipSync(bytes).equals(json)).toBe(true);
+    // Each representation has its own tag; either one is a match for the revision.
+    const gzipTag = zipped!.headers.get('etag')!;
+    expect(gzipTag).not.toBe(plain.headers.get('etag'));
+    expect((await service.app.yoga.fetch(url, { headers: { 'if-none-match': gzipTag } })).status).toBe(304);
+    expect((await service.app.yoga.fetch(url, { headers: { 'if-none-match': plain.headers.get('etag')!, 'accept-encoding': 'gzip' } })).status).toBe(304);
+    // gzip refused (q=0): the JSON as it is.
+    expect((await service.app.yoga.fetch(url, { headers: { 'accept-encoding': 'gzip;q=0, identity' } })).headers.get('content-encoding')).toBeNull();
+    // Over a real socket, as the server writes it.
+    const server = createServer(service.app.handler);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const raw = await new Promise<{ encoding?: string; body: Buffer }>((resolve, reject) => {
+        httpRequest({ host: '127.0.0.1', port, path: '/profiles', headers: { 'accept-encoding': 'gzip' } }, (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => resolve({ encoding: response.headers['content-encoding'], body: Buffer.concat(chunks) }));
+        })
+          .on('error', reject)
+          .end();
+      });
+      expect(raw.encoding).toBe('gzip');
+      expect(gunzipSync(raw.body).equals(json)).toBe(true);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

@@ -1,3 +1,4 @@
+import Negotiator from 'negotiator';
 import type { Plugin } from 'graphql-yoga';
 import { hasRole, type CallerResolver } from '../auth/caller.js';
 import { CatalogUnavailableError, type MemoryCatalog } from '../memoryCatalog/memoryCatalog.js';
@@ -15,10 +16,24 @@ export interface ProfilesRouteOptions {
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } });
 
+/** The ETag of the gzipped representation: a strong tag names one representation (RFC 9110 8.8.3). */
+const gzipEtag = (etag: string) => `${etag.slice(0, -1)}-gzip"`;
+
+/** Whether the request's Accept-Encoding takes gzip (with a q-value above 0). */
+function acceptsGzip(acceptEncoding: string | null): boolean {
+  if (!acceptEncoding) return false;
+  return new Negotiator({ headers: { 'accept-encoding': acceptEncoding } }).encodings(['gzip', 'identity'])[0] === 'gzip';
+}
+
 /**
  * `GET /profiles?platform=…`: the optimization profiles as JSON, from the in-memory catalog (no SQL).
  * The ETag is derived from the revision and the arguments; a matching If-None-Match gets 304.
  * `X-Catalog-Stale: true` says the database could not confirm the revision is current.
+ *
+ * A client that accepts gzip gets the JSON gzipped (a tenth of the bytes for the whole catalog),
+ * compressed once per revision and platform in the background; until that is done it gets the
+ * JSON as it is, so no request waits for compression. The two representations carry different
+ * ETags, and either one matches an If-None-Match for the same revision.
  */
 export function useProfilesRoute(options: ProfilesRouteOptions): Plugin {
   const path = options.path ?? '/profiles';
@@ -51,21 +66,31 @@ export function useProfilesRoute(options: ProfilesRouteOptions): Plugin {
       }
       if (read.stale) options.onStale?.();
       const rendered = profilesOf(read.snapshot, url.searchParams.get('platform'));
-      const headers = {
-        etag: rendered.etag,
+      const common = {
         'cache-control': 'no-cache',
         'x-catalog-revision': String(read.snapshot.revision),
         'x-catalog-stale': String(read.stale),
       };
+      const gzipped = acceptsGzip(request.headers.get('accept-encoding')) ? rendered.gzipped() : undefined;
+      const etag = gzipped ? gzipEtag(rendered.etag) : rendered.etag;
+      const headers = { ...common, etag, vary: 'Accept-Encoding' };
       const match = request.headers.get('if-none-match');
-      if (match && match.split(',').some((tag) => tag.trim().replace(/^W\//, '') === rendered.etag)) {
-        endResponse(new Response(null, { status: 304, headers }));
+      const tags = match?.split(',').map((tag) => tag.trim().replace(/^W\//, '')) ?? [];
+      const matched = tags.find((tag) => tag === rendered.etag || tag === gzipEtag(rendered.etag));
+      if (matched) {
+        endResponse(new Response(null, { status: 304, headers: { ...headers, etag: matched } }));
         return;
       }
+      const body = gzipped ?? rendered.bytes;
       endResponse(
-        new Response(request.method === 'HEAD' ? null : (rendered.bytes as Uint8Array<ArrayBuffer>), {
+        new Response(request.method === 'HEAD' ? null : (body as Uint8Array<ArrayBuffer>), {
           status: 200,
-          headers: { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': String(rendered.bytes.length) },
+          headers: {
+            ...headers,
+            'content-type': 'application/json; charset=utf-8',
+            'content-length': String(body.length),
+            ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
+          },
         }),
       );
     },
