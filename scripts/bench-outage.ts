@@ -10,8 +10,10 @@
 //
 // Phases, each --duration seconds per operation at --connections: `up` (relay open), `down` (relay
 // cut, after the service has noticed: a probe answers stale), then `back` (relay open again, after
-// a probe answers fresh). Per phase and operation: req/s, p50/p99/max, non-2xx, socket errors,
-// GraphQL errors, and how many probed answers said stale. Goal (issue 13): with the database
+// a probe answers fresh). Operations: selectTools (new variables every request), GET /profiles of the
+// whole catalog (gzip accepted), and the same with the ETag the client holds (`If-None-Match`: a 304
+// is its answer). Per phase and operation: req/s, p50/p99/max, 304s and other non-2xx, socket
+// errors, GraphQL errors, and how many probed answers said stale. Goal (issue 13): with the database
 // stopped, 100 % of requests answered, p99 < 50 ms.
 //
 //   DATABASE_URL=postgresql://… npm run bench:outage [-- --duration 10 --connections 10 --count 5000 --mode stopped]
@@ -40,7 +42,8 @@ const PHASE_BODIES = 200_000;
 
 type Mode = 'stopped' | 'frozen';
 type Phase = 'up' | 'down' | 'back';
-type OperationId = 'selectTools' | 'profiles';
+/** `profiles-conditional`: GET /profiles with the ETag the client already holds, as a pipeline polls. */
+type OperationId = 'selectTools' | 'profiles' | 'profiles-conditional';
 
 /**
  * A loopback TCP relay to PostgreSQL that can be cut (connections reset, new ones refused), frozen
@@ -104,13 +107,13 @@ class DatabaseRelay {
 }
 
 /** One request outside the load, to see what the service says: is the answer stale? */
-async function probe(base: string, operation: OperationId): Promise<{ ok: boolean; stale: boolean | null; detail: string }> {
+async function probe(base: string, operation: OperationId): Promise<{ ok: boolean; stale: boolean | null; detail: string; etag?: string }> {
   try {
-    if (operation === 'profiles') {
+    if (operation !== 'selectTools') {
       const response = await fetch(`${base}/profiles`, { signal: AbortSignal.timeout(5_000) });
       await response.arrayBuffer();
       const header = response.headers.get('x-catalog-stale');
-      return { ok: response.status === 200, stale: header === null ? null : header === 'true', detail: `HTTP ${response.status}` };
+      return { ok: response.status === 200, stale: header === null ? null : header === 'true', detail: `HTTP ${response.status}`, etag: response.headers.get('etag') ?? undefined };
     }
     const response = await fetch(`${base}/graphql`, {
       method: 'POST',
@@ -198,11 +201,16 @@ async function main() {
     const base = service.base;
     progress(`service ready in ${service.startMs} ms at ${base}`);
 
-    const specFor = (operation: OperationId, phaseIndex: number): LoadSpec => {
+    const specFor = async (operation: OperationId, phaseIndex: number): Promise<LoadSpec> => {
       const common = { url: base, connections: opts.connections, durationS: opts.duration, timeoutS: 10 };
-      if (operation === 'profiles') {
-        // As Node's fetch asks (the pipeline's client): the whole catalog gzipped is a tenth of its JSON.
-        return { ...common, method: 'GET', path: '/profiles', headers: { accept: 'application/json', 'accept-encoding': 'gzip, deflate' }, checkGraphQLErrors: false };
+      // As Node's fetch asks (the pipeline's client): the whole catalog gzipped is a tenth of its JSON.
+      const profilesHeaders = { accept: 'application/json', 'accept-encoding': 'gzip, deflate' };
+      if (operation === 'profiles') return { ...common, method: 'GET', path: '/profiles', headers: profilesHeaders, checkGraphQLErrors: false };
+      if (operation === 'profiles-conditional') {
+        // The ETag of the revision now, as a client that fetched the profiles before holds it.
+        const { etag } = await probe(base, 'profiles');
+        if (!etag) throw new Error('GET /profiles gave no ETag');
+        return { ...common, method: 'GET', path: '/profiles', headers: { ...profilesHeaders, 'if-none-match': etag }, checkGraphQLErrors: false, alsoAnswers: [304] };
       }
       const bodies = selectBodies(PHASE_BODIES, phaseIndex * PHASE_BODIES);
       return { ...common, method: 'POST', path: '/graphql', headers: { 'content-type': 'application/json', accept: 'application/json' }, bodies, body: bodies[0], offset: 0, checkGraphQLErrors: true };
@@ -226,14 +234,16 @@ async function main() {
       } else {
         await waitForStale(base, false);
       }
-      for (const operation of ['selectTools', 'profiles'] as const) {
+      for (const operation of ['selectTools', 'profiles', 'profiles-conditional'] as const) {
         progress(`${phase}: ${operation} for ${opts.duration} s at ${opts.connections} connections…`);
-        const result = await runLoad(specFor(operation, phaseIndex));
+        const result = await runLoad(await specFor(operation, phaseIndex));
         const probes = await Promise.all(Array.from({ length: 5 }, () => probe(base, operation)));
         rows.push({ phase, operation, result, staleProbes: `${probes.filter((p) => p.stale === true).length}/${probes.length}` });
       }
     }
 
+    // A 304 is the answer a conditional GET asks for, not a failure.
+    const notModified = (r: Row) => (r.operation === 'profiles-conditional' ? (r.result.statusCodes['304'] ?? 0) : 0);
     const columns: Array<Column<Row>> = [
       { title: 'phase', value: (r) => r.phase },
       { title: 'operation', value: (r) => r.operation },
@@ -242,18 +252,20 @@ async function main() {
       { title: 'p50 ms', value: (r) => r.result.latency?.p50.toFixed(2) ?? '—', right: true },
       { title: 'p99 ms', value: (r) => r.result.latency?.p99.toFixed(2) ?? '—', right: true },
       { title: 'max ms', value: (r) => r.result.latency?.max.toFixed(1) ?? '—', right: true },
-      { title: 'non-2xx', value: (r) => String(r.result.non2xx), right: true },
+      { title: '304', value: (r) => String(notModified(r)), right: true },
+      { title: 'other non-2xx', value: (r) => String(r.result.non2xx - notModified(r)), right: true },
       { title: 'err/timeouts', value: (r) => `${r.result.errors}/${r.result.timeouts}`, right: true },
       { title: 'gql errors', value: (r) => String(r.result.graphqlErrors), right: true },
       { title: 'stale probes', value: (r) => r.staleProbes, right: true },
     ];
     const down = rows.filter((r) => r.phase === 'down');
     const goals = down.map((r) => {
-      const failed = r.result.non2xx + r.result.errors + r.result.timeouts + r.result.graphqlErrors;
+      const failed = r.result.non2xx - notModified(r) + r.result.errors + r.result.timeouts + r.result.graphqlErrors;
       const answered = r.result.requests > 0 ? ((r.result.requests - failed) / r.result.requests) * 100 : 0;
       const p99 = r.result.latency?.p99 ?? Infinity;
       const met = answered === 100 && p99 < GOAL_P99_MS && r.staleProbes.startsWith('5/');
-      return `${r.operation} with the database ${opts.mode}: ${answered.toFixed(2)} % answered, p99 ${p99.toFixed(2)} ms, stale probes ${r.staleProbes} (goal 100 %, < ${GOAL_P99_MS} ms, stale) — ${met ? 'met' : 'NOT met'}`;
+      const what = r.operation === 'profiles-conditional' ? 'profiles with If-None-Match (a client holding the current ETag; 304 counts as answered)' : r.operation;
+      return `${what} with the database ${opts.mode}: ${answered.toFixed(2)} % answered, p99 ${p99.toFixed(2)} ms, stale probes ${r.staleProbes} (goal 100 %, < ${GOAL_P99_MS} ms, stale) — ${met ? 'met' : 'NOT met'}`;
     });
     const environment = runEnvironment(started);
     console.log('');
@@ -270,6 +282,7 @@ async function main() {
       `- database: ${redact(serverUrl)} (fresh database ${database.name}), reached through a loopback relay; outage mode: ${opts.mode}`,
       `- corpus: ${generated.files} generated tools (seed ${opts.seed})${opts.legacy && existsSync(opts.legacy) ? ' plus the legacy corpus' : ''}; response cache off; profiles asked for with \`Accept-Encoding: gzip, deflate\` (as Node's fetch asks)`,
       `- ${opts.duration} s per operation and phase at ${opts.connections} connections; commit ${gitCommit() ?? 'unknown'}`,
+      '- profiles-conditional: GET /profiles with `If-None-Match` set to the ETag of the revision when the phase began, as a client polling the profiles it holds',
       '',
       markdownTable(columns, rows),
       '',

@@ -23,6 +23,11 @@ export interface LoadSpec {
   timeoutS: number;
   /** Count 2xx responses whose JSON has a top-level `errors` (GraphQL errors) as mismatches. */
   checkGraphQLErrors: boolean;
+  /**
+   * Other statuses that are answers too, timed with the 2xx ones: 304 for a conditional GET. They
+   * still count in `statusCodes` and `non2xx` as autocannon counts them.
+   */
+  alsoAnswers?: number[];
 }
 
 export interface LoadResult {
@@ -32,7 +37,7 @@ export interface LoadResult {
   sent: number;
   durationS: number;
   reqPerSec: number;
-  /** Milliseconds, over 2xx responses; null when there was none. */
+  /** Milliseconds, over 2xx responses (and `alsoAnswers` statuses); null when there was none. */
   latency: { p50: number; p90: number; p99: number; max: number; mean: number } | null;
   /** CPU time of the load generator ÷ wall time of the run (1 = one core busy all the time). */
   cpu: number;
@@ -158,7 +163,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
     instance.on('response', (_client, statusCode, resBytes, responseTime) => {
       if (resBytes < minBytes) minBytes = resBytes;
       if (resBytes > maxBytes) maxBytes = resBytes;
-      if (statusCode < 200 || statusCode > 299) return;
+      if ((statusCode < 200 || statusCode > 299) && !spec.alsoAnswers?.includes(statusCode)) return;
       if (count === latencies.length) {
         const grown = new Float64Array(latencies.length * 2);
         grown.set(latencies);
