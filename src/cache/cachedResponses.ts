@@ -2,10 +2,9 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Histogram, Registry } from 'prom-client';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { corsHeaders } from '../http/cors.js';
-import { headerRecord } from '../http/headers.js';
+import { headerRecord, matchesEtag } from '../http/headers.js';
 import { decodeUtf8Body, invalidUtf8Body, readBody, smallJsonPost } from '../http/requestBody.js';
 import type { DecisionLane } from '../http/decisionLane.js';
-import { matchesEtag } from './responseCache.js';
 import { BoundedCache, type CacheLimits } from './boundedCache.js';
 import type { CatalogClock } from './catalogClock.js';
 

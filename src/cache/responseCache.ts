@@ -6,6 +6,7 @@ import stableStringify from 'fast-json-stable-stringify';
 import type { Histogram, Registry } from 'prom-client';
 import { BoundedCache, type CacheLimits } from './boundedCache.js';
 import type { CatalogClock } from './catalogClock.js';
+import { matchesEtag } from '../http/headers.js';
 
 export interface ResponseCacheOptions {
   clock: CatalogClock;
@@ -110,14 +111,6 @@ export function catalogResponseCache(options: ResponseCacheOptions): Plugin[] {
   ];
 }
 
-/** True when an If-None-Match header names `etag` (or is `*`). */
-export function matchesEtag(ifNoneMatch: string | null | undefined, etag: string): boolean {
-  if (!ifNoneMatch) return false;
-  return ifNoneMatch.split(',').some((candidate) => {
-    const tag = candidate.trim().replace(/^W\//, '');
-    return tag === '*' || tag === etag;
-  });
-}
 
 /**
  * A GET whose If-None-Match names the ETag of the answer just produced gets 304 without a body.

@@ -23,6 +23,8 @@ export interface RenderedProfiles {
   /** The profiles as UTF-8 JSON, encoded once: GET /profiles writes these bytes as they are. */
   bytes: Buffer;
   etag: string;
+  /** The ETag of the gzipped bytes: a strong tag names one representation (RFC 9110 8.8.3). */
+  gzipEtag: string;
   /**
    * The same bytes gzipped, once they are: undefined until then. The first call starts compressing
    * (on libuv's thread pool, off the event loop); GET /profiles answers uncompressed meanwhile, so
@@ -126,7 +128,8 @@ export function profilesOf(snapshot: CatalogSnapshot, platform?: string | null):
   }
   const profiles: Profiles = { version: PROFILES_FORMAT_VERSION, revision: Number(snapshot.revision), platform: wanted, tools: entries };
   const bytes = Buffer.from(JSON.stringify(profiles), 'utf8');
-  const rendered: RenderedProfiles = { profiles, bytes, etag: profilesEtag(snapshot.revision, wanted), gzipped: gzipOnce(bytes) };
+  const etag = profilesEtag(snapshot.revision, wanted);
+  const rendered: RenderedProfiles = { profiles, bytes, etag, gzipEtag: `${etag.slice(0, -1)}-gzip"`, gzipped: gzipOnce(bytes) };
   perSnapshot.set(key, rendered);
   return rendered;
 }

@@ -1,6 +1,7 @@
 import Negotiator from 'negotiator';
 import type { Plugin } from 'graphql-yoga';
 import { hasRole, type CallerResolver } from '../auth/caller.js';
+import { matchesEtag } from '../http/headers.js';
 import { CatalogUnavailableError, type MemoryCatalog } from '../memoryCatalog/memoryCatalog.js';
 import { profilesOf } from './profiles.js';
 
@@ -15,9 +16,6 @@ export interface ProfilesRouteOptions {
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } });
-
-/** The ETag of the gzipped representation: a strong tag names one representation (RFC 9110 8.8.3). */
-const gzipEtag = (etag: string) => `${etag.slice(0, -1)}-gzip"`;
 
 /** Whether the request's Accept-Encoding takes gzip (with a q-value above 0). */
 function acceptsGzip(acceptEncoding: string | null): boolean {
@@ -72,11 +70,10 @@ export function useProfilesRoute(options: ProfilesRouteOptions): Plugin {
         'x-catalog-stale': String(read.stale),
       };
       const gzipped = acceptsGzip(request.headers.get('accept-encoding')) ? rendered.gzipped() : undefined;
-      const etag = gzipped ? gzipEtag(rendered.etag) : rendered.etag;
-      const headers = { ...common, etag, vary: 'Accept-Encoding' };
-      const match = request.headers.get('if-none-match');
-      const tags = match?.split(',').map((tag) => tag.trim().replace(/^W\//, '')) ?? [];
-      const matched = tags.find((tag) => tag === rendered.etag || tag === gzipEtag(rendered.etag));
+      const headers = { ...common, etag: gzipped ? rendered.gzipEtag : rendered.etag, vary: 'Accept-Encoding' };
+      // Either representation's tag is a match for the revision; the 304 names the one asked with.
+      const ifNoneMatch = request.headers.get('if-none-match');
+      const matched = [rendered.etag, rendered.gzipEtag].find((tag) => matchesEtag(ifNoneMatch, tag));
       if (matched) {
         endResponse(new Response(null, { status: 304, headers: { ...headers, etag: matched } }));
         return;
