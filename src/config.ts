@@ -78,6 +78,16 @@ const envSchema = z.object({
   CACHE_MAX_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
   /** Safety net only: invalidation is exact, by catalog generation. */
   CACHE_TTL_MS: z.coerce.number().int().min(1).max(86_400_000).default(300_000),
+  /**
+   * RSS (MiB) above which the service runs a full garbage collection itself instead of waiting for
+   * V8's schedule, at most once a second and only after the heap grew by 32 MiB (src/heap/rssSoftLimit.ts).
+   * 0 turns it off.
+   */
+  RSS_SOFT_LIMIT_MB: z.coerce
+    .number()
+    .int()
+    .refine((mb) => mb === 0 || (mb >= 64 && mb <= 1_048_576), 'must be 0 (off) or between 64 and 1048576')
+    .default(272),
   /** Events one subscriber may have waiting before it is dropped as too slow. */
   SUBSCRIPTION_QUEUE_LIMIT: z.coerce.number().int().min(10).max(1_000_000).default(10_000),
   /** WebSocket connections that send no connection_init within this long are closed. */
@@ -165,6 +175,8 @@ export interface Config {
   profilesSnapshotPath?: string;
   buildCommit: string;
   cache: { enabled: boolean; maxEntries: number; maxBytes: number; ttlMs: number };
+  /** RSS_SOFT_LIMIT_MB in bytes; 0: off. */
+  rssSoftLimitBytes: number;
   subscriptions: { queueLimit: number; wsInitTimeoutMs: number; wsKeepAliveMs: number; eventRetentionMs: number };
   telemetry: { retention: { rawMs: number; rollupMs: number }; drift: { threshold: number; minRuns: number } };
   limits: {
@@ -238,6 +250,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     profilesSnapshotPath: env.PROFILES_SNAPSHOT_PATH,
     buildCommit: env.BUILD_COMMIT,
     cache: { enabled: env.CACHE_ENABLED, maxEntries: env.CACHE_MAX_ENTRIES, maxBytes: env.CACHE_MAX_BYTES, ttlMs: env.CACHE_TTL_MS },
+    rssSoftLimitBytes: env.RSS_SOFT_LIMIT_MB * 1024 * 1024,
     subscriptions: {
       queueLimit: env.SUBSCRIPTION_QUEUE_LIMIT,
       wsInitTimeoutMs: env.WS_INIT_TIMEOUT_MS,

@@ -6,7 +6,8 @@ import { scheduleReloads, watchCatalogDir } from './catalog/reloadTriggers.js';
 import { prepareDatabase } from './bootstrap.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/database.js';
-import { collectGarbage } from './heap.js';
+import { collectGarbage } from './heap/collectGarbage.js';
+import { keepRssUnder } from './heap/rssSoftLimit.js';
 import { createLogger } from './logger.js';
 import { pruneEventsEvery } from './events/retention.js';
 import { serveWebSockets } from './http/webSockets.js';
@@ -110,6 +111,9 @@ try {
   startingInBackground = true;
 }
 
+// Above RSS_SOFT_LIMIT_MB the service collects its garbage itself, instead of at V8's much later schedule.
+const rssSoftLimit = keepRssUnder({ limitBytes: config.rssSoftLimitBytes, registry, log });
+
 if (startingInBackground) {
   void (async () => {
     for (let attempt = 1; !stopping; attempt++) {
@@ -145,6 +149,7 @@ async function shutdown(signal: string) {
   // 1001 "going away") so that their connections do not hold the drain open.
   events.stop();
   memory.stop();
+  rssSoftLimit.stop();
   stopProfilesFile?.();
   const socketsClosed = webSockets.close();
   // Stops accepting, lets in-flight requests finish, then closes keep-alive sockets.

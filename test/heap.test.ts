@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collectGarbage } from '../src/heap.js';
+import { collectGarbage } from '../src/heap/collectGarbage.js';
 
 describe('collectGarbage (the collection before ready)', () => {
   it('runs a full collection without --expose-gc, and leaves no gc in the global scope', async () => {

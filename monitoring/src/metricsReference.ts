@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { createApp } from '../../src/app.js';
 import { changeListenerMetrics } from '../../src/cache/catalogListener.js';
 import { openDatabase } from '../../src/db/database.js';
+import { rssSoftLimitMetrics } from '../../src/heap/rssSoftLimit.js';
 
 export interface MetricDoc {
   name: string;
@@ -13,13 +14,15 @@ export interface MetricDoc {
 
 /**
  * Every metric the service registers, read from a registry built the way the server builds it
- * (an app on an in-memory embedded database, plus the PostgreSQL-only change listener's metrics).
+ * (an app on an in-memory embedded database, plus the server's own: the PostgreSQL-only change
+ * listener's and the RSS soft limit's).
  */
 export async function registeredMetrics(): Promise<MetricDoc[]> {
   const db = await openDatabase({ kind: 'pglite', dataDir: 'memory://' });
   try {
     const app = createApp({ db, config: { graphiql: false }, log: pino({ level: 'silent' }), state: { catalogLoaded: false } });
     changeListenerMetrics(app.registry);
+    rssSoftLimitMetrics(app.registry);
     app.events.stop();
     return describeRegistry(app.registry);
   } finally {

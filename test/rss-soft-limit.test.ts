@@ -1,0 +1,127 @@
+import v8 from 'node:v8';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { collectGarbage } from '../src/heap/collectGarbage.js';
+import { keepRssUnder } from '../src/heap/rssSoftLimit.js';
+
+const MB = 1024 * 1024;
+const heapUsed = () => v8.getHeapStatistics().used_heap_size;
+
+async function metricValue(registry: Registry, name: string): Promise<number> {
+  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+  return Number(metric?.values[0]?.value ?? Number.NaN);
+}
+
+/** About 64 MB of heap (a packed array of doubles), garbage as soon as the caller drops it. */
+function largeArray(): number[] {
+  const values: number[] = [];
+  for (let i = 0; i < 8_000_000; i++) values.push(i + 0.5);
+  return values;
+}
+
+describe('the RSS soft limit', () => {
+  it('collects the garbage when RSS is above the limit and the heap has grown, then waits for more growth', async () => {
+    const registry = new Registry();
+    // A clean heap first, so that the growth below is the array's, whatever V8 collects meanwhile.
+    expect(collectGarbage()).toBe(true);
+    // The real process, collection and heap; only the limit is low enough that RSS is above it.
+    const limit = keepRssUnder({ limitBytes: 1, checkEveryMs: 3_600_000, minIntervalMs: 0, minGrowthBytes: 16 * MB, registry });
+    try {
+      expect(await metricValue(registry, 'tool_catalog_rss_soft_limit_bytes')).toBe(1);
+      let garbage: { values: number[] } | undefined = { values: largeArray() };
+      const ref = new WeakRef(garbage);
+      garbage = undefined;
+      // A WeakRef's target is kept until the end of the job that made it: check in a later one.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const before = heapUsed();
+      expect(limit.check()).toBe(true);
+      // The array was given back: the collection ran, it is not only counted.
+      expect(ref.deref()).toBeUndefined();
+      expect(before - heapUsed()).toBeGreaterThan(48 * MB);
+      expect(await metricValue(registry, 'tool_catalog_rss_soft_limit_collections_total')).toBe(1);
+      expect(await metricValue(registry, 'tool_catalog_rss_soft_limit_collection_seconds_total')).toBeGreaterThan(0);
+      // Still above the limit, but nothing new to collect: no collection in a loop.
+      expect(limit.check()).toBe(false);
+      expect(await metricValue(registry, 'tool_catalog_rss_soft_limit_collections_total')).toBe(1);
+    } finally {
+      limit.stop();
+    }
+  });
+
+  it('does nothing at or below the limit, nor more than once per interval', () => {
+    let rss = 100 * MB;
+    let heap = 50 * MB;
+    let clock = 0;
+    let collections = 0;
+    const limit = keepRssUnder({
+      limitBytes: 200 * MB,
+      checkEveryMs: 3_600_000,
+      minIntervalMs: 1_000,
+      minGrowthBytes: 32 * MB,
+      readRss: () => rss,
+      readHeapUsed: () => heap,
+      collect: () => {
+        collections++;
+        heap = 50 * MB;
+        return true;
+      },
+      now: () => clock,
+    });
+    try {
+      heap = 150 * MB;
+      expect(limit.check()).toBe(false);
+      rss = 200 * MB;
+      expect(limit.check()).toBe(false);
+      rss = 201 * MB;
+      expect(limit.check()).toBe(true);
+      heap = 150 * MB;
+      clock += 999;
+      expect(limit.check()).toBe(false);
+      clock += 1;
+      expect(limit.check()).toBe(true);
+      // Growth counts from what V8's own collections left, too.
+      heap = 40 * MB;
+      clock += 5_000;
+      expect(limit.check()).toBe(false);
+      heap = 40 * MB + 32 * MB;
+      expect(limit.check()).toBe(true);
+      expect(collections).toBe(3);
+    } finally {
+      limit.stop();
+    }
+  });
+
+  it('is off at 0, and says so once when a collection leaves RSS far above the limit', () => {
+    let collections = 0;
+    const off = keepRssUnder({ limitBytes: 0, readRss: () => 10_000 * MB, collect: () => ++collections > 0 });
+    expect(off.check()).toBe(false);
+    expect(collections).toBe(0);
+    off.stop();
+
+    const warnings: unknown[] = [];
+    const log = { warn: (...args: unknown[]) => warnings.push(args), debug: () => {} } as unknown as Parameters<typeof keepRssUnder>[0]['log'];
+    let heap = 100 * MB;
+    let clock = 0;
+    const low = keepRssUnder({
+      limitBytes: 100 * MB,
+      checkEveryMs: 3_600_000,
+      minIntervalMs: 0,
+      minGrowthBytes: MB,
+      readRss: () => 300 * MB,
+      readHeapUsed: () => heap,
+      collect: () => true,
+      now: () => clock,
+      log,
+    });
+    try {
+      heap += 2 * MB;
+      expect(low.check()).toBe(true);
+      heap += 2 * MB;
+      clock += 1_000;
+      expect(low.check()).toBe(true);
+      expect(warnings).toHaveLength(1);
+    } finally {
+      low.stop();
+    }
+  });
+});
