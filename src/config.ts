@@ -15,6 +15,8 @@ export function hasEnoughEntropy(key: string): boolean {
   return !repeated && counts.size >= 10 && bitsPerChar * length >= 128;
 }
 
+const RSS_SOFT_LIMIT_MESSAGE = 'must be auto, 0 (off) or a whole number of MiB between 64 and 1048576';
+
 /** Environment variables the service reads, parsed once at start-up into one typed object. */
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -81,13 +83,12 @@ const envSchema = z.object({
   /**
    * RSS (MiB) above which the service runs a full garbage collection itself instead of waiting for
    * V8's schedule, at most once a second and only after the heap grew by 32 MiB (src/heap/rssSoftLimit.ts).
-   * 0 turns it off.
+   * `auto` (the default): 1.2 times the RSS at ready. 0 turns it off.
    */
-  RSS_SOFT_LIMIT_MB: z.coerce
-    .number()
-    .int()
-    .refine((mb) => mb === 0 || (mb >= 64 && mb <= 1_048_576), 'must be 0 (off) or between 64 and 1048576')
-    .default(272),
+  RSS_SOFT_LIMIT_MB: z
+    .union([z.literal('auto'), z.coerce.number().int()], { error: RSS_SOFT_LIMIT_MESSAGE })
+    .refine((mb) => mb === 'auto' || mb === 0 || (mb >= 64 && mb <= 1_048_576), RSS_SOFT_LIMIT_MESSAGE)
+    .default('auto'),
   /** Events one subscriber may have waiting before it is dropped as too slow. */
   SUBSCRIPTION_QUEUE_LIMIT: z.coerce.number().int().min(10).max(1_000_000).default(10_000),
   /** WebSocket connections that send no connection_init within this long are closed. */
@@ -175,8 +176,8 @@ export interface Config {
   profilesSnapshotPath?: string;
   buildCommit: string;
   cache: { enabled: boolean; maxEntries: number; maxBytes: number; ttlMs: number };
-  /** RSS_SOFT_LIMIT_MB in bytes; 0: off. */
-  rssSoftLimitBytes: number;
+  /** RSS_SOFT_LIMIT_MB in bytes; 0: off; auto: 1.2 times the RSS at ready. */
+  rssSoftLimitBytes: number | 'auto';
   subscriptions: { queueLimit: number; wsInitTimeoutMs: number; wsKeepAliveMs: number; eventRetentionMs: number };
   telemetry: { retention: { rawMs: number; rollupMs: number }; drift: { threshold: number; minRuns: number } };
   limits: {
@@ -250,7 +251,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     profilesSnapshotPath: env.PROFILES_SNAPSHOT_PATH,
     buildCommit: env.BUILD_COMMIT,
     cache: { enabled: env.CACHE_ENABLED, maxEntries: env.CACHE_MAX_ENTRIES, maxBytes: env.CACHE_MAX_BYTES, ttlMs: env.CACHE_TTL_MS },
-    rssSoftLimitBytes: env.RSS_SOFT_LIMIT_MB * 1024 * 1024,
+    rssSoftLimitBytes: env.RSS_SOFT_LIMIT_MB === 'auto' ? 'auto' : env.RSS_SOFT_LIMIT_MB * 1024 * 1024,
     subscriptions: {
       queueLimit: env.SUBSCRIPTION_QUEUE_LIMIT,
       wsInitTimeoutMs: env.WS_INIT_TIMEOUT_MS,

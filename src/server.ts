@@ -7,7 +7,7 @@ import { prepareDatabase } from './bootstrap.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/database.js';
 import { collectGarbage } from './heap/collectGarbage.js';
-import { keepRssUnder } from './heap/rssSoftLimit.js';
+import { autoRssSoftLimit, keepRssUnder, type RssSoftLimit } from './heap/rssSoftLimit.js';
 import { createLogger } from './logger.js';
 import { pruneEventsEvery } from './events/retention.js';
 import { serveWebSockets } from './http/webSockets.js';
@@ -65,12 +65,17 @@ let stopping = false;
 let watcher: ReturnType<typeof watchCatalogDir> | undefined;
 let schedule: ReturnType<typeof scheduleReloads> | undefined;
 let retention: ReturnType<typeof pruneEventsEvery> | undefined;
+let rssSoftLimit: RssSoftLimit | undefined;
 /** Migrations, seeding and the in-memory catalog; then the reload triggers and event pruning. */
 async function startCatalog(): Promise<void> {
   await prepareDatabase(db, config, log, reloader);
   if (!(await memory.refresh())) throw new Error('the in-memory catalog could not be loaded');
   // Start-up's garbage goes before the first request, not at a collection in the middle of serving.
   collectGarbage();
+  // Above RSS_SOFT_LIMIT_MB the service collects its garbage itself, instead of at V8's much later
+  // schedule; "auto" is measured at its first check, on the clean heap of a ready service.
+  const limitBytes = config.rssSoftLimitBytes === 'auto' ? () => autoRssSoftLimit() : config.rssSoftLimitBytes;
+  rssSoftLimit ??= keepRssUnder({ limitBytes, registry, log });
   state.catalogLoaded = true;
   if (config.reloadTriggers.watch && existsSync(config.catalogDir)) {
     watcher = watchCatalogDir(reloader, config.catalogDir, { debounceMs: config.reloadTriggers.debounceMs, log });
@@ -111,9 +116,6 @@ try {
   startingInBackground = true;
 }
 
-// Above RSS_SOFT_LIMIT_MB the service collects its garbage itself, instead of at V8's much later schedule.
-const rssSoftLimit = keepRssUnder({ limitBytes: config.rssSoftLimitBytes, registry, log });
-
 if (startingInBackground) {
   void (async () => {
     for (let attempt = 1; !stopping; attempt++) {
@@ -149,7 +151,7 @@ async function shutdown(signal: string) {
   // 1001 "going away") so that their connections do not hold the drain open.
   events.stop();
   memory.stop();
-  rssSoftLimit.stop();
+  rssSoftLimit?.stop();
   stopProfilesFile?.();
   const socketsClosed = webSockets.close();
   // Stops accepting, lets in-flight requests finish, then closes keep-alive sockets.

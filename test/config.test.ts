@@ -14,9 +14,10 @@ describe('configuration', () => {
       graphiql: true,
       trustProxy: false,
       cache: { enabled: true, maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, ttlMs: 300_000 },
-      rssSoftLimitBytes: 272 * 1024 * 1024,
+      rssSoftLimitBytes: 'auto',
     });
     expect(loadConfig({ RSS_SOFT_LIMIT_MB: '0' }).rssSoftLimitBytes).toBe(0);
+    expect(loadConfig({ RSS_SOFT_LIMIT_MB: '300' }).rssSoftLimitBytes).toBe(300 * 1024 * 1024);
   });
 
   it('reads the cache bounds and switch', () => {
@@ -73,8 +74,8 @@ describe('configuration', () => {
     [{ CACHE_ENABLED: 'sometimes' }, /CACHE_ENABLED="sometimes"/],
     [{ TRUST_PROXY: 'maybe' }, /TRUST_PROXY="maybe"/],
     [{ RELOAD_INTERVAL_MS: '500' }, /RELOAD_INTERVAL_MS="500": must be 0 \(off\) or between/],
-    [{ RSS_SOFT_LIMIT_MB: '32' }, /RSS_SOFT_LIMIT_MB="32": must be 0 \(off\) or between 64 and/],
-    [{ RSS_SOFT_LIMIT_MB: 'lots' }, /RSS_SOFT_LIMIT_MB="lots"/],
+    [{ RSS_SOFT_LIMIT_MB: '32' }, /RSS_SOFT_LIMIT_MB="32": must be auto, 0 \(off\) or a whole number of MiB between 64 and/],
+    [{ RSS_SOFT_LIMIT_MB: 'lots' }, /RSS_SOFT_LIMIT_MB="lots": must be auto/],
     [{ DRIFT_THRESHOLD: '0' }, /DRIFT_THRESHOLD="0"/],
     [{ DRIFT_MIN_RUNS: '2.5' }, /DRIFT_MIN_RUNS="2.5"/],
     [{ TELEMETRY_RETENTION_DAYS: '60', TELEMETRY_ROLLUP_RETENTION_DAYS: '40' }, /TELEMETRY_ROLLUP_RETENTION_DAYS="40": must be at least TELEMETRY_RETENTION_DAYS \(60\)/],

@@ -2,7 +2,7 @@ import v8 from 'node:v8';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { collectGarbage } from '../src/heap/collectGarbage.js';
-import { keepRssUnder } from '../src/heap/rssSoftLimit.js';
+import { autoRssSoftLimit, keepRssUnder } from '../src/heap/rssSoftLimit.js';
 
 const MB = 1024 * 1024;
 const heapUsed = () => v8.getHeapStatistics().used_heap_size;
@@ -89,6 +89,22 @@ describe('the RSS soft limit', () => {
     } finally {
       limit.stop();
     }
+  });
+
+  it('reads a limit given as a function once, at the first check ("auto")', async () => {
+    const registry = new Registry();
+    let calls = 0;
+    const limit = keepRssUnder({ limitBytes: () => (++calls, 500 * MB), checkEveryMs: 3_600_000, readRss: () => 400 * MB, registry });
+    try {
+      expect(calls).toBe(0);
+      expect(limit.check()).toBe(false);
+      expect(limit.check()).toBe(false);
+      expect(calls).toBe(1);
+      expect(await metricValue(registry, 'tool_catalog_rss_soft_limit_bytes')).toBe(500 * MB);
+    } finally {
+      limit.stop();
+    }
+    expect(autoRssSoftLimit(250 * MB)).toBe(300 * MB);
   });
 
   it('is off at 0, and says so once when a collection leaves RSS far above the limit', () => {

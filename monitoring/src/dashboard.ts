@@ -219,12 +219,13 @@ export const ROWS: RowDef[] = [
     panels: [
       {
         title: 'Memory',
-        description: 'Resident memory and V8 heap in use.',
+        description: 'Resident memory, the RSS soft limit above which the service collects its garbage itself (RSS_SOFT_LIMIT_MB), and V8 heap in use.',
         kind: 'timeseries',
         unit: 'bytes',
         width: 8,
         queries: [
           { expr: sel('process_resident_memory_bytes'), legend: 'resident {{instance}}' },
+          { expr: sel('tool_catalog_rss_soft_limit_bytes'), legend: 'soft limit {{instance}}' },
           { expr: `sum by (instance) (${sel('nodejs_heap_size_used_bytes')})`, legend: 'heap used {{instance}}' },
         ],
       },

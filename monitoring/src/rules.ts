@@ -449,6 +449,18 @@ job:tool_catalog_slo_errors:ratio_rate30m{${J}} > ${6 * SLO_ERROR_BUDGET}`,
     quiet: { story: 'at the usual ~600 MiB', series: [s('process_resident_memory_bytes', '629145600x30')], at: '25m' },
   },
   {
+    alert: 'ToolCatalogRssSoftLimitCollecting',
+    comment: 'Collections of the RSS soft limit are cheap now and then (0.1–0.2 s each); a tenth of the time in them means the limit is below what the instance needs.',
+    expr: `sum by (job, instance) (rate(tool_catalog_rss_soft_limit_collection_seconds_total{${J}}[10m])) > 0.1`,
+    for: '15m',
+    severity: 'warning',
+    summary: 'Tool Catalog {{ $labels.instance }} spends {{ $value | humanizePercentage }} of its time in collections of the RSS soft limit',
+    description:
+      'For 15 minutes {{ $labels.instance }} (job {{ $labels.job }}) has spent more than a tenth of its event loop in full garbage collections run because its RSS was above RSS_SOFT_LIMIT_MB: its live memory needs more than the limit, and every request pays for it.',
+    fires: { story: 'at 0.2 s of collection per second', series: [s('tool_catalog_rss_soft_limit_collection_seconds_total', '0+12x40')], at: '35m', notYetAt: '15m', value: '20%', labels: instanceLabels },
+    quiet: { story: 'at a 0.15 s collection a minute', series: [s('tool_catalog_rss_soft_limit_collection_seconds_total', '0+0.15x40')], at: '35m' },
+  },
+  {
     alert: 'ToolCatalogEventLoopLagHigh',
     expr: `nodejs_eventloop_lag_p99_seconds{${J}} > 0.5`,
     for: '10m',

@@ -20,8 +20,12 @@ import { collectGarbage } from './collectGarbage.js';
  * RSS four times a second.
  */
 export interface RssSoftLimitOptions {
-  /** Collect when RSS is above this many bytes. */
-  limitBytes: number;
+  /**
+   * Collect when RSS is above this many bytes; a function is called once, at the first check (for
+   * "auto": a collection's freed pages are given back to the system shortly after it returns, so
+   * RSS read at once would still count them).
+   */
+  limitBytes: number | (() => number);
   /** How often RSS is read. */
   checkEveryMs?: number;
   /** Least time between two collections of the soft limit. */
@@ -30,7 +34,10 @@ export interface RssSoftLimitOptions {
   minGrowthBytes?: number;
   registry?: Registry;
   log?: Logger;
-  /** Seams for tests: RSS, used heap, the collection and the clock of a real process by default. */
+  /**
+   * Seams for tests: the memory compared with the limit, used heap, the collection and the clock
+   * of a real process by default.
+   */
   readRss?: () => number;
   readHeapUsed?: () => number;
   collect?: () => boolean;
@@ -48,12 +55,25 @@ const MB = 1024 * 1024;
 const STILL_ABOVE_FACTOR = 1.25;
 const WARN_EVERY_MS = 10 * 60_000;
 
+/** The default limit ("auto"): this much above the RSS the service had when it became ready. */
+export const AUTO_LIMIT_FACTOR = 1.2;
+
+/**
+ * The limit "auto" stands for, read when the service is ready (after start-up's own collection):
+ * what it then holds (the catalog, compiled code, with PGlite the embedded database's memory) plus
+ * a fifth for cached answers and requests. 5,000 tools on PostgreSQL: about 230 MB, so 275 MB; the
+ * sample catalog on PGlite: about 540 MB, so 650 MB.
+ */
+export function autoRssSoftLimit(rssAtReady = process.memoryUsage.rss()): number {
+  return Math.round(rssAtReady * AUTO_LIMIT_FACTOR);
+}
+
 /** Metrics of the soft limit (registered by the server, and by the metric reference generator). */
 export function rssSoftLimitMetrics(registry: Registry) {
   return {
     limit: new Gauge({
       name: 'tool_catalog_rss_soft_limit_bytes',
-      help: 'RSS above which the service runs a full garbage collection itself (RSS_SOFT_LIMIT_MB; 0: off)',
+      help: 'RSS above which the service runs a full garbage collection itself (RSS_SOFT_LIMIT_MB, by default 1.2 times the RSS at ready; 0: off)',
       registers: [registry],
     }),
     collections: new Counter({
@@ -72,7 +92,6 @@ export function rssSoftLimitMetrics(registry: Registry) {
 /** Starts watching RSS against the soft limit (nothing runs when `limitBytes` is 0). */
 export function keepRssUnder(options: RssSoftLimitOptions): RssSoftLimit {
   const {
-    limitBytes,
     checkEveryMs = 250,
     minIntervalMs = 1_000,
     minGrowthBytes = 32 * MB,
@@ -83,14 +102,24 @@ export function keepRssUnder(options: RssSoftLimitOptions): RssSoftLimit {
     now = () => performance.now(),
   } = options;
   const metrics = options.registry ? rssSoftLimitMetrics(options.registry) : undefined;
-  metrics?.limit.set(limitBytes);
+  let limitBytes = typeof options.limitBytes === 'number' ? options.limitBytes : undefined;
+  const resolveLimit = (): number => {
+    if (limitBytes === undefined) {
+      limitBytes = (options.limitBytes as () => number)();
+      metrics?.limit.set(limitBytes);
+      log?.info({ rssSoftLimitMb: Math.round(limitBytes / MB) }, 'RSS soft limit set');
+    }
+    return limitBytes;
+  };
+  if (limitBytes !== undefined) metrics?.limit.set(limitBytes);
   let lastCollectedAt = -Infinity;
   // The used heap the last collection left: growth is measured from it.
   let heapAfterCollection = readHeapUsed();
   let lastWarnedAt = -Infinity;
 
   const check = (): boolean => {
-    if (limitBytes <= 0 || readRss() <= limitBytes) return false;
+    const limit = resolveLimit();
+    if (limit <= 0 || readRss() <= limit) return false;
     const heapUsed = readHeapUsed();
     // V8's own collections lower the floor too.
     heapAfterCollection = Math.min(heapAfterCollection, heapUsed);
@@ -103,10 +132,10 @@ export function keepRssUnder(options: RssSoftLimitOptions): RssSoftLimit {
     metrics?.collections.inc();
     metrics?.seconds.inc((finished - started) / 1000);
     const rss = readRss();
-    if (rss > limitBytes * STILL_ABOVE_FACTOR && finished - lastWarnedAt >= WARN_EVERY_MS) {
+    if (rss > limit * STILL_ABOVE_FACTOR && finished - lastWarnedAt >= WARN_EVERY_MS) {
       lastWarnedAt = finished;
       log?.warn(
-        { rssMb: Math.round(rss / MB), limitMb: Math.round(limitBytes / MB), heapUsedMb: Math.round(heapAfterCollection / MB) },
+        { rssMb: Math.round(rss / MB), limitMb: Math.round(limit / MB), heapUsedMb: Math.round(heapAfterCollection / MB) },
         'RSS stays well above RSS_SOFT_LIMIT_MB after a full collection: live memory needs more; raise the limit',
       );
     } else {
@@ -115,7 +144,7 @@ export function keepRssUnder(options: RssSoftLimitOptions): RssSoftLimit {
     return true;
   };
 
-  const timer = limitBytes > 0 ? setInterval(check, checkEveryMs) : undefined;
+  const timer = options.limitBytes !== 0 ? setInterval(check, checkEveryMs) : undefined;
   // The watch never keeps the process alive on its own.
   timer?.unref();
   return { check, stop: () => clearInterval(timer) };
