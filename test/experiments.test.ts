@@ -381,7 +381,8 @@ describe('lifecycle, assignment and results', () => {
     await service.db.prisma.tool.updateMany({ where: { name: 'xrg' }, data: { deletedAt: null } });
   });
 
-  it('an arm on the winner’s own tool cannot be deprecated in its favour', async () => {
+  it('an arm on the winner’s own version cannot be deprecated in its favour', async () => {
+    // Both arms are xrg 1.0 (one pinned, one following the latest): deprecating the loser would deprecate the winner.
     await createTool({ ...tool('xrg2'), version: '1.0' });
     const versions = definition('versions', {
       capability: 'text_search',
@@ -391,7 +392,7 @@ describe('lifecycle, assignment and results', () => {
     await run(M.stop, { key: 'third' });
     await run(M.start, { key: 'versions' });
     expect(await run(M.conclude, { key: 'versions', winner: 'new', deprecateLosers: true })).toMatchObject({
-      __typename: 'ValidationError', fieldErrors: [{ path: 'deprecateLosers', message: expect.stringMatching(/winner's own tool xrg/) }],
+      __typename: 'ValidationError', fieldErrors: [{ path: 'deprecateLosers', message: expect.stringMatching(/arm old is xrg 1\.0, the winner's own version/) }],
     });
     expect(await run(M.conclude, { key: 'versions', winner: 'new' })).toMatchObject({ __typename: 'Experiment', status: 'CONCLUDED', winner: 'new' });
   });
