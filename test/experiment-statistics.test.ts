@@ -1,10 +1,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { analyseExperiment, sampleRatioMismatch, twoProportionZTest, welchTTest, type ArmSummary } from '../src/experiments/statistics.js';
+import { analyseExperiment, armStatistics, sampleRatioMismatch, twoProportionZTest, welchTTest, type ArmSummary } from '../src/experiments/statistics.js';
 
 /**
  * The statistics against SciPy, run here and now (Debian's python3-scipy): Welch's t-test is
- * scipy.stats.ttest_ind(equal_var=False) on the raw values, SRM is scipy.stats.chisquare, the
+ * scipy.stats.ttest_ind(equal_var=False) on the raw values and ttest_ind_from_stats(equal_var=False)
+ * on summaries of up to 10⁷ runs per arm, Student's quantile is stats.t.ppf, SRM is scipy.stats.chisquare, the
  * two-proportion z-test and the delta-method interval are written out in Python on the raw data.
  */
 // Debian's interpreter first (where .ci/run installs python3-scipy), then whatever python3 is on PATH.
@@ -44,6 +45,14 @@ for case in cases:
         w = np.array(case["weights"], float)
         r = stats.chisquare(obs, f_exp=obs.sum() * w / w.sum())
         out.append({"chi2": float(r.statistic), "p": float(r.pvalue)})
+    elif kind == "welch_stats":
+        a, b = case["a"], case["b"]
+        r = stats.ttest_ind_from_stats(b["mean"], b["sd"], b["n"], a["mean"], a["sd"], a["n"], equal_var=False)
+        va, vb = a["sd"] ** 2 / a["n"], b["sd"] ** 2 / b["n"]
+        df = (va + vb) ** 2 / (va ** 2 / (a["n"] - 1) + vb ** 2 / (b["n"] - 1))
+        out.append({"t": float(r.statistic), "p": float(r.pvalue), "df": df})
+    elif kind == "t_quantile":
+        out.append({"q": float(stats.t.ppf(0.975, case["df"]))})
 json.dump(out, sys.stdout)
 `;
 
@@ -97,6 +106,49 @@ describe.skipIf(!hasScipy)('experiment statistics equal SciPy within 1e-6', () =
       expect(analysis.primary!.relativeLift!).toBeCloseTo(ref.lift, 9);
       expect(analysis.primary!.liftCi95![0]).toBeCloseTo(ref.lo, 9);
       expect(analysis.primary!.liftCi95![1]).toBeCloseTo(ref.hi, 9);
+    });
+  });
+
+  it("Welch's t-test from summary statistics at large n (10⁴ to 10⁷ runs per arm), small and moderate t", () => {
+    // jStat's Student t CDF drifts at large df (off by 4e-6 at df = 1e5, above 1 from df = 1e6):
+    // 600,000 runs per arm, means 1000 vs 1000.02, sd 120 gave p = 0.93503 where SciPy says 0.92726.
+    const cases: Array<{ kind: string; a: { n: number; mean: number; sd: number }; b: { n: number; mean: number; sd: number } }> = [];
+    for (const n of [1e4, 1e5, 6e5, 1e7]) {
+      const se = 120 * Math.sqrt(2 / n);
+      // t ≈ 0.09 (at 6e5), then t ≈ 0.5, 1.5, 2, 3 and 6 at every n, with equal and unequal arms.
+      for (const [delta, sdB, nB] of [[0.02, 120, n], [0.5 * se, 120, n], [1.5 * se, 90, n / 2], [2 * se, 120, n], [3 * se, 150, 2 * n], [6 * se, 120, n]] as const) {
+        cases.push({ kind: 'welch_stats', a: { n, mean: 1_000, sd: 120 }, b: { n: nB, mean: 1_000 + delta, sd: sdB } });
+      }
+    }
+    const reference = scipy<{ t: number; p: number; df: number }>(cases);
+    cases.forEach((c, i) => {
+      const ours = welchTTest({ n: c.a.n, mean: c.a.mean, variance: c.a.sd ** 2 }, { n: c.b.n, mean: c.b.mean, variance: c.b.sd ** 2 })!;
+      const ref = reference[i]!;
+      const label = JSON.stringify({ ...c, ref });
+      expect(Math.abs(ours.pValue - ref.p), label).toBeLessThan(1e-6);
+      expect(ours.pValue, label).toBeLessThanOrEqual(1);
+      expect(Math.abs(ours.t - ref.t) / Math.abs(ref.t), label).toBeLessThan(1e-9);
+      expect(Math.abs(ours.df - ref.df) / ref.df, label).toBeLessThan(1e-12);
+    });
+    // The case the audit found.
+    const found = cases.findIndex((c) => c.a.n === 6e5 && c.b.mean === 1_000.02);
+    expect(reference[found]!.p).toBeCloseTo(0.92726, 5);
+  });
+
+  it("an arm's 95 % interval uses Student's t quantile, right at large df too", () => {
+    const dfs = [1, 2, 5, 30, 1e3, 1e4, 1e5, 6e5, 1e6, 5e6, 1e7 - 1, 2e7, 1e8];
+    const reference = scipy<{ q: number }>(dfs.map((df) => ({ kind: 't_quantile', df })));
+    dfs.forEach((df, i) => {
+      const n = df + 1;
+      const mean = 1_000;
+      const variance = 14_400;
+      // Sums that give exactly this mean and (n − 1) variance.
+      const summary: ArmSummary = { units: n, runs: n, successes: n, valueCount: n, sum: n * mean, sumSquares: (n - 1) * variance + n * mean * mean };
+      const { ci95, mean: m, variance: v } = armStatistics('DURATION', summary);
+      const se = Math.sqrt(v! / n);
+      const quantile = (ci95![1] - m!) / se;
+      expect(Math.abs(quantile - reference[i]!.q), `df ${df}`).toBeLessThan(1e-6);
+      expect((m! - ci95![0]) / se).toBeCloseTo(quantile, 9);
     });
   });
 
@@ -174,6 +226,23 @@ describe('the verdict', () => {
   it('no alarm with fewer than 8 units in an arm, however skewed', () => {
     expect(sampleRatioMismatch([7, 400], [0.5, 0.5]).alarm).toBe(false);
     expect(sampleRatioMismatch([8, 400], [0.5, 0.5]).alarm).toBe(true);
+  });
+
+  it('a p-value too small to print says so, never "p = 0.00"', () => {
+    // z ≈ 20: the two-sided normal tail underflows to 0 (jStat computes it as 1 − Φ, exact to ~1e-16 only).
+    const runs = (n: number, rate: number): ArmSummary => ({ units: n, runs: n, successes: Math.round(n * rate), valueCount: n, sum: Math.round(n * rate), sumSquares: Math.round(n * rate) });
+    const winner = analyseExperiment({ ...plan, metric: 'SUCCESS_RATE' }, [runs(1_000, 0.5), runs(1_000, 0.9)]);
+    expect(winner.primary!.pValue!).toBeLessThan(1e-12);
+    expect(winner.recommendation).toBe('Conclude with fast: p < 1e-12 < 0.0500.');
+    const moderate = analyseExperiment(plan, [arm(1_000, 400, 1), arm(970, 400, 2)]);
+    expect(moderate.primary!.pValue!).toBeGreaterThan(1e-12);
+    expect(moderate.recommendation).toBe(`Conclude with fast: p = ${moderate.primary!.pValue!.toPrecision(3)} < 0.0500.`);
+    // A chi-square far in the tail: 1 − CDF is 0 in floating point.
+    const skewed = analyseExperiment(plan, [arm(1_000, 400, 1, 100), arm(900, 400, 2, 900)]);
+    expect(skewed.srm.pValue!).toBeLessThan(1e-12);
+    expect(skewed.recommendation).toMatch(/^Sample ratio mismatch \(chi-square p < 1e-12 < 0\.001\)/);
+    const mild = analyseExperiment(plan, [arm(1_000, 400, 1, 300), arm(900, 400, 2, 400)]);
+    expect(mild.recommendation).toMatch(/^Sample ratio mismatch \(chi-square p = 1\.57e-4 < 0\.001\)/);
   });
 
   it('higher is better for SUCCESS_RATE: a worse challenger makes the control the winner', () => {

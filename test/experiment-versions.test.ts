@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { exportCatalog } from '../src/catalog/exporter.js';
+import { importCatalog } from '../src/catalog/importer.js';
+import { applyMigrations } from '../src/db/migrations.js';
 import { createApiKey } from '../src/auth/keys.js';
 import { assign } from '../src/experiments/assignment.js';
 import { pinnedKey } from '../src/experiments/experimentCatalog.js';
 import { selectTools } from '../src/selection/selectTools.js';
-import { startTestService, type TestService } from './support/service.js';
+import { openTestDatabase, startTestService, type TestService } from './support/service.js';
 
 /**
  * An experiment between two versions of one tool (issue 16, item 3 with a pinned arm): the in-memory
@@ -189,5 +193,151 @@ describe('the experiment step of the rule, without the pinned row', () => {
     const selection = selectTools(snapshot, { capability: 'disk_scan', unitId: 'u' }, { stale: false, experiment: { status: 'ASSIGNED', arm } });
     expect(selection.candidates.map((c) => c.tool.version)).toEqual(['2.0', '1.0']);
     expect(selection.experiment).toMatchObject({ outcome: 'EXCLUDED', reason: expect.stringMatching(/pins xscan version 1\.0, which the catalog does not hold/) });
+  });
+});
+
+describe('concluding a comparison of versions with deprecateLosers', () => {
+  const CONCLUDE = `mutation ($key: String!, $winner: String!) { concludeExperiment(key: $key, winner: $winner, deprecateLosers: true) {
+    __typename ... on Experiment { status winner } ... on ValidationError { fieldErrors { path message } } ... on Error { message } } }`;
+  const counts = async () => {
+    const prisma = service.db.prisma;
+    return { audit: await prisma.auditLog.count(), events: await prisma.catalogEvent.count(), deprecated: await prisma.tool.count({ where: { status: 'DEPRECATED' } }) };
+  };
+  const version = (v: string) => service.db.prisma.tool.findFirstOrThrow({ where: { name: 'xscan', platform: 'linux', version: v } });
+
+  it('refuses to deprecate the latest version in favour of an older one (that deprecates the tool), writing nothing', async () => {
+    const before = await counts();
+    const latestRevision = (await version('2.0')).revision;
+    const { concludeExperiment } = await graphql(CONCLUDE, { key: KEY, winner: 'old' }, editor);
+    expect(concludeExperiment).toMatchObject({
+      __typename: 'ValidationError',
+      fieldErrors: [{ path: 'deprecateLosers', message: expect.stringMatching(/arm new is the latest version of xscan \(2\.0\); deprecating it would deprecate the tool.*roll back to it \(rollbackTool\)/) }],
+    });
+    expect(await counts()).toEqual(before);
+    expect(await service.db.prisma.experiment.findUniqueOrThrow({ where: { key: KEY } })).toMatchObject({ status: 'RUNNING', winner: null });
+    expect(await version('2.0')).toMatchObject({ status: 'ACTIVE', revision: latestRevision });
+  });
+
+  it('deprecates the older losing version alone, naming the tool (its latest, the winner) as successor: one transaction, audited, an event', async () => {
+    const before = await counts();
+    const latestBefore = await version('2.0');
+    const lastRevision = (await service.db.prisma.catalogEvent.aggregate({ _max: { revision: true } }))._max.revision!;
+    const { concludeExperiment } = await graphql(CONCLUDE, { key: KEY, winner: 'new' }, editor);
+    expect(concludeExperiment).toEqual({ __typename: 'Experiment', status: 'CONCLUDED', winner: 'new' });
+
+    expect(await version('1.0')).toMatchObject({ status: 'DEPRECATED', successor: 'xscan@linux', updatedBy: 'experimenter', isLatest: false });
+    // The tool itself is untouched but for its revision: still ACTIVE, no successor, 2.0 the latest.
+    expect(await version('2.0')).toMatchObject({ status: 'ACTIVE', successor: null, isLatest: true, revision: latestBefore.revision + 1 });
+    const events = await service.db.prisma.catalogEvent.findMany({ where: { revision: { gt: lastRevision } }, orderBy: { revision: 'asc' } });
+    expect(events.map((e) => [e.type, e.toolName, e.version])).toEqual([['TOOL_DEPRECATED', 'xscan', '1.0'], ['EXPERIMENT_CONCLUDED', null, null]]);
+    expect(events[0]!.payload).toMatchObject({ versionOnly: true, latestVersion: '2.0', actor: 'experimenter' });
+    const audits = await service.db.prisma.auditLog.findMany({ orderBy: { id: 'desc' }, take: 2 });
+    expect(audits.find((a) => a.action === 'tool.deprecateVersion')).toMatchObject({ entityId: ids.v1, entityName: 'xscan@linux', reason: `lost experiment ${KEY} to new` });
+    expect(audits.find((a) => a.action === 'experiment.conclude')!.diff).toMatchObject({ after: { winner: 'new', deprecated: [], deprecatedVersions: [{ tool: 'xscan@linux', version: '1.0' }] } });
+    expect(await counts()).toEqual({ audit: before.audit + 2, events: before.events + 2, deprecated: before.deprecated + 1 });
+
+    // Through the API: the version says so and resolves its successor to the latest; the tool does not.
+    const { old, tool } = await graphql(
+      `{ old: tool(name: "xscan", platform: "linux", version: "1.0") { status successorName successor { version } } tool(name: "xscan", platform: "linux") { version status successorName } }`,
+      {},
+    );
+    expect(old).toEqual({ status: 'DEPRECATED', successorName: 'xscan@linux', successor: { version: '2.0' } });
+    expect(tool).toEqual({ version: '2.0', status: 'ACTIVE', successorName: null });
+    // Selection without an experiment is as before: the latest version, not deprecated.
+    expect((await select({})).candidates.map((c: any) => [c.tool.name, c.tool.version])).toEqual([['xscan', '2.0'], ['xdu', '1.0']]);
+  });
+
+  it('selection treats the deprecated version, pinned by a later experiment, as it treats a deprecated tool', async () => {
+    const created = await graphql(
+      `mutation ($input: CreateExperimentInput!) { createExperiment(input: $input) { __typename } }`,
+      {
+        input: {
+          key: 'xver-again',
+          capability: 'disk_scan',
+          metric: 'DURATION',
+          arms: [
+            { key: 'old', tool: { name: 'xscan', platform: 'linux', version: '1.0' }, weight: 0.5 },
+            { key: 'new', tool: { name: 'xscan', platform: 'linux' }, weight: 0.5 },
+          ],
+        },
+      },
+      editor,
+    );
+    expect(created.createExperiment.__typename).toBe('Experiment');
+    expect((await graphql(`mutation { startExperiment(key: "xver-again") { __typename } }`, {}, editor)).startExperiment.__typename).toBe('Experiment');
+    try {
+      const unitId = UNITS.find((u) => assign({ seed: 'xver-again', coverage: 1, weights: [0.5, 0.5] }, u).armIndex === 0)!;
+      const out = await select({ unitId });
+      expect(out.experiment).toMatchObject({ key: 'xver-again', arm: 'old', outcome: 'EXCLUDED', reason: expect.stringMatching(/DEPRECATED \(deprecated; use xscan@linux instead\)/) });
+      expect(out.excluded).toContainEqual({ tool: { name: 'xscan', version: '1.0' }, reason: 'DEPRECATED', detail: 'deprecated; use xscan@linux instead' });
+      expect(out.candidates.map((c: any) => [c.tool.name, c.tool.version])).toEqual([['xscan', '2.0'], ['xdu', '1.0']]);
+      // As for a deprecated tool, a request that includes deprecated tools gets it.
+      const included = await select({ unitId, includeDeprecated: true });
+      expect(included.experiment).toMatchObject({ arm: 'old', outcome: 'ASSIGNED' });
+      expect(included.candidates[0]).toMatchObject({ tool: { id: ids.v1, version: '1.0' }, experiment: { key: 'xver-again', arm: 'old' } });
+    } finally {
+      expect((await graphql(`mutation { stopExperiment(key: "xver-again") { __typename } }`, {}, editor)).stopExperiment.__typename).toBe('Experiment');
+    }
+  });
+
+  it('survives a new version of the tool; export carries the latest version only, and import brings the tool back ACTIVE', async () => {
+    const { tool } = await graphql(`{ tool(name: "xscan", platform: "linux") { revision } }`, {});
+    const updated = await graphql(
+      `mutation ($r: Int!) { updateTool(name: "xscan", platform: "linux", revision: $r, version: "3.0", changes: { description: "after the experiment" }) { __typename ... on Tool { version status successorName } } }`,
+      { r: tool.revision },
+      editor,
+    );
+    expect(updated.updateTool).toEqual({ __typename: 'Tool', version: '3.0', status: 'ACTIVE', successorName: null });
+    expect(await version('1.0')).toMatchObject({ status: 'DEPRECATED', successor: 'xscan@linux' });
+    expect(await version('2.0')).toMatchObject({ status: 'ACTIVE', successor: null, isLatest: false });
+
+    const files = await exportCatalog(service.db.prisma);
+    const exported = parse(files.find((f) => f.path === 'linux/xscan.yaml')!.content);
+    expect(exported).toMatchObject({ name: 'xscan', version: '3.0' });
+    expect(exported.status ?? 'active').toBe('active');
+    expect(exported.successor).toBeUndefined();
+    const other = await openTestDatabase();
+    try {
+      await applyMigrations(other.db.migrationAdapter());
+      const report = await importCatalog(other.db.prisma, { documents: files.map((f) => ({ name: f.path, content: f.content })) }, { actor: 'test' });
+      expect(report.counts.rejected).toBe(0);
+      expect(await other.db.prisma.tool.findMany({ where: { name: 'xscan' }, select: { version: true, status: true, successor: true } })).toEqual([
+        { version: '3.0', status: 'ACTIVE', successor: null },
+      ]);
+    } finally {
+      await other.drop();
+    }
+    // Imported back here, the catalog is unchanged and 1.0 keeps its deprecation.
+    const again = await importCatalog(service.db.prisma, { documents: files.map((f) => ({ name: f.path, content: f.content })) }, { actor: 'test' });
+    expect(again.counts.rejected).toBe(0);
+    expect(await version('1.0')).toMatchObject({ status: 'DEPRECATED', successor: 'xscan@linux' });
+  });
+
+  it('refuses when the winning version is no longer the latest (the successor would resolve to another version)', async () => {
+    const created = await graphql(
+      `mutation ($input: CreateExperimentInput!) { createExperiment(input: $input) { __typename } }`,
+      {
+        input: {
+          key: 'xver-stale',
+          capability: 'disk_scan',
+          metric: 'DURATION',
+          arms: [
+            { key: 'two', tool: { name: 'xscan', platform: 'linux', version: '2.0' }, weight: 0.5 },
+            { key: 'one', tool: { name: 'xscan', platform: 'linux', version: '1.0' }, weight: 0.5 },
+          ],
+        },
+      },
+      editor,
+    );
+    expect(created.createExperiment.__typename).toBe('Experiment');
+    expect((await graphql(`mutation { startExperiment(key: "xver-stale") { __typename } }`, {}, editor)).startExperiment.__typename).toBe('Experiment');
+    const before = await counts();
+    const { concludeExperiment } = await graphql(CONCLUDE, { key: 'xver-stale', winner: 'two' }, editor);
+    expect(concludeExperiment).toMatchObject({
+      __typename: 'ValidationError',
+      fieldErrors: [{ path: 'deprecateLosers', message: expect.stringMatching(/the winner two is xscan 2\.0, no longer the tool's latest version \(3\.0\)/) }],
+    });
+    expect(await counts()).toEqual(before);
+    expect(await service.db.prisma.experiment.findUniqueOrThrow({ where: { key: 'xver-stale' } })).toMatchObject({ status: 'RUNNING' });
   });
 });

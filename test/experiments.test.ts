@@ -104,6 +104,47 @@ describe('definition', () => {
     expect(await rows()).toEqual(before);
   });
 
+  it('checks the arms again at start: a tool switched off, or a new version without the capability, since the draft', async () => {
+    await createTool(tool('xack'));
+    await createTool(tool('xpt'));
+    const arms = (second: string) => [
+      { key: 'a', tool: { name: 'xgrep', platform: 'linux' }, weight: 0.5 },
+      { key: 'b', tool: { name: second, platform: 'linux' }, weight: 0.5 },
+    ];
+    expect(await run(M.create, { input: definition('recheck-disabled', { arms: arms('xack') }) })).toMatchObject({ __typename: 'Experiment', status: 'DRAFT' });
+    expect(await run(M.create, { input: definition('recheck-capability', { arms: arms('xpt') }) })).toMatchObject({ __typename: 'Experiment', status: 'DRAFT' });
+    const revision = async (name: string) => (await service.db.prisma.tool.findFirstOrThrow({ where: { name, isLatest: true }, select: { revision: true } })).revision;
+    const switched = await service.graphql(
+      `mutation ($r: Int!) { setToolEnabled(name: "xack", platform: "linux", revision: $r, enabled: false) { __typename } }`,
+      { r: await revision('xack') },
+      editor,
+    );
+    expect(switched.data.setToolEnabled.__typename).toBe('Tool');
+    const versioned = await service.graphql(
+      `mutation ($r: Int!, $changes: ToolPatchInput!) { updateTool(name: "xpt", platform: "linux", revision: $r, changes: $changes) { __typename ... on Tool { version } } }`,
+      { r: await revision('xpt'), changes: { capabilities: [{ name: 'text_edit', patterns: [{ name: 'edit' }] }] } },
+      editor,
+    );
+    expect(versioned.data.updateTool).toEqual({ __typename: 'Tool', version: '1.1' });
+
+    const before = await rows();
+    expect(await run(M.start, { key: 'recheck-disabled' })).toMatchObject({
+      __typename: 'ValidationError',
+      fieldErrors: [{ path: 'arms.1.tool', message: expect.stringMatching(/xack \(linux\) is disabled/) }],
+    });
+    expect(await run(M.start, { key: 'recheck-capability' })).toMatchObject({
+      __typename: 'ValidationError',
+      fieldErrors: [{ path: 'arms.1.tool', message: expect.stringMatching(/xpt \(linux\) does not offer the capability "text_search"/) }],
+    });
+    // Nothing written: still drafts, no event, no audit row.
+    expect(await rows()).toEqual(before);
+    for (const key of ['recheck-disabled', 'recheck-capability']) {
+      expect(await service.db.prisma.experiment.findUnique({ where: { key } })).toMatchObject({ status: 'DRAFT', startedAt: null });
+      expect(await service.db.prisma.auditLog.count({ where: { entityType: 'Experiment', entityName: key, action: { not: 'experiment.create' } } })).toBe(0);
+    }
+    expect(await service.db.prisma.catalogEvent.count({ where: { type: 'EXPERIMENT_STARTED' } })).toBe(0);
+  });
+
   it('needs an editor key', async () => {
     const response = await service.graphql(M.create, { input: definition('reader-try') }, reader);
     expect(response.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
@@ -340,7 +381,8 @@ describe('lifecycle, assignment and results', () => {
     await service.db.prisma.tool.updateMany({ where: { name: 'xrg' }, data: { deletedAt: null } });
   });
 
-  it('an arm on the winner’s own tool cannot be deprecated in its favour', async () => {
+  it('an arm on the winner’s own version cannot be deprecated in its favour', async () => {
+    // Both arms are xrg 1.0 (one pinned, one following the latest): deprecating the loser would deprecate the winner.
     await createTool({ ...tool('xrg2'), version: '1.0' });
     const versions = definition('versions', {
       capability: 'text_search',
@@ -350,7 +392,7 @@ describe('lifecycle, assignment and results', () => {
     await run(M.stop, { key: 'third' });
     await run(M.start, { key: 'versions' });
     expect(await run(M.conclude, { key: 'versions', winner: 'new', deprecateLosers: true })).toMatchObject({
-      __typename: 'ValidationError', fieldErrors: [{ path: 'deprecateLosers', message: expect.stringMatching(/winner's own tool xrg/) }],
+      __typename: 'ValidationError', fieldErrors: [{ path: 'deprecateLosers', message: expect.stringMatching(/arm old is xrg 1\.0, the winner's own version/) }],
     });
     expect(await run(M.conclude, { key: 'versions', winner: 'new' })).toMatchObject({ __typename: 'Experiment', status: 'CONCLUDED', winner: 'new' });
   });

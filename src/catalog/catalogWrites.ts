@@ -185,6 +185,70 @@ export async function deprecateInTransaction(
   return { id: latest.id, revision: latest.revision + 1 };
 }
 
+/**
+ * Deprecates one version of a tool that is not its latest, inside the caller's transaction, naming
+ * the tool itself (`name@platform`, which resolves to its latest version) as the one to use
+ * instead: "the newer version is better". The tool keeps its status and successor, which live on
+ * its latest row; only that version's lifecycle columns change, and the tool's revision moves on
+ * as for any change to it (as a draft beside the latest does). Later versions leave the row as it
+ * is. Selection only meets an older version where a running experiment pins it, and then treats
+ * it as deprecated. Export writes latest versions only, so an older version (and its status) is
+ * not in an exported catalog. With its audit entry (`tool.deprecateVersion`) and a
+ * TOOL_DEPRECATED event naming the version (details: `versionOnly`, `latestVersion`).
+ */
+export async function deprecateVersionInTransaction(
+  tx: Tx,
+  tool: { name: string; platform: string; version: string },
+  origin: ChangeOrigin,
+): Promise<{ id: string; successor: string }> {
+  const platform = tool.platform.trim().toLowerCase();
+  const label = `${tool.name} (${platform})`;
+  const latest = await tx.tool.findFirst({
+    where: { name: tool.name, platform, isLatest: true, deletedAt: null },
+    select: { id: true, version: true, revision: true },
+  });
+  if (!latest) throw new NotFoundError(`there is no tool ${label}`, 'Tool');
+  if (latest.version === tool.version) {
+    throw CatalogValidationError.of([
+      { path: 'version', message: `${tool.version} is the latest version of ${label}: deprecating it deprecates the tool (deprecateTool)` },
+    ]);
+  }
+  const row = await tx.tool.findFirst({
+    where: { name: tool.name, platform, version: tool.version, deletedAt: null },
+    select: { id: true, status: true, successor: true },
+  });
+  if (!row) throw new NotFoundError(`tool ${label} has no version ${JSON.stringify(tool.version)}`, 'ToolVersion');
+  if (row.status !== 'ACTIVE' && row.status !== 'DEPRECATED') {
+    throw CatalogValidationError.of([{ path: 'version', message: `${label} version ${tool.version} is ${row.status}; only a published version can be deprecated` }]);
+  }
+  const successor = `${tool.name}@${platform}`;
+  const changed = await tx.tool.updateMany({
+    where: { id: row.id, isLatest: false, deletedAt: null, status: row.status },
+    data: { status: 'DEPRECATED', successor, updatedBy: origin.actor },
+  });
+  const moved = await tx.tool.updateMany({ where: { id: latest.id, isLatest: true, revision: latest.revision }, data: { revision: latest.revision + 1 } });
+  if (changed.count !== 1 || moved.count !== 1) {
+    throw new ConflictError(`tool ${label} changed while version ${tool.version} was being deprecated; nothing was written`, null);
+  }
+  await recordChanges(
+    tx,
+    [
+      {
+        action: 'tool.deprecateVersion',
+        event: 'TOOL_DEPRECATED',
+        toolId: row.id,
+        name: tool.name,
+        platform,
+        version: tool.version,
+        diff: { version: tool.version, before: { status: row.status, successor: row.successor }, after: { status: 'DEPRECATED', successor }, latestVersion: latest.version },
+        details: { versionOnly: true, latestVersion: latest.version },
+      },
+    ],
+    origin,
+  );
+  return { id: row.id, successor };
+}
+
 /** A tool to soft-delete as its file left the catalog directory: its latest version as planned. */
 export interface PrunedTool {
   id: string;

@@ -1,5 +1,5 @@
 import { auditRow, type ChangeOrigin } from '../audit/auditRow.js';
-import { deprecateInTransaction } from '../catalog/catalogWrites.js';
+import { deprecateInTransaction, deprecateVersionInTransaction } from '../catalog/catalogWrites.js';
 import { CatalogValidationError, ConflictError, NotFoundError, type FieldProblem } from '../catalog/errors.js';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { appendEvents, CATALOG_CHANNEL, type ExperimentEventType } from '../events/eventLog.js';
@@ -269,11 +269,46 @@ export async function setExperimentCoverage(prisma: PrismaClient, key: string, c
 }
 
 /**
- * RUNNING or STOPPED → CONCLUDED with `winner` (an arm key). With `deprecateLosers`, each losing
- * arm's tool is deprecated with the winner's tool as its successor, through the catalog's own
- * deprecation (same checks, audit rows and TOOL_DEPRECATED events), in the same transaction: all or
- * nothing. An arm on the winner's own tool (a comparison of versions) cannot be deprecated in
- * favour of itself, so that combination is refused.
+ * Which version of the winner's own tool a losing arm stands for, to deprecate in favour of the
+ * winner. Read in the conclusion's transaction. A deprecated older version's successor is the
+ * tool, which resolves to its latest version, so this holds only when the winner is the latest
+ * version and the loser an older one; otherwise the conclusion is refused with the reason.
+ */
+async function losingVersion(tx: Tx, arm: ArmDefinition, winner: ArmDefinition & { key: string }): Promise<string> {
+  const fail = (message: string) => CatalogValidationError.of([{ path: 'deprecateLosers', message: `${message}. Conclude without deprecateLosers` }]);
+  const latest = await tx.tool.findFirst({
+    where: { name: arm.toolName, platform: arm.toolPlatform, isLatest: true, deletedAt: null },
+    select: { version: true },
+  });
+  if (!latest) throw fail(`there is no tool ${arm.toolName} (${arm.toolPlatform}) any more`);
+  const loser = arm.toolVersion ?? latest.version;
+  const won = winner.toolVersion ?? latest.version;
+  if (loser === won) throw fail(`arm ${arm.key} is ${arm.toolName} ${loser}, the winner's own version; deprecating it would deprecate the winner`);
+  if (loser === latest.version) {
+    throw fail(
+      `arm ${arm.key} is the latest version of ${arm.toolName} (${loser}); deprecating it would deprecate the tool, the winner's version ${won} included. ` +
+        `To make ${won} the latest again, roll back to it (rollbackTool)`,
+    );
+  }
+  if (won !== latest.version) {
+    throw fail(
+      `the winner ${winner.key} is ${arm.toolName} ${won}, no longer the tool's latest version (${latest.version}); ` +
+        `a deprecated version names the tool as its successor, which resolves to ${latest.version}, not the winner`,
+    );
+  }
+  return loser;
+}
+
+/**
+ * RUNNING or STOPPED → CONCLUDED with `winner` (an arm key). With `deprecateLosers`, in the same
+ * transaction (all or nothing):
+ * - a losing arm on another tool: that tool is deprecated with the winner's tool as its successor,
+ *   through the catalog's own deprecation (same checks, audit row and TOOL_DEPRECATED event);
+ * - a losing arm on an older version of the winner's own tool ("is the new version better?"):
+ *   that version alone is deprecated, naming the tool (its latest version, the winner) as its
+ *   successor (`deprecateVersionInTransaction`). Refused when the loser is the tool's latest
+ *   version (that would deprecate the tool, winner included: roll back instead), when the winner
+ *   is no longer the latest, or when both arms are the same version.
  */
 export async function concludeExperiment(prisma: PrismaClient, key: string, winner: string, deprecateLosers: boolean, origin: ChangeOrigin) {
   const current = await requireExperiment(prisma, key);
@@ -282,17 +317,11 @@ export async function concludeExperiment(prisma: PrismaClient, key: string, winn
     throw CatalogValidationError.of([{ path: 'winner', message: `experiment ${JSON.stringify(key)} has no arm ${JSON.stringify(winner)} (arms: ${current.arms.map((a) => a.key).join(', ')})` }]);
   }
   const losers = new Map<string, { name: string; platform: string }>();
+  const versionLosers: typeof current.arms = [];
   for (const arm of current.arms) {
     if (arm.key === winner) continue;
-    if (arm.toolName === winning.toolName && arm.toolPlatform === winning.toolPlatform) {
-      if (deprecateLosers) {
-        throw CatalogValidationError.of([
-          { path: 'deprecateLosers', message: `arm ${arm.key} uses the winner's own tool ${winning.toolName}; deprecating it would deprecate the winner. Conclude without deprecateLosers` },
-        ]);
-      }
-      continue;
-    }
-    losers.set(`${arm.toolName}\u0000${arm.toolPlatform}`, { name: arm.toolName, platform: arm.toolPlatform });
+    if (arm.toolName === winning.toolName && arm.toolPlatform === winning.toolPlatform) versionLosers.push(arm);
+    else losers.set(`${arm.toolName}\u0000${arm.toolPlatform}`, { name: arm.toolName, platform: arm.toolPlatform });
   }
   const successor = `${winning.toolName}@${winning.toolPlatform}`;
   return transition(prisma, key, ['RUNNING', 'STOPPED'], 'CONCLUDED', origin, {
@@ -301,13 +330,22 @@ export async function concludeExperiment(prisma: PrismaClient, key: string, winn
     data: { winner, concludedAt: new Date(), ...(current.status === 'RUNNING' ? { stoppedAt: new Date() } : {}) },
     after: async (tx) => {
       const deprecated: string[] = [];
+      const deprecatedVersions: Array<{ tool: string; version: string }> = [];
       if (deprecateLosers) {
+        const reason = origin.reason ?? `lost experiment ${key} to ${winner}`;
+        // Every check first, so that a refusal names its reason before anything is written.
+        const versions = new Set<string>();
+        for (const arm of versionLosers) versions.add(await losingVersion(tx, arm, winning));
+        for (const version of versions) {
+          await deprecateVersionInTransaction(tx, { name: winning.toolName, platform: winning.toolPlatform, version }, { ...origin, reason });
+          deprecatedVersions.push({ tool: successor, version });
+        }
         for (const tool of losers.values()) {
-          await deprecateInTransaction(tx, tool, successor ?? null, { ...origin, reason: origin.reason ?? `lost experiment ${key} to ${winner}` });
+          await deprecateInTransaction(tx, tool, successor, { ...origin, reason });
           deprecated.push(`${tool.name}@${tool.platform}`);
         }
       }
-      return { winner, deprecated, successor: deprecateLosers ? successor : null };
+      return { winner, deprecated, ...(deprecatedVersions.length ? { deprecatedVersions } : {}), successor: deprecateLosers ? successor : null };
     },
   });
 }

@@ -82,8 +82,24 @@ export const SRM_ALPHA = 0.001;
 export const SRM_MIN_UNITS_PER_ARM = 8;
 
 const Z_975 = jStat.normal.inv(0.975, 0, 1);
-const twoSidedNormal = (z: number) => 2 * jStat.normal.cdf(-Math.abs(z), 0, 1);
-const twoSidedT = (t: number, df: number) => 2 * jStat.studentt.cdf(-Math.abs(t), df);
+const clampProbability = (p: number) => Math.min(1, Math.max(0, p));
+const twoSidedNormal = (z: number) => clampProbability(2 * jStat.normal.cdf(-Math.abs(z), 0, 1));
+
+/** Past this many degrees of freedom Student's t is the normal to within 1e-7 on a two-sided p. */
+const T_AS_NORMAL_ABOVE_DF = 1e7;
+
+/**
+ * Two-sided p-value of Student's t: P(|T| > |t|) = I_{df/(df+t²)}(df/2, 1/2), the regularized
+ * incomplete beta (jStat.ibeta). Not jStat.studentt.cdf: its argument, (t + √(t²+df)) / 2√(t²+df),
+ * is 1/2 plus a sliver at large df, and I_x(df/2, df/2) there loses digits (off by 4e-6 at
+ * df = 1e5, above 1 from df = 1e6). Compared with SciPy, ibeta stays within 1e-8 up to df = 1e7;
+ * past it the normal tail is used (the two differ by less than 1e-7 there, while ibeta's own
+ * error grows: 1e-7 at df = 2e7, 5e-5 at 1e10).
+ */
+function twoSidedT(t: number, df: number): number {
+  if (df > T_AS_NORMAL_ABOVE_DF) return twoSidedNormal(t);
+  return clampProbability(jStat.ibeta(df / (df + t * t), df / 2, 0.5));
+}
 const finiteOrNull = (value: number) => (Number.isFinite(value) ? value : null);
 
 /** Sample count and moments of an arm's metric. */
@@ -114,13 +130,16 @@ export function armStatistics(metric: ExperimentMetricKind, arm: ArmSummary): Ar
   return { units: arm.units, runs: arm.runs, successRate, mean: m.mean, variance: finiteOrNull(m.variance), ci95 };
 }
 
-/** 97.5 % quantile of Student's t by bisection on jStat's CDF (jStat's own inverse is less precise). */
+/**
+ * 97.5 % quantile of Student's t: where the two-sided p of `twoSidedT` falls to 0.05, by bisection
+ * (jStat's own inverse is less precise). The same tail as the tests, normal past 1e7 df.
+ */
 function studentQuantile975(df: number): number {
   let low = 0;
   let high = 1_000;
   for (let i = 0; i < 100; i++) {
     const mid = (low + high) / 2;
-    if (jStat.studentt.cdf(mid, df) < 0.975) low = mid;
+    if (twoSidedT(mid, df) > 0.05) low = mid;
     else high = mid;
   }
   return (low + high) / 2;
@@ -165,9 +184,21 @@ export function sampleRatioMismatch(units: readonly number[], weights: readonly 
     const expected = (total * weights[i]!) / weightSum;
     return sum + (observed - expected) ** 2 / expected;
   }, 0);
-  const pValue = 1 - jStat.chisquare.cdf(chiSquare, units.length - 1);
+  // The upper tail as 1 − CDF: exact to ~1e-16 absolute, which the SRM threshold (0.001) needs; see formatP.
+  const pValue = clampProbability(1 - jStat.chisquare.cdf(chiSquare, units.length - 1));
   const alarm = pValue < SRM_ALPHA && units.every((n) => n >= SRM_MIN_UNITS_PER_ARM);
   return { chiSquare, pValue, alarm };
+}
+
+/**
+ * Below this a p-value is printed as "p < 1e-12". The z-test's and chi-square's tails come from
+ * jStat as 1 − CDF, exact to about 1e-16 absolute: a smaller p is 0 or noise in its leading digits
+ * (z = 8 gives 1.22e-15 for 1.24e-15). The numbers themselves are returned as computed.
+ */
+const P_PRINT_FLOOR = 1e-12;
+function formatP(p: number | null | undefined, digits: (p: number) => string = (x) => x.toPrecision(3)): string {
+  if (p === null || p === undefined) return 'p = n/a';
+  return p < P_PRINT_FLOOR ? `p < ${P_PRINT_FLOOR.toExponential()}` : `p = ${digits(p)}`;
 }
 
 const LOWER_IS_BETTER: Record<ExperimentMetricKind, boolean> = { SUCCESS_RATE: false, DURATION: true, COST: true };
@@ -220,15 +251,15 @@ export function analyseExperiment(plan: AnalysisPlan, summaries: readonly ArmSum
   const short = summaries.map((arm, i) => ({ i, runs: arm.runs })).filter((arm) => arm.runs < plan.minimumSampleSize);
   let recommendation: string;
   if (srm.alarm) {
-    recommendation = `Sample ratio mismatch (chi-square p = ${srm.pValue!.toExponential(2)} < ${SRM_ALPHA}): units do not follow the configured weights, so the results cannot be trusted; find the cause before deciding.`;
+    recommendation = `Sample ratio mismatch (chi-square ${formatP(srm.pValue, (p) => p.toExponential(2))} < ${SRM_ALPHA}): units do not follow the configured weights, so the results cannot be trusted; find the cause before deciding.`;
   } else if (short.length) {
     recommendation = `Keep running: ${short.map(({ i, runs }) => `arm ${key(i)} has ${runs} of ${plan.minimumSampleSize} runs`).join(', ')}.`;
   } else if (winnerIndex !== null) {
-    recommendation = `Conclude with ${key(winnerIndex)}: p = ${primary!.pValue!.toPrecision(3)} < ${correctedAlpha.toPrecision(3)}.`;
+    recommendation = `Conclude with ${key(winnerIndex)}: ${formatP(primary!.pValue)} < ${correctedAlpha.toPrecision(3)}.`;
   } else if (significant) {
     recommendation = 'The arms differ significantly, but no arm is better than every other; keep running or conclude by judgement.';
   } else {
-    recommendation = `No significant difference yet (p = ${primary?.pValue?.toPrecision(3) ?? 'n/a'}, alpha ${correctedAlpha.toPrecision(3)}); keep running or conclude that the arms are equivalent.`;
+    recommendation = `No significant difference yet (${formatP(primary?.pValue)}, alpha ${correctedAlpha.toPrecision(3)}); keep running or conclude that the arms are equivalent.`;
   }
   return { arms, comparisons, primary, srm, significant, winnerIndex, recommendation };
 }

@@ -15,7 +15,7 @@ interface DeliveredEvent {
 const EVENT_DESCRIPTIONS: Record<CatalogEventType | 'REPLAY_TRUNCATED', string> = {
   TOOL_CREATED: 'A new tool, with its first version.',
   TOOL_VERSIONED: 'A new version of a tool (published, draft, or a rollback).',
-  TOOL_DEPRECATED: 'A tool was deprecated.',
+  TOOL_DEPRECATED: 'A tool was deprecated; or one older version of it, when `details.versionOnly` is true (`version` names it).',
   TOOL_DELETED: 'A tool was deleted (soft).',
   TOOL_RESTORED: 'A deleted tool was restored.',
   TOOL_ENABLED: 'A tool was enabled.',

@@ -347,11 +347,13 @@ builder.mutationFields((t) => ({
     type: ExperimentRef,
     errors: { types: EXPERIMENT_ERRORS, directResult: true },
     description:
-      'RUNNING or STOPPED → CONCLUDED with a winner. With deprecateLosers, each losing arm’s tool is deprecated with the winner’s tool as successor, in the same transaction.',
+      'RUNNING or STOPPED → CONCLUDED with a winner. With deprecateLosers, in the same transaction: each losing arm’s tool is deprecated with the winner’s tool as successor; ' +
+      'a losing arm on an older version of the winner’s own tool has that version alone deprecated, naming the tool (whose latest version is the winner) as successor. ' +
+      'Refused (ValidationError on deprecateLosers) when a losing version is the tool’s latest, when the winning version is no longer the latest, or when both are the same version.',
     args: {
       key: t.arg.string({ required: true, description: 'Experiment key.' }),
       winner: t.arg.string({ required: true, description: 'Key of the winning arm.' }),
-      deprecateLosers: t.arg.boolean({ defaultValue: false, description: 'Deprecate every losing arm’s tool, naming the winner as successor.' }),
+      deprecateLosers: t.arg.boolean({ defaultValue: false, description: 'Deprecate every losing arm’s tool (or, for an older version of the winner’s tool, that version), naming the winner as successor.' }),
       reason: t.arg.string({ description: 'Why, for the audit log.' }),
     },
     resolve: async (_root, args, ctx) =>

@@ -583,7 +583,8 @@ const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
  * The patterns of an assigned arm's pinned version for the capability, when that version is not the
  * one the in-memory catalog holds (the latest): they are this decision's extra candidates, ranked by
  * the same rule. They answer to the tool's latest row (its switch and deprecation), or to a stand-in
- * that excludes the version when the tool is gone from the catalog.
+ * that excludes the version when the tool is gone from the catalog. A version deprecated on its own
+ * (an experiment found a newer one better) is deprecated as a deprecated tool is.
  */
 function pinnedCandidates(snapshot: CatalogSnapshot, input: ExperimentInput | undefined, capability: string) {
   const none = { tool: null, plan: null };
@@ -592,7 +593,9 @@ function pinnedCandidates(snapshot: CatalogSnapshot, input: ExperimentInput | un
   const latest = snapshot.byIdentity.get(identityKey(pinned.row.name, pinned.row.platform));
   if (latest?.row.version === pinned.row.version) return none;
   const wanted = capability.toLowerCase();
-  const lifecycle = latest?.row ?? { enabled: false, status: pinned.row.status, successor: null };
+  const tool = latest?.row ?? { enabled: false, status: pinned.row.status, successor: null };
+  const lifecycle =
+    pinned.row.status === 'DEPRECATED' && tool.status !== 'DEPRECATED' ? { enabled: tool.enabled, status: pinned.row.status, successor: pinned.row.successor } : tool;
   return {
     tool: pinned,
     plan: planPatterns(

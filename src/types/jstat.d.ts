@@ -2,8 +2,9 @@
 declare module 'jstat' {
   interface JStat {
     normal: { cdf(x: number, mean: number, std: number): number; inv(p: number, mean: number, std: number): number };
-    studentt: { cdf(x: number, dof: number): number };
     chisquare: { cdf(x: number, dof: number): number };
+    /** Regularized incomplete beta I_x(a, b). */
+    ibeta(x: number, a: number, b: number): number;
   }
   const jStat: JStat & { jStat: JStat };
   export default jStat;
