@@ -167,6 +167,67 @@ describe('tool-catalog new in a terminal', () => {
   });
 });
 
+/** Takes every answer the simple-command template proposes, naming the tool `name`, up to the review. */
+async function acceptTemplate(terminal: Terminal, name: string) {
+  await answer(terminal, 'Tool name', name);
+  for (const prompt of ['Platform', 'Category', 'Description', 'Version', 'Where it runs', 'Default accuracy_level', 'Default freshness', 'Default data_source', 'More defaults']) await answer(terminal, prompt);
+  for (const prompt of ['What it needs', 'Capability name', 'Capability description', 'Pattern name', 'Pattern description', 'Typical use cases', 'Required inputs', 'Optional inputs']) await answer(terminal, prompt);
+  for (const prompt of ['Time estimate in ms', 'Cost estimate', 'Complexity score', 'Scope', 'Completeness', 'Limitations', 'Requires a human approval', 'Safe to run in production', 'Most it may cost']) await answer(terminal, prompt);
+  for (const prompt of ['speed:', 'accuracy:', 'cost:', 'complexity:', 'completeness:', 'Outputs', 'Another pattern', 'Another capability']) await answer(terminal, prompt);
+  await answer(terminal, 'Author', 'ops team');
+  await answer(terminal, 'Tags');
+  await answer(terminal, 'Documentation URL');
+  await terminal.expect('6/7 Review');
+}
+
+describe('tool-catalog new in a terminal, when the file is already there', () => {
+  it('says so at the review and offers another name, keeping every answer', async () => {
+    const out = path.join(workDir, 'taken-rename');
+    mkdirSync(path.join(out, 'linux'), { recursive: true });
+    writeFileSync(path.join(out, 'linux', 'taken.yaml'), '# an older tool\n');
+    const terminal = terminalFor(['new', '--template', 'simple-command', '--out', out]);
+    await acceptTemplate(terminal, 'taken');
+    await terminal.expect(`${path.join(out, 'linux', 'taken.yaml')} already exists.`);
+    await terminal.expect('exists: replace it, or change the name?');
+    expect(await terminal.expect('Cancel (write nothing)')).not.toContain('Save');
+    // The first offer (Enter) is to change the basic information: the answers are all still there.
+    terminal.type(KEY.enter);
+    await answer(terminal, 'Tool name', `${KEY.backspace.repeat(5)}untaken`);
+    for (const prompt of ['Platform', 'Category', 'Description', 'Version']) await answer(terminal, prompt);
+    await terminal.expect('6/7 Review');
+    await terminal.expect('The importer accepts it');
+    await answer(terminal, 'Save it?');
+    await terminal.expect('Wrote');
+    expect(await terminal.exit()).toBe(0);
+    expect(filesUnder(out)).toEqual(['linux/taken.yaml', 'linux/untaken.yaml']);
+    expect(readFileSync(path.join(out, 'linux', 'taken.yaml'), 'utf8')).toBe('# an older tool\n');
+    expect(parse(readFileSync(path.join(out, 'linux', 'untaken.yaml'), 'utf8'))).toMatchObject({ tool_name: 'untaken', metadata: { author: 'ops team' } });
+  });
+
+  it('replaces the file only when the operator confirms', async () => {
+    const out = path.join(workDir, 'taken-replace');
+    const file = path.join(out, 'linux', 'taken.yaml');
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, '# an older tool\n');
+    const terminal = terminalFor(['new', '--template', 'simple-command', '--out', out]);
+    await acceptTemplate(terminal, 'taken');
+    await terminal.expect('exists: replace it, or change the name?');
+    // "Replace it" sits above "Change basic information"; the confirmation defaults to no.
+    terminal.type(KEY.up + KEY.enter);
+    await terminal.expect(`Replace ${file}? What it holds now is lost.`);
+    terminal.type(KEY.enter);
+    await terminal.expect('exists: replace it, or change the name?');
+    expect(readFileSync(file, 'utf8')).toBe('# an older tool\n');
+    terminal.type(KEY.up + KEY.enter);
+    await terminal.expect('What it holds now is lost.');
+    terminal.type('y');
+    await terminal.expect('Wrote');
+    expect(await terminal.exit()).toBe(0);
+    expect(terminal.screen()).not.toContain('pass --force');
+    expect(parse(readFileSync(file, 'utf8'))).toMatchObject({ tool_name: 'taken', metadata: { author: 'ops team' } });
+  });
+});
+
 describe('tool-catalog new without a terminal', () => {
   it('writes every template from flags with --yes, and the importer takes each one into the database', async () => {
     const out = path.join(workDir, 'templates');

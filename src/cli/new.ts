@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { formatDiagnostic, type Diagnostic } from '../catalog/diagnostics.js';
@@ -176,13 +177,19 @@ export async function newCommand(options: NewOptions): Promise<number> {
   }
   let yaml: string;
   let file: string;
+  let force = options.force ?? false;
+  const publishing = Boolean(options.publish || options.publishDb);
   try {
     if (interactive) {
       const intro = `tool-catalog new${options.template ? ` — template ${options.template}: ${TEMPLATES[options.template as TemplateName].summary}` : ''}`;
-      ({ answers } = await runWizard(answers, () => outputFile(options, answers), intro, { strict }));
+      // The review finds an existing file (unless it is not written, or --force replaces it anyway).
+      const exists = (target: string) => !publishing && !force && existsSync(target);
+      const done = await runWizard(answers, () => outputFile(options, answers), intro, { strict, exists });
+      answers = done.answers;
+      force ||= done.replace;
     }
     file = outputFile(options, answers);
-    const verdict = await checkAnswers(answers, options.publish || options.publishDb ? catalogPath(answers) : file, { strict });
+    const verdict = await checkAnswers(answers, publishing ? catalogPath(answers) : file, { strict });
     printDiagnostics(verdict.diagnostics);
     if (!verdict.valid) {
       console.error('tool-catalog new: the importer rejects this tool (above); nothing was written.');
@@ -206,7 +213,7 @@ export async function newCommand(options: NewOptions): Promise<number> {
 
   await mkdir(path.dirname(file), { recursive: true });
   try {
-    await writeFile(file, yaml, { flag: options.force ? 'w' : 'wx' });
+    await writeFile(file, yaml, { flag: force ? 'w' : 'wx' });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
       console.error(`tool-catalog new: ${file} exists; pass --force to replace it (nothing was written).`);

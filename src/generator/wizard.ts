@@ -174,29 +174,50 @@ async function metadata(answers: Answers) {
 const STEPS = [basics, defaults, dependencies, capabilities, metadata];
 const STEP_NAMES = ['basic information', 'defaults', 'dependencies', 'capabilities and patterns', 'metadata'];
 
+export interface WizardChecks {
+  strict?: boolean;
+  /**
+   * True when saving would meet a file already there (and it was not replaced with --force): the
+   * review then offers to replace it, after a confirmation, or to change the name first.
+   */
+  exists?: (file: string) => boolean;
+}
+
 /**
  * Runs the steps, then the review (step 6) until the operator saves a valid tool; returns the
- * answers and the checked YAML. Throws WizardCancelled when cancelled at any prompt.
+ * answers, the checked YAML and whether the operator chose to replace an existing file. Throws
+ * WizardCancelled when cancelled at any prompt.
  */
-export async function runWizard(answers: Answers, fileName: () => string, intro: string, checks: { strict?: boolean } = {}): Promise<{ answers: Answers; yaml: string }> {
+export async function runWizard(answers: Answers, fileName: () => string, intro: string, checks: WizardChecks = {}): Promise<{ answers: Answers; yaml: string; replace: boolean }> {
   p.intro(intro);
   for (const step of STEPS) await step(answers);
   for (;;) {
     p.log.step('6/7 Review');
-    const verdict = await checkAnswers(answers, fileName(), checks);
-    p.note(verdict.yaml.trimEnd(), fileName());
+    const file = fileName();
+    const verdict = await checkAnswers(answers, file, { strict: checks.strict });
+    p.note(verdict.yaml.trimEnd(), file);
     if (verdict.diagnostics.length) {
       for (const d of verdict.diagnostics) (d.severity === 'error' ? p.log.error : p.log.warn)(formatDiagnostic(d));
     } else {
       p.log.success('The importer accepts it: no problems.');
     }
+    // Asked here, not found out at the write: an existing file would otherwise cost every answer.
+    const exists = verdict.valid && (checks.exists?.(file) ?? false);
+    if (exists) p.log.warn(`${file} already exists.`);
     const options = [
-      ...(verdict.valid ? [{ value: 'save', label: 'Save', hint: '7/7' }] : []),
-      ...STEP_NAMES.map((name, i) => ({ value: String(i), label: `Change ${name}` })),
+      ...(verdict.valid && !exists ? [{ value: 'save', label: 'Save', hint: '7/7' }] : []),
+      ...(exists ? [{ value: 'replace', label: 'Replace it', hint: 'asks first; the file there is overwritten' }] : []),
+      ...STEP_NAMES.map((name, i) => ({ value: String(i), label: `Change ${name}`, ...(exists && i === 0 ? { hint: 'another name or platform: another file' } : {}) })),
       { value: 'cancel', label: 'Cancel (write nothing)' },
     ];
-    const choice = answered(await p.select({ message: verdict.valid ? 'Save it?' : 'Fix the errors above first', options }));
-    if (choice === 'save') return { answers, yaml: verdict.yaml };
+    const message = !verdict.valid ? 'Fix the errors above first' : exists ? `${file} exists: replace it, or change the name?` : 'Save it?';
+    const choice = answered(await p.select({ message, options, ...(exists ? { initialValue: '0' } : {}) }));
+    if (choice === 'save') return { answers, yaml: verdict.yaml, replace: false };
+    if (choice === 'replace') {
+      const sure = answered(await p.confirm({ message: `Replace ${file}? What it holds now is lost.`, initialValue: false }));
+      if (sure) return { answers, yaml: verdict.yaml, replace: true };
+      continue;
+    }
     if (choice === 'cancel') throw new WizardCancelled('cancelled');
     await STEPS[Number(choice)]!(answers);
   }
