@@ -10,15 +10,20 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { importCatalog } from '../src/catalog/importer.js';
 import type { Database } from '../src/db/database.js';
 import { applyMigrations } from '../src/db/migrations.js';
-import { TEMPLATE_NAMES } from '../src/generator/templates.js';
+import { previewEstimate } from '../src/generator/render.js';
+import { TEMPLATE_NAMES, TEMPLATES } from '../src/generator/templates.js';
 import { startServerProcess } from './support/process.js';
-import { openTestDatabase, processDatabase } from './support/service.js';
+import { openTestDatabase, processDatabase, startTestService } from './support/service.js';
 import { KEY, startInTerminal, type Terminal } from './support/terminal.js';
 import { runCommand, type CommandResult } from './support/commands.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const TSX = path.join(root, 'node_modules', '.bin', 'tsx');
 const CLI = [TSX, 'src/cli/index.ts'];
+
+const SELECT = `query ($request: SelectToolsInput!) { selectTools(request: $request) {
+  candidates { tool { name } pattern } excluded { tool { name } pattern reason detail }
+} }`;
 
 let workDir: string;
 const terminals: Terminal[] = [];
@@ -238,10 +243,27 @@ describe('tool-catalog new without a terminal', () => {
     }
     const files = filesUnder(out);
     expect(files).toHaveLength(TEMPLATE_NAMES.length);
-    const report = await importCatalog(db.prisma, { paths: [out] }, { actor: 'test' });
-    expect(report.counts).toMatchObject({ files: TEMPLATE_NAMES.length, create: TEMPLATE_NAMES.length, rejected: 0, warnings: 0 });
-    const names = (await db.prisma.tool.findMany({ where: { name: { startsWith: 'from-' } }, select: { name: true } })).map((t) => t.name).sort();
-    expect(names).toEqual(TEMPLATE_NAMES.map((t) => `from-${t}`).sort());
+    // Into the database of a running app, whose selection then sees them.
+    const service = await startTestService({ seed: false });
+    try {
+      const report = await importCatalog(service.db.prisma, { paths: [out] }, { actor: 'test' });
+      expect(report.counts).toMatchObject({ files: TEMPLATE_NAMES.length, create: TEMPLATE_NAMES.length, rejected: 0, warnings: 0 });
+      const names = (await service.db.prisma.tool.findMany({ where: { name: { startsWith: 'from-' } }, select: { name: true } })).map((t) => t.name).sort();
+      expect(names).toEqual(TEMPLATE_NAMES.map((t) => `from-${t}`).sort());
+      await service.syncMemory();
+      // Each template's tool is a candidate for its own capability at the defaults (a request with
+      // nothing but the capability): a template whose estimates break its own policy never is.
+      for (const template of TEMPLATE_NAMES) {
+        const capability = TEMPLATES[template].answers.capabilities[0]!.name;
+        const selected = await service.graphql(SELECT, { request: { capability } });
+        expect(selected.errors, template).toBeUndefined();
+        const { candidates, excluded } = selected.data.selectTools;
+        expect(excluded.filter((e: { tool: { name: string } }) => e.tool.name === `from-${template}`), template).toEqual([]);
+        expect(candidates.map((c: { tool: { name: string } }) => c.tool.name), template).toContain(`from-${template}`);
+      }
+    } finally {
+      await service.close();
+    }
   }, 240_000);
 
   it('takes answers from a file and --set, and writes nothing the importer rejects', async () => {
@@ -274,6 +296,26 @@ describe('tool-catalog new without a terminal', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('pass --yes');
     expect(filesUnder(path.join(workDir, 'no-tty'))).toEqual([]);
+  });
+});
+
+describe('estimate preview', () => {
+  const pattern = { required_inputs: [], optional_inputs: [{ name: 'hosts', type: 'integer', default: 20 }] };
+  it('warns when the sample cost is above the policy max_cost, or the time above max_execution_time (seconds)', () => {
+    const over = previewEstimate('2 + N', { ...pattern, policy: { requires_approval: false, production_safe: true, max_cost: 50 } }, 'cost');
+    expect(over).toMatchObject({ ok: true, value: 102 });
+    expect(over.warning).toBe('2 + N = 102 with N=100 is above policy.max_cost 50: selectTools leaves this pattern out at these values (POLICY_MAX_COST); lower the estimate or raise the limit');
+    expect(previewEstimate('2 + hosts', { ...pattern, policy: { requires_approval: false, production_safe: true, max_cost: 50 } }, 'cost').warning).toBeUndefined();
+    expect(previewEstimate('2 + N', { ...pattern, policy: { requires_approval: false, production_safe: true } }, 'cost').warning).toBeUndefined();
+    const slow = previewEstimate('1000 * hosts', { ...pattern, policy: { requires_approval: false, production_safe: true, max_execution_time: 10 } }, 'time');
+    expect(slow.warning).toMatch(/^1000 \* hosts = 20000 ms with hosts=20 is above policy\.max_execution_time 10 s: /);
+    expect(previewEstimate('1000 * hosts', { ...pattern, policy: { requires_approval: false, production_safe: true, max_execution_time: 20 } }, 'time').warning).toBeUndefined();
+  });
+
+  it('says so without a terminal too', async () => {
+    const result = await cli(['new', '--template', 'api-tool', '--name', 'costly', '--meta', 'author=ci', '--set', 'capabilities.0.patterns.0.cost_estimate=10 * N', '--yes', '--out', path.join(workDir, 'costly')]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('tool-catalog new: warning: resource_listing.paged_list: 10 * N = 1000 with N=100 is above policy.max_cost 5: selectTools leaves this pattern out');
   });
 });
 

@@ -5,7 +5,7 @@ import { formatDiagnostic, type Diagnostic } from '../catalog/diagnostics.js';
 import { importCatalog } from '../catalog/importer.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { AnswersError, keyValues, mergeAnswers, parseAnswers, setAnswer, type Answers } from '../generator/answers.js';
-import { catalogPath, checkAnswers } from '../generator/render.js';
+import { catalogPath, checkAnswers, policyWarnings } from '../generator/render.js';
 import { TEMPLATE_NAMES, TEMPLATES, templateAnswers, type TemplateName } from '../generator/templates.js';
 import { runWizard, WizardCancelled, wizardCancelled, wizardDone } from '../generator/wizard.js';
 import { withCliDatabase } from './database.js';
@@ -196,6 +196,8 @@ export async function newCommand(options: NewOptions): Promise<number> {
       return 1;
     }
     yaml = verdict.yaml;
+    // The wizard showed these at the review; without it they would go unseen.
+    if (!interactive) for (const warning of policyWarnings(answers)) console.error(`tool-catalog new: warning: ${warning}`);
   } catch (error) {
     if (error instanceof WizardCancelled) {
       wizardCancelled();

@@ -5,7 +5,7 @@ import * as p from '@clack/prompts';
 import { KNOWN_COMPLETENESS, KNOWN_PLATFORMS, KNOWN_SCOPES } from '../catalog/vocabulary.js';
 import { formatDiagnostic } from '../catalog/diagnostics.js';
 import { blankPattern, PREFERENCE_KEYS, PREFERENCE_MEANING, type Answers, type InputAnswer, type PatternAnswers } from './answers.js';
-import { checkAnswers, previewEstimate } from './render.js';
+import { checkAnswers, policyWarnings, previewEstimate, type EstimateKind } from './render.js';
 
 export class WizardCancelled extends Error {
   override name = 'WizardCancelled';
@@ -93,12 +93,13 @@ async function dependencies(answers: Answers) {
   answers.dependencies = list(await ask('What it needs to run, comma-separated (empty: nothing)', answers.dependencies.join(', ')));
 }
 
-async function estimate(message: string, current: string, pattern: PatternAnswers): Promise<string> {
+async function estimate(message: string, current: string, pattern: PatternAnswers, kind: EstimateKind): Promise<string> {
   for (;;) {
     const expression = await ask(message, current, (v) => (v.trim() ? undefined : 'required (a number is fine)'));
-    const preview = previewEstimate(expression, pattern);
+    const preview = previewEstimate(expression, pattern, kind);
     if (preview.ok) {
       p.log.info(`${expression} ${preview.text}`);
+      if (preview.warning) p.log.warn(preview.warning);
       return expression;
     }
     p.log.error(preview.text);
@@ -115,8 +116,8 @@ async function patternStep(pattern: PatternAnswers, capability: string): Promise
   const optional_inputs = await ask('Optional inputs as name:type=default (numeric defaults feed the estimates)', showInputs(pattern.optional_inputs), validInputs);
   pattern.optional_inputs = keepDescriptions(parseInputs(optional_inputs), pattern.optional_inputs);
   p.log.info('Estimates are arithmetic on numbers and variables (N = items, pages, p95_latency, or your inputs), e.g. 200 + 0.5 * N or ceil(N / 10).');
-  pattern.time_estimate_ms = await estimate('Time estimate in ms', pattern.time_estimate_ms, pattern);
-  pattern.cost_estimate = await estimate('Cost estimate (relative units)', pattern.cost_estimate, pattern);
+  pattern.time_estimate_ms = await estimate('Time estimate in ms', pattern.time_estimate_ms, pattern, 'time');
+  pattern.cost_estimate = await estimate('Cost estimate (relative units)', pattern.cost_estimate, pattern, 'cost');
   pattern.complexity_score = Number(await ask('Complexity score, 0 (trivial) to 1 (hard)', String(pattern.complexity_score), score));
   pattern.scope = await choose('Scope', [...KNOWN_SCOPES], pattern.scope);
   pattern.completeness = await choose('Completeness', [...KNOWN_COMPLETENESS], pattern.completeness);
@@ -129,6 +130,9 @@ async function patternStep(pattern: PatternAnswers, capability: string): Promise
   );
   if (maxCost === '') delete pattern.policy.max_cost;
   else pattern.policy.max_cost = Number(maxCost);
+  // The limit may have changed after the cost was worked out: held against it again.
+  const cost = previewEstimate(pattern.cost_estimate, pattern, 'cost');
+  if (cost.warning) p.log.warn(cost.warning);
   p.log.info('Preference scores, 0 to 1: how well this pattern fits a caller who prefers…');
   for (const key of PREFERENCE_KEYS) {
     pattern.preference_match[key] = Number(await ask(`${key}: ${PREFERENCE_MEANING[key]}`, String(pattern.preference_match[key] ?? 0.5), score));
@@ -201,6 +205,7 @@ export async function runWizard(answers: Answers, fileName: () => string, intro:
     } else {
       p.log.success('The importer accepts it: no problems.');
     }
+    for (const warning of policyWarnings(answers)) p.log.warn(warning);
     // Asked here, not found out at the write: an existing file would otherwise cost every answer.
     const exists = verdict.valid && (checks.exists?.(file) ?? false);
     if (exists) p.log.warn(`${file} already exists.`);
