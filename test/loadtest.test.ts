@@ -1,7 +1,7 @@
 // npm run loadtest, end to end against a real service process (PGlite, or PostgreSQL with
 // DATABASE_URL): tiny runs that prove the runner, its reports and its refusals work. No figure is
 // asserted: only that what was measured is reported, and that the exit code follows the thresholds.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { createSchema, createYoga } from 'graphql-yoga';
@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCENARIOS } from '../loadtest/scenarios/index.js';
+import { SCENARIOS, type Scenario } from '../loadtest/scenarios/index.js';
 import { niceStep } from '../scripts/loadtest/chart.js';
 import type { Measurements } from '../scripts/loadtest/measure.js';
-import { summarise, type LoadtestResult } from '../scripts/loadtest/report.js';
+import { compareWithPrevious, markdownReport, summarise, textReport, type LoadtestResult } from '../scripts/loadtest/report.js';
 import { assertLoopbackTarget, isLoopbackHost, parseDuration } from '../scripts/loadtest/target.js';
 import { startServerProcess, type ServerProcess } from './support/process.js';
 import { processDatabase } from './support/service.js';
@@ -86,7 +86,7 @@ describe('npm run loadtest', () => {
     const markdowns = resultsOf(dir, 'legacy', '.md');
     expect(markdowns).toHaveLength(2);
     const latest = readFileSync(path.join(dir, markdowns[1]!), 'utf8');
-    expect(latest).toContain(`compares with the previous run of this scenario, \`${json}\``);
+    expect(latest).toContain(`compares with the previous run of this scenario made the same way, \`${json}\``);
     expect(latest).toMatch(/\| Δ req\/s \| Δ p95 \|/);
   }, 240_000);
 
@@ -173,6 +173,29 @@ describe('npm run loadtest', () => {
   });
 });
 
+const fakeContext = {
+  environment: { startedAt: '', finishedAt: '', commit: null, node: '', platform: '', cpu: { model: null, count: 1 }, memoryGb: 1 },
+  database: 'test',
+  target: 'http://127.0.0.1:1',
+  selfStarted: false,
+  options: { rate: 0, connections: 1, durationS: 10, warmupS: 0 },
+};
+
+/** Ten seconds in which every operation answered `responses` times in 2 ms. */
+function fakeMeasurements(scenario: Scenario, responses: number): Measurements {
+  const histogram = build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+  for (let i = 0; i < responses; i++) histogram.recordValue(2000);
+  return {
+    startedAt: new Date(),
+    durationS: 10,
+    transportErrors: 0,
+    timeouts: 0,
+    subscribers: [],
+    teardownProblems: [],
+    operations: scenario.mix.map((op) => ({ name: op.name, responses, errors: 0, checks: responses, checkFailures: 0, failedChecks: {}, statuses: { 200: responses }, histogram, perSecond: [] })),
+  };
+}
+
 describe('loadtest pieces', () => {
   it('accepts only loopback hosts', () => {
     for (const host of ['127.0.0.1', '127.8.9.10', 'localhost', '[::1]', '::1']) expect(isLoopbackHost(host)).toBe(true);
@@ -193,6 +216,47 @@ describe('loadtest pieces', () => {
     expect(niceStep(47)).toBe(10);
     expect(niceStep(0.9)).toBe(0.2);
     expect(niceStep(300)).toBe(100);
+  });
+
+  it('compares only with an earlier run made the same way (rate, connections, database kind), and says why not otherwise', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tool-catalog-loadtest-compare-'));
+    try {
+      const scenario = SCENARIOS.legacy!;
+      const run = (startedAt: string, database: string, options: LoadtestResult['options'], reqPerSec: number): LoadtestResult => ({
+        ...summarise(scenario, fakeMeasurements(scenario, reqPerSec * 10), { ...fakeContext, database, options, environment: { ...fakeContext.environment, startedAt } }),
+        previous: null,
+      });
+      const write = (file: string, result: LoadtestResult) => writeFileSync(path.join(dir, file), JSON.stringify(result));
+      const current = run('2030-01-01T00:03:00.000Z', 'PGlite (embedded, fresh data directory)', { rate: 50, connections: 10, durationS: 10, warmupS: 3 }, 50);
+      const own = 'loadtest-legacy-2030-01-01T00-03-00-000Z.json';
+
+      // Only a run as fast as it goes on PostgreSQL: named, with how it differs, and no Δ at all.
+      write('loadtest-legacy-2030-01-01T00-02-00-000Z.json', run('2030-01-01T00:02:00.000Z', 'PostgreSQL 15.8 (postgresql://catalog@127.0.0.1:5432/postgres, fresh database x)', { rate: 0, connections: 10, durationS: 10, warmupS: 3 }, 15000));
+      const unlike = compareWithPrevious(dir, current, own)!;
+      expect(unlike).toMatchObject({ file: 'loadtest-legacy-2030-01-01T00-02-00-000Z.json', operations: null });
+      expect(unlike.differences).toEqual(['unlimited rate (--rate 0) there, 50 req/s here', 'PostgreSQL there, PGlite here']);
+      const unlikeReport = { ...current, previous: unlike };
+      const markdown = markdownReport(unlikeReport, 'chart.svg');
+      expect(markdown).toContain(
+        'No previous run of this scenario was made the same way (rate, connections, database), so nothing is compared; the latest, `loadtest-legacy-2030-01-01T00-02-00-000Z.json` (2030-01-01T00:02:00.000Z), differs: unlimited rate (--rate 0) there, 50 req/s here; PostgreSQL there, PGlite here.',
+      );
+      expect(markdown).not.toContain('Δ');
+      expect(textReport(unlikeReport)).not.toContain('Δ');
+      expect(textReport(unlikeReport)).toContain('differs: unlimited rate (--rate 0) there, 50 req/s here');
+
+      // An older run made the same way is the one compared with, past the newer one that differs.
+      write('loadtest-legacy-2030-01-01T00-01-00-000Z.json', run('2030-01-01T00:01:00.000Z', 'pglite (as the target\'s /ready reports it)', { rate: 50, connections: 10, durationS: 5, warmupS: 0 }, 40));
+      write('loadtest-legacy-2030-01-01T00-00-00-000Z.json', run('2030-01-01T00:00:00.000Z', 'PGlite (embedded, fresh data directory)', { rate: 50, connections: 4, durationS: 10, warmupS: 3 }, 10));
+      const like = compareWithPrevious(dir, current, own)!;
+      expect(like).toMatchObject({ file: 'loadtest-legacy-2030-01-01T00-01-00-000Z.json', differences: [] });
+      expect(like.operations!.every((o) => o.reqPerSec === 25)).toBe(true);
+      const likeMarkdown = markdownReport({ ...current, previous: like }, 'chart.svg');
+      expect(likeMarkdown).toContain('Δ compares with the previous run of this scenario made the same way, `loadtest-legacy-2030-01-01T00-01-00-000Z.json`');
+      expect(likeMarkdown).toMatch(/\| Δ req\/s \| Δ p95 \|/);
+      expect(likeMarkdown).toContain('| +25 % |');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('crosses a threshold when an operation is slower than its budget, has errors or fails checks', () => {
