@@ -10,8 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCENARIOS, type Scenario } from '../loadtest/scenarios/index.js';
-import { niceStep } from '../scripts/loadtest/chart.js';
-import type { Measurements } from '../scripts/loadtest/measure.js';
+import { latencyChart, niceStep } from '../scripts/loadtest/chart.js';
+import { secondOf, type Measurements } from '../scripts/loadtest/measure.js';
 import { compareWithPrevious, markdownReport, summarise, textReport, type LoadtestResult } from '../scripts/loadtest/report.js';
 import { assertLoopbackTarget, isLoopbackHost, parseDuration } from '../scripts/loadtest/target.js';
 import { startServerProcess, type ServerProcess } from './support/process.js';
@@ -47,6 +47,26 @@ afterAll(async () => {
   rmSync(workDir, { recursive: true, force: true });
 });
 
+/**
+ * Every point of every polyline of a chart, and whether it lies within the axes (the horizontal
+ * axis line's x range, the vertical axis line's y range).
+ */
+function pointsOutsideAxes(svg: string): string[] {
+  const axes = [...svg.matchAll(/<line x1="([\d.]+)" x2="([\d.]+)" y1="([\d.]+)" y2="([\d.]+)" stroke="#333"\/>/g)].map((m) => m.slice(1).map(Number));
+  const xAxis = axes.find(([x1, x2, y1, y2]) => y1 === y2 && x2! - x1! > 100)!;
+  const yAxis = axes.find(([x1, x2, y1, y2]) => x1 === x2 && y2! - y1! > 100)!;
+  expect(xAxis, 'the x axis').toBeDefined();
+  expect(yAxis, 'the y axis').toBeDefined();
+  const outside: string[] = [];
+  for (const [, name, points] of svg.matchAll(/<polyline data-series="([^"]+)"[^>]* points="([^"]*)"/g)) {
+    for (const point of points!.split(' ')) {
+      const [x, y] = point.split(',').map(Number);
+      if (!(x! >= xAxis[0]! && x! <= xAxis[1]! && y! >= yAxis[2]! && y! <= yAxis[3]!)) outside.push(`${name} ${point}`);
+    }
+  }
+  return outside;
+}
+
 describe('npm run loadtest', () => {
   it('runs the legacy mix against a target, reports every operation and compares with the previous run', async () => {
     const dir = path.join(workDir, 'legacy');
@@ -79,6 +99,9 @@ describe('npm run loadtest', () => {
     const drawn = [...svg.matchAll(/data-series="([^"]+)"/g)].map((m) => m[1]);
     expect(drawn.length).toBeGreaterThan(0);
     expect(SCENARIOS.legacy!.mix.map((o) => o.name)).toEqual(expect.arrayContaining(drawn));
+    // Answers that came after the last full second are charted in it, not past the axis.
+    expect(pointsOutsideAxes(svg)).toEqual([]);
+    for (const series of result.timeline) expect(series.points.every(([second]) => second < 2), series.operation).toBe(true);
 
     // Latency reported but not enforced: with no errors and no failed checks the run passes.
     const second = await loadtest([...args, '--no-latency-gate']);
@@ -210,6 +233,21 @@ describe('loadtest pieces', () => {
     expect(parseDuration('1h')).toBe(3600);
     expect(parseDuration('0')).toBeNull();
     expect(parseDuration('soon')).toBeNull();
+  });
+
+  it('charts every point within the axes, the trailing partial second folded into the last full one', () => {
+    // An answer 2.03 s into a 2 s run belongs to its last second; never to a third one.
+    expect(secondOf(0, 2)).toBe(0);
+    expect(secondOf(1999, 2)).toBe(1);
+    expect(secondOf(2030, 2)).toBe(1);
+    expect(secondOf(9000, 2)).toBe(1);
+    expect(secondOf(2030, 2.5)).toBe(2);
+    const inside = latencyChart('t', [{ name: 'A', points: [[0, 3], [1, 12.5]] }, { name: 'B', points: [[1, 0.4]] }], 2);
+    expect(pointsOutsideAxes(inside)).toEqual([]);
+    // A series written before the fold (second 2 of a 2 s run) widens the axis rather than leave it.
+    const older = latencyChart('t', [{ name: 'A', points: [[0, 3], [1, 4], [2, 9]] }], 2);
+    expect(pointsOutsideAxes(older)).toEqual([]);
+    expect(older).toMatch(/text-anchor="middle">3<\/text>/);
   });
 
   it('picks chart steps of 1, 2 or 5 × 10^k', () => {
