@@ -2,6 +2,7 @@
 // (a full run and a cancelled one), every template without a terminal, and each file written then
 // imported by the real importer into a real database (PGlite, or PostgreSQL with DATABASE_URL).
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -325,13 +326,26 @@ describe('tool-catalog new --publish', () => {
     const database = await processDatabase(path.join(workDir, 'publish'));
     const server = await startServerProcess({ ...database.env, ADMIN_API_KEY: adminKey, CATALOG_WATCH: 'false' }, 180_000);
     try {
+      // An editor key, as an operator adding tools holds (the admin key only makes it).
+      const created = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
+        body: JSON.stringify({ query: 'mutation { createApiKey(name: "generator-editor", role: EDITOR) { ... on CreatedApiKey { key role } } }' }),
+      }).then((r) => r.json() as Promise<{ data: { createApiKey: { key: string; role: string } } }>);
+      expect(created.data.createApiKey.role).toBe('EDITOR');
+      const editorKey = created.data.createApiKey.key;
       const args = ['new', '--template', 'monitoring-tool', '--name', 'published-probe', '--meta', 'author=ci', '--yes', '--publish', server.url];
       const refused = await cli(args);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/refused the import/);
-      const published = await cli([...args, '--api-key', adminKey]);
+      const published = await cli([...args, '--api-key', editorKey]);
       expect(published.code, published.stderr).toBe(0);
       expect(published.stdout).toMatch(/^Published published-probe \(monitoring\) 1\.0 to http:\/\/127\.0\.0\.1:\d+: create, catalog revision \d+\.$/m);
+      // The service's own findings (no line or column over GraphQL) read file: severity: message.
+      const again = await cli([...args, '--api-key', editorKey, '--description', 'Changed without a new version.']);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/^monitoring\/published-probe\.yaml: error: .*version 1\.0 of published-probe \(monitoring\) already exists with other content/m);
+      expect(again.stderr).not.toContain('.yaml::');
       const read = await fetch(`${server.url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -343,6 +357,18 @@ describe('tool-catalog new --publish', () => {
       await database.drop();
     }
   }, 240_000);
+
+  it('says a service it cannot reach is unreachable, with exit code 1', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const result = await cli(['new', '--template', 'monitoring-tool', '--name', 'unsent', '--meta', 'author=ci', '--yes', '--publish', `http://127.0.0.1:${closed}`, '--api-key', 'k']);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe(`tool-catalog new: cannot reach http://127.0.0.1:${closed}: ECONNREFUSED; nothing was written.`);
+  });
 
   it('imports it into the configured database with --publish-db', async () => {
     const database = await processDatabase(path.join(workDir, 'publish-db'));

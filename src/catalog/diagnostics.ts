@@ -12,7 +12,8 @@ export interface Diagnostic {
 }
 
 export function formatDiagnostic(d: Diagnostic): string {
-  const where = [d.file, d.line, d.column].filter((part) => part !== undefined).join(':');
+  // Over GraphQL a finding without a place has line and column null, not absent: both are left out.
+  const where = [d.file, d.line, d.column].filter((part) => part !== undefined && part !== null).join(':');
   const head = `${where}: ${d.severity}: ${d.field ? `${d.field}: ` : ''}${d.message}`;
   if (d.excerpt === undefined) return head;
   const caret = `${' '.repeat(Math.max(0, (d.column ?? 1) - 1))}^`;

@@ -92,22 +92,42 @@ function printDiagnostics(diagnostics: Diagnostic[]) {
   for (const d of diagnostics) console.error(formatDiagnostic(d));
 }
 
+/** Why a request never got an answer: the socket's code (ECONNREFUSED, ENOTFOUND…), or a timeout. */
+function unreachableReason(error: unknown): string {
+  if ((error as Error).name === 'TimeoutError') return 'no answer within 30 s';
+  const cause = (error as Error & { cause?: Error & { code?: string; errors?: Array<{ code?: string }> } }).cause;
+  return cause?.code ?? cause?.errors?.find((e) => e.code)?.code ?? cause?.message ?? (error as Error).message;
+}
+
 async function publishToService(url: string, apiKey: string | undefined, name: string, yaml: string): Promise<number> {
-  const response = await fetch(new URL('/graphql', url), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
-    body: JSON.stringify({
-      query: `mutation NewTool($documents: [CatalogDocumentInput!]!) {
-        importCatalog(documents: $documents, reason: "tool-catalog new") {
-          __typename
-          ... on ImportResult { applied revision tools { action name platform version diagnostics { file line column field severity message } } }
-          ... on Error { message }
-        }
-      }`,
-      variables: { documents: [{ name, content: yaml }] },
-    }),
-    signal: AbortSignal.timeout(30_000),
-  });
+  let endpoint: URL;
+  try {
+    endpoint = new URL('/graphql', url);
+  } catch {
+    console.error(`tool-catalog new: --publish ${url}: not a URL (e.g. http://127.0.0.1:4000); nothing was written.`);
+    return 1;
+  }
+  let response: Response;
+  try {
+    response = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+      body: JSON.stringify({
+        query: `mutation NewTool($documents: [CatalogDocumentInput!]!) {
+          importCatalog(documents: $documents, reason: "tool-catalog new") {
+            __typename
+            ... on ImportResult { applied revision tools { action name platform version diagnostics { file line column field severity message } } }
+            ... on Error { message }
+          }
+        }`,
+        variables: { documents: [{ name, content: yaml }] },
+      }),
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (error) {
+    console.error(`tool-catalog new: cannot reach ${url}: ${unreachableReason(error)}; nothing was written.`);
+    return 1;
+  }
   const body = (await response.json().catch(() => null)) as {
     data?: { importCatalog?: { __typename: string; message?: string; applied?: boolean; revision?: number; tools?: Array<{ action: string; name: string; platform: string; version: string; diagnostics: Diagnostic[] }> } };
     errors?: Array<{ message: string }>;
