@@ -292,6 +292,32 @@ describe('tool-catalog new without a terminal', () => {
     expect(refused.stderr).toMatch(/typo\.yaml: .*capabilitys/);
   }, 240_000);
 
+  it('holds --set to the answers file\'s strictness: a typo is an error naming the key, and nothing is written', async () => {
+    const out = path.join(workDir, 'set-typos');
+    const base = ['new', '--template', 'api-tool', '--name', 'set-typo', '--meta', 'author=ci', '--yes', '--out', out];
+    const cases: Array<[string, string]> = [
+      ['metadta.owner=me', 'tool-catalog new: --set metadta.owner=me: unknown key "metadta" (did you mean `metadata`?)'],
+      ['capabilities.x.y=1', 'tool-catalog new: --set capabilities.x.y=1: capabilities is a list: give a position (0, 1, …), not "x"'],
+      [
+        'capabilities.0.patterns.0.time_estimat_ms=5',
+        'tool-catalog new: --set capabilities.0.patterns.0.time_estimat_ms=5: unknown key "time_estimat_ms" in capabilities.0.patterns.0 (did you mean `time_estimate_ms`?)',
+      ],
+      ['capabilities.0.patterns.0.policy.max_cots=3', 'tool-catalog new: --set capabilities.0.patterns.0.policy.max_cots=3: unknown key "max_cots" in capabilities.0.patterns.0.policy (did you mean `max_cost`?)'],
+    ];
+    for (const [assignment, message] of cases) {
+      const result = await cli([...base, '--set', assignment]);
+      expect(result.code, assignment).toBe(1);
+      expect(result.stderr.trim(), assignment).toBe(message);
+    }
+    expect(filesUnder(out)).toEqual([]);
+    // Known keys still go through, and a pattern --set adds gets a file's neutral values.
+    const good = await cli([...base, '--set', 'metadata.owner=me', '--set', 'capabilities.0.patterns.1.name=one_page', '--set', 'capabilities.0.patterns.1.description=Only the first page.']);
+    expect(good.code, good.stderr).toBe(0);
+    const written = parse(readFileSync(path.join(out, 'cloud', 'set-typo.yaml'), 'utf8'));
+    expect(written.metadata).toMatchObject({ owner: 'me' });
+    expect(written.capabilities.resource_listing.patterns.one_page).toMatchObject({ description: 'Only the first page.', time_estimate_ms: '1000', cost_estimate: '1' });
+  }, 240_000);
+
   it('refuses to run the wizard without a terminal unless told --yes', async () => {
     const result = await cli(['new', '--template', 'api-tool', '--name', 'x', '--out', path.join(workDir, 'no-tty')]);
     expect(result.code).toBe(1);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { formatDiagnostic, type Diagnostic } from '../catalog/diagnostics.js';
 import { importCatalog } from '../catalog/importer.js';
 import { ConfigError, loadConfig } from '../config.js';
-import { AnswersError, keyValues, mergeAnswers, parseAnswers, setAnswer, type Answers } from '../generator/answers.js';
+import { AnswersError, checkedAnswers, keyValues, mergeAnswers, parseAnswers, setAnswer, type Answers } from '../generator/answers.js';
 import { catalogPath, checkAnswers, policyWarnings } from '../generator/render.js';
 import { TEMPLATE_NAMES, TEMPLATES, templateAnswers, type TemplateName } from '../generator/templates.js';
 import { runWizard, WizardCancelled, wizardCancelled, wizardDone } from '../generator/wizard.js';
@@ -70,7 +70,7 @@ async function gatherAnswers(options: NewOptions): Promise<Answers> {
   Object.assign(answers.metadata, keyValues(options.meta, '--meta'));
   if (options.tag.length) answers.metadata.tags = options.tag;
   for (const assignment of options.set) setAnswer(answers, assignment);
-  return answers;
+  return checkedAnswers(answers, options.set);
 }
 
 /** Where the file goes: --out (a .yaml file, or a catalog directory), else CATALOG_DIR. */
