@@ -318,6 +318,15 @@ describe('tool-catalog new without a terminal', () => {
     expect(written.capabilities.resource_listing.patterns.one_page).toMatchObject({ description: 'Only the first page.', time_estimate_ms: '1000', cost_estimate: '1' });
   }, 240_000);
 
+  it('asks for a name first with --yes and none given', async () => {
+    for (const name of [[], ['--name', '  ']]) {
+      const result = await cli(['new', '--template', 'api-tool', ...name, '--meta', 'author=ci', '--yes', '--out', path.join(workDir, 'nameless')]);
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim()).toBe('tool-catalog new: a name is required (--name or name: in --answers); nothing was written.');
+    }
+    expect(filesUnder(path.join(workDir, 'nameless'))).toEqual([]);
+  });
+
   it('refuses to run the wizard without a terminal unless told --yes', async () => {
     const result = await cli(['new', '--template', 'api-tool', '--name', 'x', '--out', path.join(workDir, 'no-tty')]);
     expect(result.code).toBe(1);

@@ -195,6 +195,11 @@ export async function newCommand(options: NewOptions): Promise<number> {
     console.error('tool-catalog new: no terminal to ask on; pass --yes to take the answers from the template, --answers and flags.');
     return 1;
   }
+  // Without the wizard nobody asks for it; the file name and every check would stumble on its absence.
+  if (!interactive && !answers.name.trim()) {
+    console.error('tool-catalog new: a name is required (--name or name: in --answers); nothing was written.');
+    return 1;
+  }
   let yaml: string;
   let file: string;
   let force = options.force ?? false;
