@@ -437,6 +437,13 @@ describe('tool-catalog validate', () => {
     expect(bad.stderr).toContain('2 file(s): 1 valid, 1 rejected');
 
     rmSync(path.join(dir, 'linux', 'bad.yaml'));
+    // An unknown key is pointed at where the key is written, not its value.
+    const typo = path.join(dir, 'typo.yaml');
+    writeFileSync(typo, 'tool_name: typo\nversion: "1.0"\nplatform: linux\ncategory: system\ndescriptoin:   Misspelt.\n');
+    const warned = await cli(['validate', typo]);
+    expect(warned.code).toBe(0);
+    expect(warned.stdout).toContain(`${typo}:5:1: warning: descriptoin: unknown key "descriptoin" (did you mean \`description\`?)`);
+    rmSync(typo);
     const good = await cli(['validate', dir]);
     expect(good.code).toBe(0);
     expect(good.stderr).toContain('1 file(s): 1 valid, 0 rejected, 0 error(s)');
