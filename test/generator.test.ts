@@ -186,6 +186,22 @@ async function acceptTemplate(terminal: Terminal, name: string) {
   await terminal.expect('6/7 Review');
 }
 
+describe('tool-catalog new in a terminal, with warnings', () => {
+  it('shows each of the importer\'s warnings once, at the review', async () => {
+    const out = path.join(workDir, 'warned');
+    // An estimate with a variable nobody declares: a warning, not an error.
+    const terminal = terminalFor(['new', '--template', 'simple-command', '--set', 'capabilities.0.patterns.0.time_estimate_ms=100 + lines', '--out', out]);
+    await acceptTemplate(terminal, 'warned');
+    await terminal.expect('Save it?');
+    terminal.type(KEY.enter);
+    await terminal.expect('Wrote');
+    expect(await terminal.exit()).toBe(0);
+    const shown = terminal.screen().match(/warning: capabilities\.command_output\.patterns\.run_once\.time_estimate_ms: /g) ?? [];
+    expect(shown).toHaveLength(1);
+    expect(filesUnder(out)).toEqual(['linux/warned.yaml']);
+  });
+});
+
 describe('tool-catalog new in a terminal, when the file is already there', () => {
   it('says so at the review and offers another name, keeping every answer', async () => {
     const out = path.join(workDir, 'taken-rename');

@@ -215,7 +215,8 @@ export async function newCommand(options: NewOptions): Promise<number> {
     }
     file = outputFile(options, answers);
     const verdict = await checkAnswers(answers, publishing ? catalogPath(answers) : file, { strict });
-    printDiagnostics(verdict.diagnostics);
+    // The wizard's review has shown these already, for the very answers it returns.
+    if (!interactive || !verdict.valid) printDiagnostics(verdict.diagnostics);
     if (!verdict.valid) {
       console.error('tool-catalog new: the importer rejects this tool (above); nothing was written.');
       return 1;
