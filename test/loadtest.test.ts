@@ -1,6 +1,7 @@
 // npm run loadtest, end to end against a real service process (PGlite, or PostgreSQL with
 // DATABASE_URL): tiny runs that prove the runner, its reports and its refusals work. No figure is
 // asserted: only that what was measured is reported, and that the exit code follows the thresholds.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
@@ -10,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCENARIOS, type Scenario } from '../loadtest/scenarios/index.js';
+import { gitCommit } from '../scripts/bench/cli.js';
 import { latencyChart, niceStep } from '../scripts/loadtest/chart.js';
 import { secondOf, type Measurements } from '../scripts/loadtest/measure.js';
 import { compareWithPrevious, markdownReport, summarise, textReport, type LoadtestResult } from '../scripts/loadtest/report.js';
@@ -248,6 +250,25 @@ describe('loadtest pieces', () => {
     const older = latencyChart('t', [{ name: 'A', points: [[0, 3], [1, 4], [2, 9]] }], 2);
     expect(pointsOutsideAxes(older)).toEqual([]);
     expect(older).toMatch(/text-anchor="middle">3<\/text>/);
+  });
+
+  it('marks the commit +dirty when tracked files were changed, not for untracked ones', () => {
+    const repo = mkdtempSync(path.join(tmpdir(), 'tool-catalog-gitcommit-'));
+    try {
+      const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: repo, encoding: 'utf8' }).trim();
+      git('init', '-q');
+      writeFileSync(path.join(repo, 'a.txt'), 'one\n');
+      git('add', 'a.txt');
+      git('commit', '-qm', 'one');
+      const head = git('rev-parse', '--short', 'HEAD');
+      expect(gitCommit(repo)).toBe(head);
+      writeFileSync(path.join(repo, 'result.json'), '{}\n');
+      expect(gitCommit(repo)).toBe(head);
+      writeFileSync(path.join(repo, 'a.txt'), 'two\n');
+      expect(gitCommit(repo)).toBe(`${head}+dirty`);
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
   });
 
   it('picks chart steps of 1, 2 or 5 × 10^k', () => {
