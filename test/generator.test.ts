@@ -2,6 +2,7 @@
 // (a full run and a cancelled one), every template without a terminal, and each file written then
 // imported by the real importer into a real database (PGlite, or PostgreSQL with DATABASE_URL).
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,15 +11,20 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { importCatalog } from '../src/catalog/importer.js';
 import type { Database } from '../src/db/database.js';
 import { applyMigrations } from '../src/db/migrations.js';
-import { TEMPLATE_NAMES } from '../src/generator/templates.js';
+import { previewEstimate } from '../src/generator/render.js';
+import { TEMPLATE_NAMES, TEMPLATES } from '../src/generator/templates.js';
 import { startServerProcess } from './support/process.js';
-import { openTestDatabase, processDatabase } from './support/service.js';
+import { openTestDatabase, processDatabase, startTestService } from './support/service.js';
 import { KEY, startInTerminal, type Terminal } from './support/terminal.js';
 import { runCommand, type CommandResult } from './support/commands.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const TSX = path.join(root, 'node_modules', '.bin', 'tsx');
 const CLI = [TSX, 'src/cli/index.ts'];
+
+const SELECT = `query ($request: SelectToolsInput!) { selectTools(request: $request) {
+  candidates { tool { name } pattern } excluded { tool { name } pattern reason detail }
+} }`;
 
 let workDir: string;
 const terminals: Terminal[] = [];
@@ -167,6 +173,83 @@ describe('tool-catalog new in a terminal', () => {
   });
 });
 
+/** Takes every answer the simple-command template proposes, naming the tool `name`, up to the review. */
+async function acceptTemplate(terminal: Terminal, name: string) {
+  await answer(terminal, 'Tool name', name);
+  for (const prompt of ['Platform', 'Category', 'Description', 'Version', 'Where it runs', 'Default accuracy_level', 'Default freshness', 'Default data_source', 'More defaults']) await answer(terminal, prompt);
+  for (const prompt of ['What it needs', 'Capability name', 'Capability description', 'Pattern name', 'Pattern description', 'Typical use cases', 'Required inputs', 'Optional inputs']) await answer(terminal, prompt);
+  for (const prompt of ['Time estimate in ms', 'Cost estimate', 'Complexity score', 'Scope', 'Completeness', 'Limitations', 'Requires a human approval', 'Safe to run in production', 'Most it may cost']) await answer(terminal, prompt);
+  for (const prompt of ['speed:', 'accuracy:', 'cost:', 'complexity:', 'completeness:', 'Outputs', 'Another pattern', 'Another capability']) await answer(terminal, prompt);
+  await answer(terminal, 'Author', 'ops team');
+  await answer(terminal, 'Tags');
+  await answer(terminal, 'Documentation URL');
+  await terminal.expect('6/7 Review');
+}
+
+describe('tool-catalog new in a terminal, with warnings', () => {
+  it('shows each of the importer\'s warnings once, at the review', async () => {
+    const out = path.join(workDir, 'warned');
+    // An estimate with a variable nobody declares: a warning, not an error.
+    const terminal = terminalFor(['new', '--template', 'simple-command', '--set', 'capabilities.0.patterns.0.time_estimate_ms=100 + lines', '--out', out]);
+    await acceptTemplate(terminal, 'warned');
+    await terminal.expect('Save it?');
+    terminal.type(KEY.enter);
+    await terminal.expect('Wrote');
+    expect(await terminal.exit()).toBe(0);
+    const shown = terminal.screen().match(/warning: capabilities\.command_output\.patterns\.run_once\.time_estimate_ms: /g) ?? [];
+    expect(shown).toHaveLength(1);
+    expect(filesUnder(out)).toEqual(['linux/warned.yaml']);
+  });
+});
+
+describe('tool-catalog new in a terminal, when the file is already there', () => {
+  it('says so at the review and offers another name, keeping every answer', async () => {
+    const out = path.join(workDir, 'taken-rename');
+    mkdirSync(path.join(out, 'linux'), { recursive: true });
+    writeFileSync(path.join(out, 'linux', 'taken.yaml'), '# an older tool\n');
+    const terminal = terminalFor(['new', '--template', 'simple-command', '--out', out]);
+    await acceptTemplate(terminal, 'taken');
+    await terminal.expect(`${path.join(out, 'linux', 'taken.yaml')} already exists.`);
+    await terminal.expect('exists: replace it, or change the name?');
+    expect(await terminal.expect('Cancel (write nothing)')).not.toContain('Save');
+    // The first offer (Enter) is to change the basic information: the answers are all still there.
+    terminal.type(KEY.enter);
+    await answer(terminal, 'Tool name', `${KEY.backspace.repeat(5)}untaken`);
+    for (const prompt of ['Platform', 'Category', 'Description', 'Version']) await answer(terminal, prompt);
+    await terminal.expect('6/7 Review');
+    await terminal.expect('The importer accepts it');
+    await answer(terminal, 'Save it?');
+    await terminal.expect('Wrote');
+    expect(await terminal.exit()).toBe(0);
+    expect(filesUnder(out)).toEqual(['linux/taken.yaml', 'linux/untaken.yaml']);
+    expect(readFileSync(path.join(out, 'linux', 'taken.yaml'), 'utf8')).toBe('# an older tool\n');
+    expect(parse(readFileSync(path.join(out, 'linux', 'untaken.yaml'), 'utf8'))).toMatchObject({ tool_name: 'untaken', metadata: { author: 'ops team' } });
+  });
+
+  it('replaces the file only when the operator confirms', async () => {
+    const out = path.join(workDir, 'taken-replace');
+    const file = path.join(out, 'linux', 'taken.yaml');
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, '# an older tool\n');
+    const terminal = terminalFor(['new', '--template', 'simple-command', '--out', out]);
+    await acceptTemplate(terminal, 'taken');
+    await terminal.expect('exists: replace it, or change the name?');
+    // "Replace it" sits above "Change basic information"; the confirmation defaults to no.
+    terminal.type(KEY.up + KEY.enter);
+    await terminal.expect(`Replace ${file}? What it holds now is lost.`);
+    terminal.type(KEY.enter);
+    await terminal.expect('exists: replace it, or change the name?');
+    expect(readFileSync(file, 'utf8')).toBe('# an older tool\n');
+    terminal.type(KEY.up + KEY.enter);
+    await terminal.expect('What it holds now is lost.');
+    terminal.type('y');
+    await terminal.expect('Wrote');
+    expect(await terminal.exit()).toBe(0);
+    expect(terminal.screen()).not.toContain('pass --force');
+    expect(parse(readFileSync(file, 'utf8'))).toMatchObject({ tool_name: 'taken', metadata: { author: 'ops team' } });
+  });
+});
+
 describe('tool-catalog new without a terminal', () => {
   it('writes every template from flags with --yes, and the importer takes each one into the database', async () => {
     const out = path.join(workDir, 'templates');
@@ -177,10 +260,27 @@ describe('tool-catalog new without a terminal', () => {
     }
     const files = filesUnder(out);
     expect(files).toHaveLength(TEMPLATE_NAMES.length);
-    const report = await importCatalog(db.prisma, { paths: [out] }, { actor: 'test' });
-    expect(report.counts).toMatchObject({ files: TEMPLATE_NAMES.length, create: TEMPLATE_NAMES.length, rejected: 0, warnings: 0 });
-    const names = (await db.prisma.tool.findMany({ where: { name: { startsWith: 'from-' } }, select: { name: true } })).map((t) => t.name).sort();
-    expect(names).toEqual(TEMPLATE_NAMES.map((t) => `from-${t}`).sort());
+    // Into the database of a running app, whose selection then sees them.
+    const service = await startTestService({ seed: false });
+    try {
+      const report = await importCatalog(service.db.prisma, { paths: [out] }, { actor: 'test' });
+      expect(report.counts).toMatchObject({ files: TEMPLATE_NAMES.length, create: TEMPLATE_NAMES.length, rejected: 0, warnings: 0 });
+      const names = (await service.db.prisma.tool.findMany({ where: { name: { startsWith: 'from-' } }, select: { name: true } })).map((t) => t.name).sort();
+      expect(names).toEqual(TEMPLATE_NAMES.map((t) => `from-${t}`).sort());
+      await service.syncMemory();
+      // Each template's tool is a candidate for its own capability at the defaults (a request with
+      // nothing but the capability): a template whose estimates break its own policy never is.
+      for (const template of TEMPLATE_NAMES) {
+        const capability = TEMPLATES[template].answers.capabilities[0]!.name;
+        const selected = await service.graphql(SELECT, { request: { capability } });
+        expect(selected.errors, template).toBeUndefined();
+        const { candidates, excluded } = selected.data.selectTools;
+        expect(excluded.filter((e: { tool: { name: string } }) => e.tool.name === `from-${template}`), template).toEqual([]);
+        expect(candidates.map((c: { tool: { name: string } }) => c.tool.name), template).toContain(`from-${template}`);
+      }
+    } finally {
+      await service.close();
+    }
   }, 240_000);
 
   it('takes answers from a file and --set, and writes nothing the importer rejects', async () => {
@@ -208,11 +308,66 @@ describe('tool-catalog new without a terminal', () => {
     expect(refused.stderr).toMatch(/typo\.yaml: .*capabilitys/);
   }, 240_000);
 
+  it('holds --set to the answers file\'s strictness: a typo is an error naming the key, and nothing is written', async () => {
+    const out = path.join(workDir, 'set-typos');
+    const base = ['new', '--template', 'api-tool', '--name', 'set-typo', '--meta', 'author=ci', '--yes', '--out', out];
+    const cases: Array<[string, string]> = [
+      ['metadta.owner=me', 'tool-catalog new: --set metadta.owner=me: unknown key "metadta" (did you mean `metadata`?)'],
+      ['capabilities.x.y=1', 'tool-catalog new: --set capabilities.x.y=1: capabilities is a list: give a position (0, 1, …), not "x"'],
+      [
+        'capabilities.0.patterns.0.time_estimat_ms=5',
+        'tool-catalog new: --set capabilities.0.patterns.0.time_estimat_ms=5: unknown key "time_estimat_ms" in capabilities.0.patterns.0 (did you mean `time_estimate_ms`?)',
+      ],
+      ['capabilities.0.patterns.0.policy.max_cots=3', 'tool-catalog new: --set capabilities.0.patterns.0.policy.max_cots=3: unknown key "max_cots" in capabilities.0.patterns.0.policy (did you mean `max_cost`?)'],
+    ];
+    for (const [assignment, message] of cases) {
+      const result = await cli([...base, '--set', assignment]);
+      expect(result.code, assignment).toBe(1);
+      expect(result.stderr.trim(), assignment).toBe(message);
+    }
+    expect(filesUnder(out)).toEqual([]);
+    // Known keys still go through, and a pattern --set adds gets a file's neutral values.
+    const good = await cli([...base, '--set', 'metadata.owner=me', '--set', 'capabilities.0.patterns.1.name=one_page', '--set', 'capabilities.0.patterns.1.description=Only the first page.']);
+    expect(good.code, good.stderr).toBe(0);
+    const written = parse(readFileSync(path.join(out, 'cloud', 'set-typo.yaml'), 'utf8'));
+    expect(written.metadata).toMatchObject({ owner: 'me' });
+    expect(written.capabilities.resource_listing.patterns.one_page).toMatchObject({ description: 'Only the first page.', time_estimate_ms: '1000', cost_estimate: '1' });
+  }, 240_000);
+
+  it('asks for a name first with --yes and none given', async () => {
+    for (const name of [[], ['--name', '  ']]) {
+      const result = await cli(['new', '--template', 'api-tool', ...name, '--meta', 'author=ci', '--yes', '--out', path.join(workDir, 'nameless')]);
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim()).toBe('tool-catalog new: a name is required (--name or name: in --answers); nothing was written.');
+    }
+    expect(filesUnder(path.join(workDir, 'nameless'))).toEqual([]);
+  });
+
   it('refuses to run the wizard without a terminal unless told --yes', async () => {
     const result = await cli(['new', '--template', 'api-tool', '--name', 'x', '--out', path.join(workDir, 'no-tty')]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('pass --yes');
     expect(filesUnder(path.join(workDir, 'no-tty'))).toEqual([]);
+  });
+});
+
+describe('estimate preview', () => {
+  const pattern = { required_inputs: [], optional_inputs: [{ name: 'hosts', type: 'integer', default: 20 }] };
+  it('warns when the sample cost is above the policy max_cost, or the time above max_execution_time (seconds)', () => {
+    const over = previewEstimate('2 + N', { ...pattern, policy: { requires_approval: false, production_safe: true, max_cost: 50 } }, 'cost');
+    expect(over).toMatchObject({ ok: true, value: 102 });
+    expect(over.warning).toBe('2 + N = 102 with N=100 is above policy.max_cost 50: selectTools leaves this pattern out at these values (POLICY_MAX_COST); lower the estimate or raise the limit');
+    expect(previewEstimate('2 + hosts', { ...pattern, policy: { requires_approval: false, production_safe: true, max_cost: 50 } }, 'cost').warning).toBeUndefined();
+    expect(previewEstimate('2 + N', { ...pattern, policy: { requires_approval: false, production_safe: true } }, 'cost').warning).toBeUndefined();
+    const slow = previewEstimate('1000 * hosts', { ...pattern, policy: { requires_approval: false, production_safe: true, max_execution_time: 10 } }, 'time');
+    expect(slow.warning).toMatch(/^1000 \* hosts = 20000 ms with hosts=20 is above policy\.max_execution_time 10 s: /);
+    expect(previewEstimate('1000 * hosts', { ...pattern, policy: { requires_approval: false, production_safe: true, max_execution_time: 20 } }, 'time').warning).toBeUndefined();
+  });
+
+  it('says so without a terminal too', async () => {
+    const result = await cli(['new', '--template', 'api-tool', '--name', 'costly', '--meta', 'author=ci', '--set', 'capabilities.0.patterns.0.cost_estimate=10 * N', '--yes', '--out', path.join(workDir, 'costly')]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('tool-catalog new: warning: resource_listing.paged_list: 10 * N = 1000 with N=100 is above policy.max_cost 5: selectTools leaves this pattern out');
   });
 });
 
@@ -222,13 +377,26 @@ describe('tool-catalog new --publish', () => {
     const database = await processDatabase(path.join(workDir, 'publish'));
     const server = await startServerProcess({ ...database.env, ADMIN_API_KEY: adminKey, CATALOG_WATCH: 'false' }, 180_000);
     try {
+      // An editor key, as an operator adding tools holds (the admin key only makes it).
+      const created = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
+        body: JSON.stringify({ query: 'mutation { createApiKey(name: "generator-editor", role: EDITOR) { ... on CreatedApiKey { key role } } }' }),
+      }).then((r) => r.json() as Promise<{ data: { createApiKey: { key: string; role: string } } }>);
+      expect(created.data.createApiKey.role).toBe('EDITOR');
+      const editorKey = created.data.createApiKey.key;
       const args = ['new', '--template', 'monitoring-tool', '--name', 'published-probe', '--meta', 'author=ci', '--yes', '--publish', server.url];
       const refused = await cli(args);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/refused the import/);
-      const published = await cli([...args, '--api-key', adminKey]);
+      const published = await cli([...args, '--api-key', editorKey]);
       expect(published.code, published.stderr).toBe(0);
       expect(published.stdout).toMatch(/^Published published-probe \(monitoring\) 1\.0 to http:\/\/127\.0\.0\.1:\d+: create, catalog revision \d+\.$/m);
+      // The service's own findings (no line or column over GraphQL) read file: severity: message.
+      const again = await cli([...args, '--api-key', editorKey, '--description', 'Changed without a new version.']);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/^monitoring\/published-probe\.yaml: error: .*version 1\.0 of published-probe \(monitoring\) already exists with other content/m);
+      expect(again.stderr).not.toContain('.yaml::');
       const read = await fetch(`${server.url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -240,6 +408,18 @@ describe('tool-catalog new --publish', () => {
       await database.drop();
     }
   }, 240_000);
+
+  it('says a service it cannot reach is unreachable, with exit code 1', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const result = await cli(['new', '--template', 'monitoring-tool', '--name', 'unsent', '--meta', 'author=ci', '--yes', '--publish', `http://127.0.0.1:${closed}`, '--api-key', 'k']);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe(`tool-catalog new: cannot reach http://127.0.0.1:${closed}: ECONNREFUSED; nothing was written.`);
+  });
 
   it('imports it into the configured database with --publish-db', async () => {
     const database = await processDatabase(path.join(workDir, 'publish-db'));
@@ -273,6 +453,13 @@ describe('tool-catalog validate', () => {
     expect(bad.stderr).toContain('2 file(s): 1 valid, 1 rejected');
 
     rmSync(path.join(dir, 'linux', 'bad.yaml'));
+    // An unknown key is pointed at where the key is written, not its value.
+    const typo = path.join(dir, 'typo.yaml');
+    writeFileSync(typo, 'tool_name: typo\nversion: "1.0"\nplatform: linux\ncategory: system\ndescriptoin:   Misspelt.\n');
+    const warned = await cli(['validate', typo]);
+    expect(warned.code).toBe(0);
+    expect(warned.stdout).toContain(`${typo}:5:1: warning: descriptoin: unknown key "descriptoin" (did you mean \`description\`?)`);
+    rmSync(typo);
     const good = await cli(['validate', dir]);
     expect(good.code).toBe(0);
     expect(good.stderr).toContain('1 file(s): 1 valid, 0 rejected, 0 error(s)');

@@ -1,7 +1,8 @@
 // npm run loadtest, end to end against a real service process (PGlite, or PostgreSQL with
 // DATABASE_URL): tiny runs that prove the runner, its reports and its refusals work. No figure is
 // asserted: only that what was measured is reported, and that the exit code follows the thresholds.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { createSchema, createYoga } from 'graphql-yoga';
@@ -9,10 +10,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCENARIOS } from '../loadtest/scenarios/index.js';
-import { niceStep } from '../scripts/loadtest/chart.js';
-import type { Measurements } from '../scripts/loadtest/measure.js';
-import { summarise, type LoadtestResult } from '../scripts/loadtest/report.js';
+import { SCENARIOS, type Scenario } from '../loadtest/scenarios/index.js';
+import { gitCommit } from '../scripts/bench/cli.js';
+import { latencyChart, niceStep } from '../scripts/loadtest/chart.js';
+import { secondOf, type Measurements } from '../scripts/loadtest/measure.js';
+import { compareWithPrevious, markdownReport, summarise, textReport, type LoadtestResult } from '../scripts/loadtest/report.js';
 import { assertLoopbackTarget, isLoopbackHost, parseDuration } from '../scripts/loadtest/target.js';
 import { startServerProcess, type ServerProcess } from './support/process.js';
 import { processDatabase } from './support/service.js';
@@ -47,6 +49,26 @@ afterAll(async () => {
   rmSync(workDir, { recursive: true, force: true });
 });
 
+/**
+ * Every point of every polyline of a chart, and whether it lies within the axes (the horizontal
+ * axis line's x range, the vertical axis line's y range).
+ */
+function pointsOutsideAxes(svg: string): string[] {
+  const axes = [...svg.matchAll(/<line x1="([\d.]+)" x2="([\d.]+)" y1="([\d.]+)" y2="([\d.]+)" stroke="#333"\/>/g)].map((m) => m.slice(1).map(Number));
+  const xAxis = axes.find(([x1, x2, y1, y2]) => y1 === y2 && x2! - x1! > 100)!;
+  const yAxis = axes.find(([x1, x2, y1, y2]) => x1 === x2 && y2! - y1! > 100)!;
+  expect(xAxis, 'the x axis').toBeDefined();
+  expect(yAxis, 'the y axis').toBeDefined();
+  const outside: string[] = [];
+  for (const [, name, points] of svg.matchAll(/<polyline data-series="([^"]+)"[^>]* points="([^"]*)"/g)) {
+    for (const point of points!.split(' ')) {
+      const [x, y] = point.split(',').map(Number);
+      if (!(x! >= xAxis[0]! && x! <= xAxis[1]! && y! >= yAxis[2]! && y! <= yAxis[3]!)) outside.push(`${name} ${point}`);
+    }
+  }
+  return outside;
+}
+
 describe('npm run loadtest', () => {
   it('runs the legacy mix against a target, reports every operation and compares with the previous run', async () => {
     const dir = path.join(workDir, 'legacy');
@@ -79,6 +101,9 @@ describe('npm run loadtest', () => {
     const drawn = [...svg.matchAll(/data-series="([^"]+)"/g)].map((m) => m[1]);
     expect(drawn.length).toBeGreaterThan(0);
     expect(SCENARIOS.legacy!.mix.map((o) => o.name)).toEqual(expect.arrayContaining(drawn));
+    // Answers that came after the last full second are charted in it, not past the axis.
+    expect(pointsOutsideAxes(svg)).toEqual([]);
+    for (const series of result.timeline) expect(series.points.every(([second]) => second < 2), series.operation).toBe(true);
 
     // Latency reported but not enforced: with no errors and no failed checks the run passes.
     const second = await loadtest([...args, '--no-latency-gate']);
@@ -86,7 +111,7 @@ describe('npm run loadtest', () => {
     const markdowns = resultsOf(dir, 'legacy', '.md');
     expect(markdowns).toHaveLength(2);
     const latest = readFileSync(path.join(dir, markdowns[1]!), 'utf8');
-    expect(latest).toContain(`compares with the previous run of this scenario, \`${json}\``);
+    expect(latest).toContain(`compares with the previous run of this scenario made the same way, \`${json}\``);
     expect(latest).toMatch(/\| Δ req\/s \| Δ p95 \|/);
   }, 240_000);
 
@@ -173,6 +198,29 @@ describe('npm run loadtest', () => {
   });
 });
 
+const fakeContext = {
+  environment: { startedAt: '', finishedAt: '', commit: null, node: '', platform: '', cpu: { model: null, count: 1 }, memoryGb: 1 },
+  database: 'test',
+  target: 'http://127.0.0.1:1',
+  selfStarted: false,
+  options: { rate: 0, connections: 1, durationS: 10, warmupS: 0 },
+};
+
+/** Ten seconds in which every operation answered `responses` times in 2 ms. */
+function fakeMeasurements(scenario: Scenario, responses: number): Measurements {
+  const histogram = build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+  for (let i = 0; i < responses; i++) histogram.recordValue(2000);
+  return {
+    startedAt: new Date(),
+    durationS: 10,
+    transportErrors: 0,
+    timeouts: 0,
+    subscribers: [],
+    teardownProblems: [],
+    operations: scenario.mix.map((op) => ({ name: op.name, responses, errors: 0, checks: responses, checkFailures: 0, failedChecks: {}, statuses: { 200: responses }, histogram, perSecond: [] })),
+  };
+}
+
 describe('loadtest pieces', () => {
   it('accepts only loopback hosts', () => {
     for (const host of ['127.0.0.1', '127.8.9.10', 'localhost', '[::1]', '::1']) expect(isLoopbackHost(host)).toBe(true);
@@ -189,10 +237,85 @@ describe('loadtest pieces', () => {
     expect(parseDuration('soon')).toBeNull();
   });
 
+  it('charts every point within the axes, the trailing partial second folded into the last full one', () => {
+    // An answer 2.03 s into a 2 s run belongs to its last second; never to a third one.
+    expect(secondOf(0, 2)).toBe(0);
+    expect(secondOf(1999, 2)).toBe(1);
+    expect(secondOf(2030, 2)).toBe(1);
+    expect(secondOf(9000, 2)).toBe(1);
+    expect(secondOf(2030, 2.5)).toBe(2);
+    const inside = latencyChart('t', [{ name: 'A', points: [[0, 3], [1, 12.5]] }, { name: 'B', points: [[1, 0.4]] }], 2);
+    expect(pointsOutsideAxes(inside)).toEqual([]);
+    // A series written before the fold (second 2 of a 2 s run) widens the axis rather than leave it.
+    const older = latencyChart('t', [{ name: 'A', points: [[0, 3], [1, 4], [2, 9]] }], 2);
+    expect(pointsOutsideAxes(older)).toEqual([]);
+    expect(older).toMatch(/text-anchor="middle">3<\/text>/);
+  });
+
+  it('marks the commit +dirty when tracked files were changed, not for untracked ones', () => {
+    const repo = mkdtempSync(path.join(tmpdir(), 'tool-catalog-gitcommit-'));
+    try {
+      const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: repo, encoding: 'utf8' }).trim();
+      git('init', '-q');
+      writeFileSync(path.join(repo, 'a.txt'), 'one\n');
+      git('add', 'a.txt');
+      git('commit', '-qm', 'one');
+      const head = git('rev-parse', '--short', 'HEAD');
+      expect(gitCommit(repo)).toBe(head);
+      writeFileSync(path.join(repo, 'result.json'), '{}\n');
+      expect(gitCommit(repo)).toBe(head);
+      writeFileSync(path.join(repo, 'a.txt'), 'two\n');
+      expect(gitCommit(repo)).toBe(`${head}+dirty`);
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
+  });
+
   it('picks chart steps of 1, 2 or 5 × 10^k', () => {
     expect(niceStep(47)).toBe(10);
     expect(niceStep(0.9)).toBe(0.2);
     expect(niceStep(300)).toBe(100);
+  });
+
+  it('compares only with an earlier run made the same way (rate, connections, database kind), and says why not otherwise', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tool-catalog-loadtest-compare-'));
+    try {
+      const scenario = SCENARIOS.legacy!;
+      const run = (startedAt: string, database: string, options: LoadtestResult['options'], reqPerSec: number): LoadtestResult => ({
+        ...summarise(scenario, fakeMeasurements(scenario, reqPerSec * 10), { ...fakeContext, database, options, environment: { ...fakeContext.environment, startedAt } }),
+        previous: null,
+      });
+      const write = (file: string, result: LoadtestResult) => writeFileSync(path.join(dir, file), JSON.stringify(result));
+      const current = run('2030-01-01T00:03:00.000Z', 'PGlite (embedded, fresh data directory)', { rate: 50, connections: 10, durationS: 10, warmupS: 3 }, 50);
+      const own = 'loadtest-legacy-2030-01-01T00-03-00-000Z.json';
+
+      // Only a run as fast as it goes on PostgreSQL: named, with how it differs, and no Δ at all.
+      write('loadtest-legacy-2030-01-01T00-02-00-000Z.json', run('2030-01-01T00:02:00.000Z', 'PostgreSQL 15.8 (postgresql://catalog@127.0.0.1:5432/postgres, fresh database x)', { rate: 0, connections: 10, durationS: 10, warmupS: 3 }, 15000));
+      const unlike = compareWithPrevious(dir, current, own)!;
+      expect(unlike).toMatchObject({ file: 'loadtest-legacy-2030-01-01T00-02-00-000Z.json', operations: null });
+      expect(unlike.differences).toEqual(['unlimited rate (--rate 0) there, 50 req/s here', 'PostgreSQL there, PGlite here']);
+      const unlikeReport = { ...current, previous: unlike };
+      const markdown = markdownReport(unlikeReport, 'chart.svg');
+      expect(markdown).toContain(
+        'No previous run of this scenario was made the same way (rate, connections, database), so nothing is compared; the latest, `loadtest-legacy-2030-01-01T00-02-00-000Z.json` (2030-01-01T00:02:00.000Z), differs: unlimited rate (--rate 0) there, 50 req/s here; PostgreSQL there, PGlite here.',
+      );
+      expect(markdown).not.toContain('Δ');
+      expect(textReport(unlikeReport)).not.toContain('Δ');
+      expect(textReport(unlikeReport)).toContain('differs: unlimited rate (--rate 0) there, 50 req/s here');
+
+      // An older run made the same way is the one compared with, past the newer one that differs.
+      write('loadtest-legacy-2030-01-01T00-01-00-000Z.json', run('2030-01-01T00:01:00.000Z', 'pglite (as the target\'s /ready reports it)', { rate: 50, connections: 10, durationS: 5, warmupS: 0 }, 40));
+      write('loadtest-legacy-2030-01-01T00-00-00-000Z.json', run('2030-01-01T00:00:00.000Z', 'PGlite (embedded, fresh data directory)', { rate: 50, connections: 4, durationS: 10, warmupS: 3 }, 10));
+      const like = compareWithPrevious(dir, current, own)!;
+      expect(like).toMatchObject({ file: 'loadtest-legacy-2030-01-01T00-01-00-000Z.json', differences: [] });
+      expect(like.operations!.every((o) => o.reqPerSec === 25)).toBe(true);
+      const likeMarkdown = markdownReport({ ...current, previous: like }, 'chart.svg');
+      expect(likeMarkdown).toContain('Δ compares with the previous run of this scenario made the same way, `loadtest-legacy-2030-01-01T00-01-00-000Z.json`');
+      expect(likeMarkdown).toMatch(/\| Δ req\/s \| Δ p95 \|/);
+      expect(likeMarkdown).toContain('| +25 % |');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('crosses a threshold when an operation is slower than its budget, has errors or fails checks', () => {

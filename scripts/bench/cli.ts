@@ -35,11 +35,22 @@ export function progress(line: string) {
   process.stderr.write(`  ${line}\n`);
 }
 
-export function gitCommit(): string | null {
+/**
+ * The commit measured: its short hash, with `+dirty` when tracked files differ from it (figures of
+ * uncommitted code must not pass for the commit's). Untracked files (results just written) do not count.
+ */
+export function gitCommit(cwd = projectRoot): string | null {
+  const git = (args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  let commit: string;
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: projectRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    commit = git(['rev-parse', '--short', 'HEAD']).trim();
   } catch {
     return null;
+  }
+  try {
+    return git(['status', '--porcelain', '--untracked-files=no']).trim() ? `${commit}+dirty` : commit;
+  } catch {
+    return commit;
   }
 }
 

@@ -35,7 +35,9 @@ export function latencyChart(title: string, series: Series[], durationS: number)
   const maxY = Math.max(1e-3, ...series.flatMap((s) => s.points.map(([, y]) => y)));
   const yStep = niceStep(maxY);
   const yTop = Math.ceil(maxY / yStep) * yStep;
-  const xMax = Math.max(1, Math.ceil(durationS));
+  // The run's length, or further when a series has a point beyond it (a result written before the
+  // trailing partial second was folded in): every point is drawn on the axis, none past its end.
+  const xMax = Math.max(1, Math.ceil(durationS), ...series.flatMap((s) => s.points.map(([sec]) => Math.ceil(sec + 1))));
   const xStep = niceStep(xMax, 6);
   const x = (s: number) => MARGIN.left + (s / xMax) * plotW;
   const y = (ms: number) => MARGIN.top + plotH - (ms / yTop) * plotH;

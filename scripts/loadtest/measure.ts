@@ -170,6 +170,17 @@ async function subscribe(options: RunOptions, subscriber: Subscriber, index: num
   }
 }
 
+/**
+ * The second of a `durationS`-second run an answer `elapsedMs` after its start is charted in.
+ * autocannon stops sending at `durationS`, but what it sent last is answered a little later: that
+ * trailing partial second is folded into the last full one (index durationS - 1), so the per-second
+ * series never runs past the run's length (nor past the chart's axis).
+ */
+export function secondOf(elapsedMs: number, durationS: number): number {
+  const last = Math.max(0, Math.ceil(durationS) - 1);
+  return Math.min(last, Math.max(0, Math.floor(elapsedMs / 1000)));
+}
+
 // autocannon 8 ships no types; only the parts used here.
 interface AutocannonRequest {
   method?: string;
@@ -321,8 +332,7 @@ export async function runScenario(options: RunOptions): Promise<Measurements> {
         if (failed) op.errors++;
         const micros = Math.max(1, Math.round(responseTime * 1000));
         op.histogram.recordValue(micros);
-        const second = Math.floor((performance.now() - start) / 1000);
-        (op.perSecond[second] ??= newHistogram()).recordValue(micros);
+        (op.perSecond[secondOf(performance.now() - start, durationS)] ??= newHistogram()).recordValue(micros);
       });
       instance.on('reqError', () => transportErrors++);
       instance.on('timeout', () => timeouts++);

@@ -29,8 +29,14 @@ export interface OperationSummary {
 export interface Comparison {
   file: string;
   startedAt: string;
-  /** Per operation: change of req/s and of p95, in percent of the previous run (null when not comparable). */
-  operations: Array<{ name: string; reqPerSec: number | null; p95: number | null }>;
+  /**
+   * Per operation: change of req/s and of p95, in percent of the previous run (null when not
+   * comparable). Null when no earlier run was made the same way: then `differences` says how the
+   * latest earlier run of the scenario was made otherwise, and nothing is compared.
+   */
+  operations: Array<{ name: string; reqPerSec: number | null; p95: number | null }> | null;
+  /** How the run in `file` was made otherwise (rate, connections, database kind); empty when it was made the same way. */
+  differences: string[];
 }
 
 export interface LoadtestResult {
@@ -161,7 +167,33 @@ const pct = (rate: number) => `${round(rate * 100, 2)} %`;
 const change = (now: number | null, before: number | null | undefined) =>
   now === null || before === null || before === undefined || before === 0 ? null : round(((now - before) / before) * 100);
 
-/** The newest earlier result of the same scenario in `dir`, compared with this one. */
+/** PGlite or PostgreSQL, from the report's database line (a started service's, or a target's /ready). */
+export function databaseKind(database: string | undefined): string {
+  if (!database) return 'unknown';
+  if (/pglite/i.test(database)) return 'PGlite';
+  if (/postgres/i.test(database)) return 'PostgreSQL';
+  return 'unknown';
+}
+
+const rateText = (rate: number | undefined) => (rate === undefined ? '?' : rate > 0 ? `${rate} req/s` : 'unlimited rate (--rate 0)');
+
+/** How `previous` was made otherwise than `result`: the load (rate, connections) and the database kind. */
+function differencesFrom(result: Pick<LoadtestResult, 'options' | 'database'>, previous: Partial<LoadtestResult>): string[] {
+  const differences: string[] = [];
+  if (previous.options?.rate !== result.options.rate) differences.push(`${rateText(previous.options?.rate)} there, ${rateText(result.options.rate)} here`);
+  if (previous.options?.connections !== result.options.connections) {
+    differences.push(`${previous.options?.connections ?? '?'} connection(s) there, ${result.options.connections} here`);
+  }
+  const [before, now] = [databaseKind(previous.database), databaseKind(result.database)];
+  if (before !== now) differences.push(`${before} there, ${now} here`);
+  return differences;
+}
+
+/**
+ * The newest earlier result in `dir` of the same scenario made the same way (rate, connections,
+ * database kind), compared with this one. When every earlier run was made otherwise, the latest of
+ * them with how it differs and no figures: a 50 req/s run says nothing about one as fast as it goes.
+ */
 export function compareWithPrevious(dir: string, result: Omit<LoadtestResult, 'previous'>, ownFile: string): Comparison | null {
   let files: string[];
   try {
@@ -169,30 +201,47 @@ export function compareWithPrevious(dir: string, result: Omit<LoadtestResult, 'p
   } catch {
     return null;
   }
-  // Names carry the start time (ISO, sortable), so the last one is the latest run.
-  const latest = files.sort().at(-1);
-  if (!latest) return null;
-  let previous: LoadtestResult;
-  try {
-    previous = JSON.parse(readFileSync(path.join(dir, latest), 'utf8')) as LoadtestResult;
-  } catch {
-    return null;
+  // Names carry the start time (ISO, sortable): newest first.
+  let latest: { file: string; run: LoadtestResult; differences: string[] } | undefined;
+  for (const file of files.sort().reverse()) {
+    let run: LoadtestResult;
+    try {
+      run = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as LoadtestResult;
+    } catch {
+      continue;
+    }
+    const differences = differencesFrom(result, run);
+    latest ??= { file, run, differences };
+    if (differences.length) continue;
+    return {
+      file,
+      startedAt: run.environment?.startedAt ?? '?',
+      differences: [],
+      operations: result.operations.map((op) => {
+        const before = run.operations?.find((o) => o.name === op.name);
+        return { name: op.name, reqPerSec: change(op.reqPerSec, before?.reqPerSec), p95: change(op.p95, before?.p95) };
+      }),
+    };
   }
-  return {
-    file: latest,
-    startedAt: previous.environment?.startedAt ?? '?',
-    operations: result.operations.map((op) => {
-      const before = previous.operations?.find((o) => o.name === op.name);
-      return { name: op.name, reqPerSec: change(op.reqPerSec, before?.reqPerSec), p95: change(op.p95, before?.p95) };
-    }),
-  };
+  if (!latest) return null;
+  return { file: latest.file, startedAt: latest.run.environment?.startedAt ?? '?', differences: latest.differences, operations: null };
+}
+
+/** One sentence on what Δ compares with, or why nothing is compared. */
+export function comparisonLine(previous: Comparison | null, code: (file: string) => string = (f) => f): string {
+  if (!previous) return 'No previous run of this scenario to compare with.';
+  if (previous.operations) return `Δ compares with the previous run of this scenario made the same way, ${code(previous.file)} (${previous.startedAt}).`;
+  return (
+    `No previous run of this scenario was made the same way (rate, connections, database), so nothing is compared; ` +
+    `the latest, ${code(previous.file)} (${previous.startedAt}), differs: ${previous.differences.join('; ')}.`
+  );
 }
 
 const signed = (value: number | null) => (value === null ? '–' : `${value > 0 ? '+' : ''}${value} %`);
 const msText = (value: number | null) => (value === null ? '–' : value.toFixed(value < 10 ? 2 : 1));
 
 function operationColumns(result: LoadtestResult): Array<Column<OperationSummary>> {
-  const compared = (op: OperationSummary) => result.previous?.operations.find((o) => o.name === op.name);
+  const compared = (op: OperationSummary) => result.previous?.operations?.find((o) => o.name === op.name);
   const columns: Array<Column<OperationSummary>> = [
     { title: 'operation', value: (o) => o.name },
     { title: 'responses', value: (o) => String(o.responses), right: true },
@@ -203,7 +252,7 @@ function operationColumns(result: LoadtestResult): Array<Column<OperationSummary
     { title: 'errors', value: (o) => String(o.errors), right: true },
     { title: 'failed checks', value: (o) => `${o.checkFailures}/${o.checks}`, right: true },
   ];
-  if (result.previous) {
+  if (result.previous?.operations) {
     columns.push({ title: 'Δ req/s', value: (o) => signed(compared(o)?.reqPerSec ?? null), right: true });
     columns.push({ title: 'Δ p95', value: (o) => signed(compared(o)?.p95 ?? null), right: true });
   }
@@ -219,7 +268,7 @@ export function textReport(result: LoadtestResult): string {
   ];
   for (const s of result.subscribers) lines.push(`subscriber ${s.name}#${s.index}: ${s.events} event(s), ${s.error ? `failed: ${s.error}` : s.openAtEnd ? 'open until the end' : 'closed early'}`);
   for (const op of result.operations) for (const [name, count] of Object.entries(op.failedChecks)) lines.push(`  check failed ${count}×: ${op.name}: ${name}`);
-  if (result.previous) lines.push(`compared with ${result.previous.file} (${result.previous.startedAt})`);
+  if (result.previous) lines.push(comparisonLine(result.previous));
   if (result.unenforced.length) lines.push(`latency budgets crossed, reported only (--no-latency-gate):\n${result.unenforced.map((b) => `  - ${b}`).join('\n')}`);
   lines.push(result.breaches.length ? `THRESHOLDS CROSSED:\n${result.breaches.map((b) => `  - ${b}`).join('\n')}` : 'all thresholds met');
   return lines.join('\n');
@@ -278,7 +327,7 @@ export function markdownReport(result: LoadtestResult, chartFile: string): strin
     '',
     '## Results',
     '',
-    result.previous ? `Δ compares with the previous run of this scenario, \`${result.previous.file}\` (${result.previous.startedAt}).` : 'No previous run of this scenario to compare with.',
+    comparisonLine(result.previous, (file) => `\`${file}\``),
     '',
     markdownTable(operationColumns(result), result.operations),
     '',

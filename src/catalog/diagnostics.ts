@@ -12,7 +12,8 @@ export interface Diagnostic {
 }
 
 export function formatDiagnostic(d: Diagnostic): string {
-  const where = [d.file, d.line, d.column].filter((part) => part !== undefined).join(':');
+  // Over GraphQL a finding without a place has line and column null, not absent: both are left out.
+  const where = [d.file, d.line, d.column].filter((part) => part !== undefined && part !== null).join(':');
   const head = `${where}: ${d.severity}: ${d.field ? `${d.field}: ` : ''}${d.message}`;
   if (d.excerpt === undefined) return head;
   const caret = `${' '.repeat(Math.max(0, (d.column ?? 1) - 1))}^`;
@@ -28,7 +29,8 @@ export class FileReport {
   strict = false;
   constructor(
     readonly file: string,
-    private locate: (path: SourcePath) => { line: number; column: number } | undefined = () => undefined,
+    /** Where `path` is in the source: its value, or with `key` the key that names it. */
+    private locate: (path: SourcePath, key?: boolean) => { line: number; column: number } | undefined = () => undefined,
     private source: (path: SourcePath) => string | undefined = () => undefined,
   ) {}
 
@@ -50,7 +52,7 @@ export class FileReport {
   /** A report on one part of this file (a tool of a profiles file): positions are looked up under `prefix`. */
   scoped(prefix: SourcePath): FileReport {
     const { locate, source } = this;
-    return new FileReport(this.file, (path) => locate([...prefix, ...path]), (path) => source([...prefix, ...path]));
+    return new FileReport(this.file, (path, key) => locate([...prefix, ...path], key), (path) => source([...prefix, ...path]));
   }
 
   /**
@@ -62,8 +64,8 @@ export class FileReport {
     this.source = () => undefined;
   }
 
-  private add(severity: Diagnostic['severity'], path: SourcePath | undefined, message: string) {
-    const position = path ? this.locate(path) : undefined;
+  private add(severity: Diagnostic['severity'], path: SourcePath | undefined, message: string, atKey = false) {
+    const position = path ? this.locate(path, atKey) : undefined;
     this.diagnostics.push({
       severity,
       file: this.file,
@@ -83,7 +85,7 @@ export class FileReport {
 
   /** A key the model does not know: a warning (kept in metadata), or an error when strict. */
   unknownKey(path: SourcePath, message: string) {
-    this.add(this.strict ? 'error' : 'warning', path, message);
+    this.add(this.strict ? 'error' : 'warning', path, message, true);
   }
 
   get hasErrors() {

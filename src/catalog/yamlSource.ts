@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { CST, isCollection, isScalar, LineCounter, Parser, parseDocument, visit, type Document } from 'yaml';
+import { CST, isCollection, isMap, isScalar, LineCounter, Parser, parseDocument, visit, type Document } from 'yaml';
 import { FileReport, type Diagnostic, type SourcePath } from './diagnostics.js';
 
 /** Limits that keep a hostile file from exhausting memory or time. */
@@ -214,8 +214,19 @@ export function parseYamlText(file: string, text: string): YamlSource {
   }
   const lineCounter = new LineCounter();
   let document: Document | undefined;
-  const locate = (path: SourcePath) => {
+  const locate = (path: SourcePath, key = false) => {
     if (!document) return undefined;
+    // A finding about a key (an unknown one) points at the key, not at its value.
+    if (key && path.length) {
+      const parent = document.getIn(path.slice(0, -1), true);
+      const name = String(path[path.length - 1]);
+      const pair = isMap(parent) ? parent.items.find((item) => isScalar(item.key) && String(item.key.value) === name) : undefined;
+      const range = pair && isScalar(pair.key) ? pair.key.range : undefined;
+      if (range) {
+        const { line, col } = lineCounter.linePos(range[0]);
+        return { line, column: col };
+      }
+    }
     // The nearest node that exists: a missing field is reported at its parent.
     for (let n = path.length; n >= 0; n--) {
       const node = document.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;

@@ -1,10 +1,11 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { formatDiagnostic, type Diagnostic } from '../catalog/diagnostics.js';
 import { importCatalog } from '../catalog/importer.js';
 import { ConfigError, loadConfig } from '../config.js';
-import { AnswersError, keyValues, mergeAnswers, parseAnswers, setAnswer, type Answers } from '../generator/answers.js';
-import { catalogPath, checkAnswers } from '../generator/render.js';
+import { AnswersError, checkedAnswers, keyValues, mergeAnswers, parseAnswers, setAnswer, type Answers } from '../generator/answers.js';
+import { catalogPath, checkAnswers, policyWarnings } from '../generator/render.js';
 import { TEMPLATE_NAMES, TEMPLATES, templateAnswers, type TemplateName } from '../generator/templates.js';
 import { runWizard, WizardCancelled, wizardCancelled, wizardDone } from '../generator/wizard.js';
 import { withCliDatabase } from './database.js';
@@ -69,7 +70,7 @@ async function gatherAnswers(options: NewOptions): Promise<Answers> {
   Object.assign(answers.metadata, keyValues(options.meta, '--meta'));
   if (options.tag.length) answers.metadata.tags = options.tag;
   for (const assignment of options.set) setAnswer(answers, assignment);
-  return answers;
+  return checkedAnswers(answers, options.set);
 }
 
 /** Where the file goes: --out (a .yaml file, or a catalog directory), else CATALOG_DIR. */
@@ -91,22 +92,42 @@ function printDiagnostics(diagnostics: Diagnostic[]) {
   for (const d of diagnostics) console.error(formatDiagnostic(d));
 }
 
+/** Why a request never got an answer: the socket's code (ECONNREFUSED, ENOTFOUND…), or a timeout. */
+function unreachableReason(error: unknown): string {
+  if ((error as Error).name === 'TimeoutError') return 'no answer within 30 s';
+  const cause = (error as Error & { cause?: Error & { code?: string; errors?: Array<{ code?: string }> } }).cause;
+  return cause?.code ?? cause?.errors?.find((e) => e.code)?.code ?? cause?.message ?? (error as Error).message;
+}
+
 async function publishToService(url: string, apiKey: string | undefined, name: string, yaml: string): Promise<number> {
-  const response = await fetch(new URL('/graphql', url), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
-    body: JSON.stringify({
-      query: `mutation NewTool($documents: [CatalogDocumentInput!]!) {
-        importCatalog(documents: $documents, reason: "tool-catalog new") {
-          __typename
-          ... on ImportResult { applied revision tools { action name platform version diagnostics { file line column field severity message } } }
-          ... on Error { message }
-        }
-      }`,
-      variables: { documents: [{ name, content: yaml }] },
-    }),
-    signal: AbortSignal.timeout(30_000),
-  });
+  let endpoint: URL;
+  try {
+    endpoint = new URL('/graphql', url);
+  } catch {
+    console.error(`tool-catalog new: --publish ${url}: not a URL (e.g. http://127.0.0.1:4000); nothing was written.`);
+    return 1;
+  }
+  let response: Response;
+  try {
+    response = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+      body: JSON.stringify({
+        query: `mutation NewTool($documents: [CatalogDocumentInput!]!) {
+          importCatalog(documents: $documents, reason: "tool-catalog new") {
+            __typename
+            ... on ImportResult { applied revision tools { action name platform version diagnostics { file line column field severity message } } }
+            ... on Error { message }
+          }
+        }`,
+        variables: { documents: [{ name, content: yaml }] },
+      }),
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (error) {
+    console.error(`tool-catalog new: cannot reach ${url}: ${unreachableReason(error)}; nothing was written.`);
+    return 1;
+  }
   const body = (await response.json().catch(() => null)) as {
     data?: { importCatalog?: { __typename: string; message?: string; applied?: boolean; revision?: number; tools?: Array<{ action: string; name: string; platform: string; version: string; diagnostics: Diagnostic[] }> } };
     errors?: Array<{ message: string }>;
@@ -174,21 +195,35 @@ export async function newCommand(options: NewOptions): Promise<number> {
     console.error('tool-catalog new: no terminal to ask on; pass --yes to take the answers from the template, --answers and flags.');
     return 1;
   }
+  // Without the wizard nobody asks for it; the file name and every check would stumble on its absence.
+  if (!interactive && !answers.name.trim()) {
+    console.error('tool-catalog new: a name is required (--name or name: in --answers); nothing was written.');
+    return 1;
+  }
   let yaml: string;
   let file: string;
+  let force = options.force ?? false;
+  const publishing = Boolean(options.publish || options.publishDb);
   try {
     if (interactive) {
       const intro = `tool-catalog new${options.template ? ` — template ${options.template}: ${TEMPLATES[options.template as TemplateName].summary}` : ''}`;
-      ({ answers } = await runWizard(answers, () => outputFile(options, answers), intro, { strict }));
+      // The review finds an existing file (unless it is not written, or --force replaces it anyway).
+      const exists = (target: string) => !publishing && !force && existsSync(target);
+      const done = await runWizard(answers, () => outputFile(options, answers), intro, { strict, exists });
+      answers = done.answers;
+      force ||= done.replace;
     }
     file = outputFile(options, answers);
-    const verdict = await checkAnswers(answers, options.publish || options.publishDb ? catalogPath(answers) : file, { strict });
-    printDiagnostics(verdict.diagnostics);
+    const verdict = await checkAnswers(answers, publishing ? catalogPath(answers) : file, { strict });
+    // The wizard's review has shown these already, for the very answers it returns.
+    if (!interactive || !verdict.valid) printDiagnostics(verdict.diagnostics);
     if (!verdict.valid) {
       console.error('tool-catalog new: the importer rejects this tool (above); nothing was written.');
       return 1;
     }
     yaml = verdict.yaml;
+    // The wizard showed these at the review; without it they would go unseen.
+    if (!interactive) for (const warning of policyWarnings(answers)) console.error(`tool-catalog new: warning: ${warning}`);
   } catch (error) {
     if (error instanceof WizardCancelled) {
       wizardCancelled();
@@ -206,7 +241,7 @@ export async function newCommand(options: NewOptions): Promise<number> {
 
   await mkdir(path.dirname(file), { recursive: true });
   try {
-    await writeFile(file, yaml, { flag: options.force ? 'w' : 'wx' });
+    await writeFile(file, yaml, { flag: force ? 'w' : 'wx' });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
       console.error(`tool-catalog new: ${file} exists; pass --force to replace it (nothing was written).`);

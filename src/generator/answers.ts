@@ -2,6 +2,7 @@
 // catalog/linux/grep.yaml). Templates, answers files, flags and the wizard all fill the same object.
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { closestKey } from '../catalog/shapes/checks.js';
 
 export interface InputAnswer {
   name: string;
@@ -104,6 +105,35 @@ const answersSchema = z
 
 export type PartialAnswers = z.output<typeof answersSchema>;
 
+/** The keys the answers schema knows at `path` (lists stepped through by position), for suggestions. */
+function knownKeysAt(path: ReadonlyArray<PropertyKey>): string[] {
+  let node: z.ZodType | undefined = answersSchema;
+  for (const step of [...path, null]) {
+    for (;;) {
+      if (node instanceof z.ZodOptional) node = node.unwrap() as z.ZodType;
+      else if (node instanceof z.ZodArray && step !== null && typeof step === 'number') {
+        node = node.element as z.ZodType;
+        break;
+      } else break;
+    }
+    if (step === null) break;
+    if (typeof step === 'number') continue;
+    node = node instanceof z.ZodObject ? (node.shape as Record<string, z.ZodType>)[String(step)] : undefined;
+  }
+  return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
+}
+
+/** One schema problem as a sentence: the unknown key and the closest known one, or the field and what is wrong. */
+function describeIssue(issue: z.core.$ZodIssue): { path: string[]; text: string } {
+  const at = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const suggestion = closestKey(key, knownKeysAt(issue.path));
+    return { path: [...at, key], text: `unknown key ${JSON.stringify(key)}${at.length ? ` in ${at.join('.')}` : ''}${suggestion ? ` (did you mean \`${suggestion}\`?)` : ''}` };
+  }
+  return { path: at, text: `${at.join('.') || '(top)'}: ${issue.message}` };
+}
+
 /** Reads an answers file (YAML or JSON: YAML reads both). */
 export function parseAnswers(text: string, file: string): PartialAnswers {
   let value: unknown;
@@ -113,11 +143,27 @@ export function parseAnswers(text: string, file: string): PartialAnswers {
     throw new AnswersError(`${file}: not YAML or JSON: ${(error as Error).message.split('\n')[0]}`);
   }
   const parsed = answersSchema.safeParse(value ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new AnswersError(`${file}: ${issue.path.join('.') || '(top)'}: ${issue.message}`);
-  }
+  if (!parsed.success) throw new AnswersError(`${file}: ${describeIssue(parsed.error.issues[0]!).text}`);
   return parsed.data;
+}
+
+/**
+ * The answers from every source (template, answers file, flags, `--set`), held to the answers
+ * file's own strictness: an unknown key anywhere — a typo in a `--set` path — is an error naming
+ * it and the `--set` that made it, never dropped or passed on with a warning. Fields a `--set`
+ * created without the rest (a new capability or pattern) get the neutral values a file would.
+ */
+export function checkedAnswers(answers: Answers, assignments: readonly string[] = []): Answers {
+  const parsed = answersSchema.safeParse(answers);
+  if (!parsed.success) {
+    const { path, text } = describeIssue(parsed.error.issues[0]!);
+    const assignment = assignments.find((a) => {
+      const keys = a.slice(0, Math.max(0, a.indexOf('='))).split('.');
+      return path.every((key, i) => keys[i] === key) || keys.every((key, i) => path[i] === key);
+    });
+    throw new AnswersError(assignment ? `--set ${assignment}: ${text}` : text);
+  }
+  return mergeAnswers({ ...answers, capabilities: [] }, parsed.data);
 }
 
 /** A blank pattern, filled with neutral values the wizard offers as defaults. */
@@ -182,7 +228,13 @@ export function setAnswer(answers: Answers, assignment: string): void {
   }
   const last = path.pop()!;
   let node: Record<string, unknown> | unknown[] = answers as unknown as Record<string, unknown>;
+  const position = (key: string, at: number) => {
+    if (Array.isArray(node) && !/^\d+$/.test(key)) {
+      throw new AnswersError(`--set ${assignment}: ${path.slice(0, at).join('.')} is a list: give a position (0, 1, …), not ${JSON.stringify(key)}`);
+    }
+  };
   path.forEach((key, i) => {
+    position(key, i);
     const container = node as Record<string, unknown>;
     if (container[key] === undefined || container[key] === null) {
       container[key] = /^\d+$/.test(path[i + 1] ?? last) ? [] : {};
@@ -191,6 +243,7 @@ export function setAnswer(answers: Answers, assignment: string): void {
     if (typeof next !== 'object' || next === null) throw new AnswersError(`--set ${assignment}: ${path.slice(0, i + 1).join('.')} is not a list or map`);
     node = next as Record<string, unknown>;
   });
+  position(last, path.length);
   (node as Record<string, unknown>)[last] = value;
 }
 

@@ -74,11 +74,26 @@ export async function checkAnswers(answers: Answers, fileName: string, checks: {
 /** Sample value for a variable an estimate uses that nothing declares. */
 export const SAMPLE_VALUE = 1000;
 
+export type EstimateKind = 'time' | 'cost';
+
+/** The policy limit an estimate is held to, in the estimate's unit (max_execution_time is in seconds). */
+function policyLimit(kind: EstimateKind, policy: PatternAnswers['policy'] | undefined): { limit: number; text: string } | null {
+  if (kind === 'cost') return policy?.max_cost === undefined ? null : { limit: policy.max_cost, text: `policy.max_cost ${policy.max_cost}` };
+  const seconds = policy?.max_execution_time;
+  return seconds === undefined ? null : { limit: seconds * 1000, text: `policy.max_execution_time ${seconds} s` };
+}
+
 /**
  * An estimate worked out the way selection will: the documented globals (N = 100…), then the
  * defaults the pattern's inputs declare. Undeclared variables get SAMPLE_VALUE and are named.
+ * With `kind`, a result above the pattern's own policy limit (max_cost, or max_execution_time for
+ * time) comes back as `warning`: selectTools would leave the pattern out at those values.
  */
-export function previewEstimate(expression: string, pattern: Pick<PatternAnswers, 'required_inputs' | 'optional_inputs'>): { ok: boolean; text: string } {
+export function previewEstimate(
+  expression: string,
+  pattern: Pick<PatternAnswers, 'required_inputs' | 'optional_inputs'> & { policy?: PatternAnswers['policy'] },
+  kind?: EstimateKind,
+): { ok: boolean; text: string; value?: number; warning?: string } {
   const compiled = compileEstimate(expression);
   if (!compiled.ok) return { ok: false, text: `not an estimate: ${compiled.error}` };
   const variables = estimateVariables({ requiredInputs: pattern.required_inputs, optionalInputs: pattern.optional_inputs }, {});
@@ -86,7 +101,28 @@ export function previewEstimate(expression: string, pattern: Pick<PatternAnswers
   for (const v of undeclared) variables[v] = SAMPLE_VALUE;
   const result = evaluateEstimate(compiled, variables);
   if (!result.ok) return { ok: false, text: result.reason === 'EXPRESSION_ERROR' ? result.error : `missing ${result.missing.join(', ')}` };
+  const value = Number(result.value.toPrecision(6));
   const used = compiled.variables.map((v) => `${v}=${variables[v]}${undeclared.includes(v) ? ' (sample)' : ''}`).join(', ');
   const note = undeclared.length ? `; declare ${undeclared.join(', ')} as an input with a default, or callers must pass it` : '';
-  return { ok: true, text: `= ${Number(result.value.toPrecision(6))}${used ? ` with ${used}` : ''}${note}` };
+  const limit = kind ? policyLimit(kind, pattern.policy) : null;
+  const consequence = kind === 'cost' ? 'selectTools leaves this pattern out at these values (POLICY_MAX_COST)' : 'the pattern would run longer than its own limit';
+  const warning =
+    limit && result.value > limit.limit
+      ? `${expression} = ${value}${kind === 'time' ? ' ms' : ''}${used ? ` with ${used}` : ''} is above ${limit.text}: ${consequence}; lower the estimate or raise the limit`
+      : undefined;
+  return { ok: true, text: `= ${value}${used ? ` with ${used}` : ''}${note}`, value, ...(warning ? { warning } : {}) };
+}
+
+/** Every pattern whose estimates, worked out as the preview does, are above its own policy limits. */
+export function policyWarnings(answers: Answers): string[] {
+  const warnings: string[] = [];
+  for (const capability of answers.capabilities) {
+    for (const pattern of capability.patterns) {
+      for (const [kind, expression] of [['time', pattern.time_estimate_ms], ['cost', pattern.cost_estimate]] as const) {
+        const preview = previewEstimate(String(expression), pattern, kind);
+        if (preview.warning) warnings.push(`${capability.name}.${pattern.name}: ${preview.warning}`);
+      }
+    }
+  }
+  return warnings;
 }

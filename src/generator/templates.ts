@@ -168,16 +168,19 @@ export const TEMPLATES: Record<TemplateName, { summary: string; answers: Answers
           patterns: [
             {
               ...blankPattern('apply_change'),
-              description: 'Apply one change to N targets, one after the other.',
+              description: 'Apply one change to each target, one after the other.',
               typical_use_cases: ['restart a stuck service'],
-              time_estimate_ms: '2000 + 1500 * N',
-              cost_estimate: '2 + N',
+              // Per target changed, not per N (100 items): at the defaults selection works these out
+              // to 3500 ms and 3, inside the policy below, so the pattern is a candidate as written.
+              time_estimate_ms: '2000 + 1500 * targets',
+              cost_estimate: '2 + targets',
               complexity_score: 0.6,
               scope: 'batch',
-              policy: { requires_approval: true, production_safe: false, max_cost: 50, max_execution_time: 600 },
+              // Production is where remediation is needed: a person approves each run instead.
+              policy: { requires_approval: true, production_safe: true, max_cost: 50, max_execution_time: 600 },
               preference_match: { speed: 0.4, accuracy: 0.8, cost: 0.5, complexity: 0.4, completeness: 0.8 },
               required_inputs: [input('target', 'string', 'What to change')],
-              optional_inputs: [input('dry_run', 'boolean', 'Only show what would change', true)],
+              optional_inputs: [input('targets', 'integer', 'How many targets are changed, one after the other', 1), input('dry_run', 'boolean', 'Only show what would change', true)],
               expected_outputs: [input('changed', 'boolean', 'Whether anything changed'), input('log', 'string', 'What was done')],
             },
           ],

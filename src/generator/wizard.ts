@@ -5,7 +5,7 @@ import * as p from '@clack/prompts';
 import { KNOWN_COMPLETENESS, KNOWN_PLATFORMS, KNOWN_SCOPES } from '../catalog/vocabulary.js';
 import { formatDiagnostic } from '../catalog/diagnostics.js';
 import { blankPattern, PREFERENCE_KEYS, PREFERENCE_MEANING, type Answers, type InputAnswer, type PatternAnswers } from './answers.js';
-import { checkAnswers, previewEstimate } from './render.js';
+import { checkAnswers, policyWarnings, previewEstimate, type EstimateKind } from './render.js';
 
 export class WizardCancelled extends Error {
   override name = 'WizardCancelled';
@@ -93,12 +93,13 @@ async function dependencies(answers: Answers) {
   answers.dependencies = list(await ask('What it needs to run, comma-separated (empty: nothing)', answers.dependencies.join(', ')));
 }
 
-async function estimate(message: string, current: string, pattern: PatternAnswers): Promise<string> {
+async function estimate(message: string, current: string, pattern: PatternAnswers, kind: EstimateKind): Promise<string> {
   for (;;) {
     const expression = await ask(message, current, (v) => (v.trim() ? undefined : 'required (a number is fine)'));
-    const preview = previewEstimate(expression, pattern);
+    const preview = previewEstimate(expression, pattern, kind);
     if (preview.ok) {
       p.log.info(`${expression} ${preview.text}`);
+      if (preview.warning) p.log.warn(preview.warning);
       return expression;
     }
     p.log.error(preview.text);
@@ -115,8 +116,8 @@ async function patternStep(pattern: PatternAnswers, capability: string): Promise
   const optional_inputs = await ask('Optional inputs as name:type=default (numeric defaults feed the estimates)', showInputs(pattern.optional_inputs), validInputs);
   pattern.optional_inputs = keepDescriptions(parseInputs(optional_inputs), pattern.optional_inputs);
   p.log.info('Estimates are arithmetic on numbers and variables (N = items, pages, p95_latency, or your inputs), e.g. 200 + 0.5 * N or ceil(N / 10).');
-  pattern.time_estimate_ms = await estimate('Time estimate in ms', pattern.time_estimate_ms, pattern);
-  pattern.cost_estimate = await estimate('Cost estimate (relative units)', pattern.cost_estimate, pattern);
+  pattern.time_estimate_ms = await estimate('Time estimate in ms', pattern.time_estimate_ms, pattern, 'time');
+  pattern.cost_estimate = await estimate('Cost estimate (relative units)', pattern.cost_estimate, pattern, 'cost');
   pattern.complexity_score = Number(await ask('Complexity score, 0 (trivial) to 1 (hard)', String(pattern.complexity_score), score));
   pattern.scope = await choose('Scope', [...KNOWN_SCOPES], pattern.scope);
   pattern.completeness = await choose('Completeness', [...KNOWN_COMPLETENESS], pattern.completeness);
@@ -129,6 +130,9 @@ async function patternStep(pattern: PatternAnswers, capability: string): Promise
   );
   if (maxCost === '') delete pattern.policy.max_cost;
   else pattern.policy.max_cost = Number(maxCost);
+  // The limit may have changed after the cost was worked out: held against it again.
+  const cost = previewEstimate(pattern.cost_estimate, pattern, 'cost');
+  if (cost.warning) p.log.warn(cost.warning);
   p.log.info('Preference scores, 0 to 1: how well this pattern fits a caller who prefers…');
   for (const key of PREFERENCE_KEYS) {
     pattern.preference_match[key] = Number(await ask(`${key}: ${PREFERENCE_MEANING[key]}`, String(pattern.preference_match[key] ?? 0.5), score));
@@ -174,29 +178,51 @@ async function metadata(answers: Answers) {
 const STEPS = [basics, defaults, dependencies, capabilities, metadata];
 const STEP_NAMES = ['basic information', 'defaults', 'dependencies', 'capabilities and patterns', 'metadata'];
 
+export interface WizardChecks {
+  strict?: boolean;
+  /**
+   * True when saving would meet a file already there (and it was not replaced with --force): the
+   * review then offers to replace it, after a confirmation, or to change the name first.
+   */
+  exists?: (file: string) => boolean;
+}
+
 /**
  * Runs the steps, then the review (step 6) until the operator saves a valid tool; returns the
- * answers and the checked YAML. Throws WizardCancelled when cancelled at any prompt.
+ * answers, the checked YAML and whether the operator chose to replace an existing file. Throws
+ * WizardCancelled when cancelled at any prompt.
  */
-export async function runWizard(answers: Answers, fileName: () => string, intro: string, checks: { strict?: boolean } = {}): Promise<{ answers: Answers; yaml: string }> {
+export async function runWizard(answers: Answers, fileName: () => string, intro: string, checks: WizardChecks = {}): Promise<{ answers: Answers; yaml: string; replace: boolean }> {
   p.intro(intro);
   for (const step of STEPS) await step(answers);
   for (;;) {
     p.log.step('6/7 Review');
-    const verdict = await checkAnswers(answers, fileName(), checks);
-    p.note(verdict.yaml.trimEnd(), fileName());
+    const file = fileName();
+    const verdict = await checkAnswers(answers, file, { strict: checks.strict });
+    p.note(verdict.yaml.trimEnd(), file);
     if (verdict.diagnostics.length) {
       for (const d of verdict.diagnostics) (d.severity === 'error' ? p.log.error : p.log.warn)(formatDiagnostic(d));
     } else {
       p.log.success('The importer accepts it: no problems.');
     }
+    for (const warning of policyWarnings(answers)) p.log.warn(warning);
+    // Asked here, not found out at the write: an existing file would otherwise cost every answer.
+    const exists = verdict.valid && (checks.exists?.(file) ?? false);
+    if (exists) p.log.warn(`${file} already exists.`);
     const options = [
-      ...(verdict.valid ? [{ value: 'save', label: 'Save', hint: '7/7' }] : []),
-      ...STEP_NAMES.map((name, i) => ({ value: String(i), label: `Change ${name}` })),
+      ...(verdict.valid && !exists ? [{ value: 'save', label: 'Save', hint: '7/7' }] : []),
+      ...(exists ? [{ value: 'replace', label: 'Replace it', hint: 'asks first; the file there is overwritten' }] : []),
+      ...STEP_NAMES.map((name, i) => ({ value: String(i), label: `Change ${name}`, ...(exists && i === 0 ? { hint: 'another name or platform: another file' } : {}) })),
       { value: 'cancel', label: 'Cancel (write nothing)' },
     ];
-    const choice = answered(await p.select({ message: verdict.valid ? 'Save it?' : 'Fix the errors above first', options }));
-    if (choice === 'save') return { answers, yaml: verdict.yaml };
+    const message = !verdict.valid ? 'Fix the errors above first' : exists ? `${file} exists: replace it, or change the name?` : 'Save it?';
+    const choice = answered(await p.select({ message, options, ...(exists ? { initialValue: '0' } : {}) }));
+    if (choice === 'save') return { answers, yaml: verdict.yaml, replace: false };
+    if (choice === 'replace') {
+      const sure = answered(await p.confirm({ message: `Replace ${file}? What it holds now is lost.`, initialValue: false }));
+      if (sure) return { answers, yaml: verdict.yaml, replace: true };
+      continue;
+    }
     if (choice === 'cancel') throw new WizardCancelled('cancelled');
     await STEPS[Number(choice)]!(answers);
   }
