@@ -70,8 +70,9 @@ let rssSoftLimit: RssSoftLimit | undefined;
 async function startCatalog(): Promise<void> {
   await prepareDatabase(db, config, log, reloader);
   if (!(await memory.refresh())) throw new Error('the in-memory catalog could not be loaded');
-  // Start-up's garbage goes before the first request, not at a collection in the middle of serving.
-  collectGarbage();
+  // Start-up's garbage goes before the first request, not at a collection in the middle of serving;
+  // compacting, so that the sparse pages it leaves go back to the system too.
+  collectGarbage({ compact: true });
   // Above RSS_SOFT_LIMIT_MB the service collects its garbage itself, instead of at V8's much later
   // schedule; "auto" is measured at its first check, on the clean heap of a ready service.
   const limitBytes = config.rssSoftLimitBytes === 'auto' ? () => autoRssSoftLimit() : config.rssSoftLimitBytes;

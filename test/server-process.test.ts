@@ -44,10 +44,15 @@ describe('the service process', () => {
     const expected = readSampleCatalog(catalogDir).length;
 
     const first = await startServerProcess({ ...databaseEnv, CATALOG_DIR: catalogDir, RSS_SOFT_LIMIT_MB: '128' });
-    expect(await toolCount(first.url)).toBe(expected);
-    expect((await fetch(`${first.url}/ready`)).status).toBe(200);
-    // The server watches its RSS against the configured soft limit.
-    expect(await fetch(`${first.url}/metrics`).then((r) => r.text())).toMatch(/^tool_catalog_rss_soft_limit_bytes{service="tool-catalog"} 134217728$/m);
+    try {
+      expect(await toolCount(first.url)).toBe(expected);
+      expect((await fetch(`${first.url}/ready`)).status).toBe(200);
+      // The server watches its RSS against the configured soft limit.
+      expect(await fetch(`${first.url}/metrics`).then((r) => r.text())).toMatch(/^tool_catalog_rss_soft_limit_bytes{service="tool-catalog"} 134217728$/m);
+    } catch (error) {
+      await first.stop();
+      throw error;
+    }
     expect(await first.stop('SIGTERM')).toBe(0);
     expect(first.logs().map((l) => l.msg)).toContain('stopped');
 

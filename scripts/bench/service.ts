@@ -7,7 +7,8 @@ import { captureTail, freePort, spawnNode, stopChild, waitUntilReady } from './p
 /** The few variables a child needs from ours; everything else is set explicitly. */
 export function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[key]) env[key] = process.env[key]!;
+  // RSS_SOFT_LIMIT_MB passes through so that a run can compare the service with the soft limit off (0).
+  for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'RSS_SOFT_LIMIT_MB']) if (process.env[key]) env[key] = process.env[key]!;
   return env;
 }
 
