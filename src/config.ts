@@ -81,8 +81,8 @@ const envSchema = z.object({
   /** Safety net only: invalidation is exact, by catalog generation. */
   CACHE_TTL_MS: z.coerce.number().int().min(1).max(86_400_000).default(300_000),
   /**
-   * RSS (MiB) above which the service runs a full garbage collection itself instead of waiting for
-   * V8's schedule, at most once a second and only after the heap grew by 32 MiB (src/heap/rssSoftLimit.ts).
+   * RSS (MiB) above which the service runs full garbage collections itself instead of waiting for
+   * V8's schedule: at idle moments, and while busy only far above it (src/heap/rssSoftLimit.ts).
    * `auto` (the default): 1.2 times the RSS at ready. 0 turns it off.
    */
   RSS_SOFT_LIMIT_MB: z

@@ -93,12 +93,12 @@ export function rssSoftLimitMetrics(registry: Registry) {
   return {
     limit: new Gauge({
       name: 'tool_catalog_rss_soft_limit_bytes',
-      help: 'RSS above which the service runs a full garbage collection itself (RSS_SOFT_LIMIT_MB, by default 1.2 times the RSS at ready; 0: off)',
+      help: 'RSS above which the service runs full garbage collections itself, at idle moments (RSS_SOFT_LIMIT_MB, by default 1.2 times the RSS at ready; 0: off)',
       registers: [registry],
     }),
     collections: new Counter({
       name: 'tool_catalog_rss_soft_limit_collections_total',
-      help: 'Full garbage collections run because RSS was above the soft limit',
+      help: 'Full garbage collections the service ran because RSS was above the soft limit',
       registers: [registry],
     }),
     seconds: new Counter({
