@@ -344,13 +344,7 @@ describe('loadtest pieces', () => {
         perSecond: [],
       })),
     });
-    const context = {
-      environment: { startedAt: '', finishedAt: '', commit: null, node: '', platform: '', cpu: { model: null, count: 1 }, memoryGb: 1 },
-      database: 'test',
-      target: 'http://127.0.0.1:1',
-      selfStarted: false,
-      options: { rate: 0, connections: 1, durationS: 10, warmupS: 0 },
-    };
+    const context = fakeContext;
     expect(summarise(scenario, measurements(2, 0, 0), context).breaches).toEqual([]);
     // 100 ms: over the 50 ms p95 budget, under the 200 ms p99 budget.
     expect(summarise(scenario, measurements(100, 0, 0), context).breaches).toEqual([expect.stringMatching(/^SearchTools p95 100(\.\d+)? ms > 50 ms$/)]);
