@@ -74,9 +74,17 @@ async function startCatalog(): Promise<void> {
   // compacting, so that the sparse pages it leaves go back to the system too.
   collectGarbage({ compact: true });
   // Above RSS_SOFT_LIMIT_MB the service collects its garbage itself, instead of at V8's much later
-  // schedule; "auto" is measured at its first check, on the clean heap of a ready service.
-  const limitBytes = config.rssSoftLimitBytes === 'auto' ? () => autoRssSoftLimit() : config.rssSoftLimitBytes;
-  rssSoftLimit ??= keepRssUnder({ limitBytes, registry, log });
+  // schedule. "auto" is read on the clean heap of a ready service, once the pages the collection
+  // emptied have gone back to the system (shortly after it returns).
+  if (!rssSoftLimit) {
+    let limitBytes = config.rssSoftLimitBytes;
+    if (limitBytes === 'auto') {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      limitBytes = autoRssSoftLimit();
+    }
+    rssSoftLimit = keepRssUnder({ limitBytes, registry, log });
+    log.info({ rssSoftLimitMb: Math.round(limitBytes / 1024 / 1024) }, 'RSS soft limit set');
+  }
   state.catalogLoaded = true;
   if (config.reloadTriggers.watch && existsSync(config.catalogDir)) {
     watcher = watchCatalogDir(reloader, config.catalogDir, { debounceMs: config.reloadTriggers.debounceMs, log });

@@ -29,12 +29,8 @@ import { collectGarbage } from './collectGarbage.js';
  * Below the limit it costs a timer that reads RSS and the loop's utilisation ten times a second.
  */
 export interface RssSoftLimitOptions {
-  /**
-   * Collect when RSS is above this many bytes; a function is called once, at the first check (for
-   * "auto": a collection's freed pages are given back to the system shortly after it returns, so
-   * RSS read at once would still count them).
-   */
-  limitBytes: number | (() => number);
+  /** Collect when RSS is above this many bytes. */
+  limitBytes: number;
   /** How often RSS is read. */
   checkEveryMs?: number;
   /** While busy, collect only when RSS is above the limit times this. */
@@ -79,7 +75,8 @@ const WARN_EVERY_MS = 10 * 60_000;
 export const AUTO_LIMIT_FACTOR = 1.2;
 
 /**
- * The limit "auto" stands for, read when the service is ready (after start-up's own collection):
+ * The limit "auto" stands for, read when the service is ready (after start-up's own collection has
+ * given its pages back, which happens shortly after the collection returns):
  * what it then holds (the catalog, compiled code, with PGlite the embedded database's memory) plus
  * a fifth for cached answers and requests. 5,000 tools on PostgreSQL: about 230 MB, so 275 MB; the
  * sample catalog on PGlite: about 540 MB, so 650 MB.
@@ -123,6 +120,7 @@ function utilizationSinceLastCall(): () => number {
 /** Starts watching RSS against the soft limit (nothing runs when `limitBytes` is 0). */
 export function keepRssUnder(options: RssSoftLimitOptions): RssSoftLimit {
   const {
+    limitBytes,
     checkEveryMs = 100,
     busyAboveFactor = 2,
     busyShare = 0.03,
@@ -137,16 +135,7 @@ export function keepRssUnder(options: RssSoftLimitOptions): RssSoftLimit {
     now = () => performance.now(),
   } = options;
   const metrics = options.registry ? rssSoftLimitMetrics(options.registry) : undefined;
-  let limitBytes = typeof options.limitBytes === 'number' ? options.limitBytes : undefined;
-  const resolveLimit = (): number => {
-    if (limitBytes === undefined) {
-      limitBytes = (options.limitBytes as () => number)();
-      metrics?.limit.set(limitBytes);
-      log?.info({ rssSoftLimitMb: Math.round(limitBytes / MB) }, 'RSS soft limit set');
-    }
-    return limitBytes;
-  };
-  if (limitBytes !== undefined) metrics?.limit.set(limitBytes);
+  metrics?.limit.set(limitBytes);
   let lastCollectedAt = -Infinity;
   let lastCollectionMs = 0;
   // The used heap the last collection left: growth is measured from it.
@@ -160,7 +149,7 @@ export function keepRssUnder(options: RssSoftLimitOptions): RssSoftLimit {
   let judgeAt: number | undefined;
 
   const check = (): boolean => {
-    const limit = resolveLimit();
+    const limit = limitBytes;
     // Read at every check, so that it always covers the time since the previous one.
     const idle = readUtilization() < idleUtilization;
     const rssBefore = readRss();
@@ -207,7 +196,7 @@ export function keepRssUnder(options: RssSoftLimitOptions): RssSoftLimit {
     return true;
   };
 
-  const timer = options.limitBytes !== 0 ? setInterval(check, checkEveryMs) : undefined;
+  const timer = limitBytes > 0 ? setInterval(check, checkEveryMs) : undefined;
   // The watch never keeps the process alive on its own.
   timer?.unref();
   return { check, stop: () => clearInterval(timer) };
