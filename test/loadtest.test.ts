@@ -206,10 +206,16 @@ const fakeContext = {
   options: { rate: 0, connections: 1, durationS: 10, warmupS: 0 },
 };
 
+/** A latency histogram (microseconds) as the runner keeps one, holding `count` answers of `micros`. */
+function histogramOf(micros: number, count: number) {
+  const histogram = build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+  for (let i = 0; i < count; i++) histogram.recordValue(micros);
+  return histogram;
+}
+
 /** Ten seconds in which every operation answered `responses` times in 2 ms. */
 function fakeMeasurements(scenario: Scenario, responses: number): Measurements {
-  const histogram = build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
-  for (let i = 0; i < responses; i++) histogram.recordValue(2000);
+  const histogram = histogramOf(2000, responses);
   return {
     startedAt: new Date(),
     durationS: 10,
@@ -320,11 +326,7 @@ describe('loadtest pieces', () => {
 
   it('crosses a threshold when an operation is slower than its budget, has errors or fails checks', () => {
     const scenario = SCENARIOS.legacy!;
-    const histogram = (micros: number, count: number) => {
-      const h = build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
-      for (let i = 0; i < count; i++) h.recordValue(micros);
-      return h;
-    };
+    const histogram = histogramOf;
     const measurements = (slowMs: number, errors: number, checkFailures: number): Measurements => ({
       startedAt: new Date(),
       durationS: 10,
